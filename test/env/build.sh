@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Builds (once) the binaries of the local control plane from the Go module proxy
+# and installs the CloudWatch Logs emulator into a virtualenv. Everything lands in
+# the cache directory, outside the repository, keyed by version, so a second run
+# only checks that the files exist.
+#
+# Honoured overrides, checked before anything is built:
+#   KUBEBUILDER_ASSETS   a folder holding kube-apiserver, etcd (and optionally kubectl)
+#   KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, HELM_BIN, MOTO_SERVER_BIN
+#
+# Prints nothing but progress on stderr; `build.sh --print-env` prints the resolved
+# paths as shell assignments.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+
+CACHE=${LDPC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/log-destination-policy-controller}
+BIN="$CACHE/bin"
+mkdir -p "$BIN" "$CACHE/src"
+export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export CGO_ENABLED=0 GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
+
+log() { echo "[build] $*" >&2; }
+
+k8s_minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+k8s_staging_version="v0.${KUBERNETES_VERSION#v1.}"
+
+# k8s.io/kubernetes replaces its staging modules with local paths, which `go install`
+# refuses; a wrapper module maps each of them to its published v0.x release instead.
+kube_wrapper() {
+  local dir="$CACHE/src/kubernetes-$KUBERNETES_VERSION"
+  if [ ! -f "$dir/.ready" ]; then
+    log "preparing wrapper module for k8s.io/kubernetes $KUBERNETES_VERSION"
+    rm -rf "$dir" && mkdir -p "$dir"
+    local modfile
+    modfile=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    {
+      echo "module ldpc.local/kubernetes-wrapper"
+      echo
+      echo "go $(sed -n 's/^go //p' "$modfile")"
+      echo
+      echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+      echo
+      echo "replace ("
+      grep -E '=> \./staging/' "$modfile" | awk -v v="$k8s_staging_version" '{print "\t" $1 " => " $1 " " v}'
+      echo ")"
+    } >"$dir/go.mod"
+    touch "$dir/.ready"
+  fi
+  echo "$dir"
+}
+
+kube_ldflags() {
+  local pkg
+  local flags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
+}
+
+build_kube() { # name
+  local name=$1 out="$BIN/$1-$KUBERNETES_VERSION"
+  if [ ! -x "$out" ]; then
+    local dir
+    dir=$(kube_wrapper)
+    log "building $name $KUBERNETES_VERSION (several minutes on first run)"
+    (cd "$dir" && go build -trimpath -ldflags "$(kube_ldflags)" -o "$out.tmp" "k8s.io/kubernetes/cmd/$name" && mv "$out.tmp" "$out")
+  fi
+  echo "$out"
+}
+
+build_etcd() {
+  local out="$BIN/etcd-$ETCD_VERSION"
+  if [ ! -x "$out" ]; then
+    local dir="$CACHE/src/etcd-$ETCD_VERSION"
+    log "building etcd $ETCD_VERSION"
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && printf 'module ldpc.local/etcd-wrapper\n\ngo 1.25\n' >go.mod &&
+      go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" &&
+      go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3 && mv "$out.tmp" "$out")
+  fi
+  echo "$out"
+}
+
+build_helm() {
+  local out="$BIN/helm-$HELM_VERSION"
+  if [ ! -x "$out" ]; then
+    local dir="$CACHE/src/helm-$HELM_VERSION"
+    log "building helm $HELM_VERSION"
+    rm -rf "$dir" && mkdir -p "$dir"
+    # Without the kube version ldflags helm assumes Kubernetes 1.20 for .Capabilities.
+    local flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    flags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
+    flags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor"
+    (cd "$dir" && printf 'module ldpc.local/helm-wrapper\n\ngo 1.25\n' >go.mod &&
+      go get "helm.sh/helm/v3@$HELM_VERSION" &&
+      go build -trimpath -ldflags "$flags" -o "$out.tmp" helm.sh/helm/v3/cmd/helm && mv "$out.tmp" "$out")
+  fi
+  echo "$out"
+}
+
+install_moto() {
+  local venv="$CACHE/venv/moto-$MOTO_VERSION"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    log "installing moto[server]==$MOTO_VERSION into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+  echo "$venv/bin/moto_server"
+}
+
+pick() { # explicit-override default-builder
+  if [ -n "$1" ]; then echo "$1"; else "${@:2}"; fi
+}
+
+assets=${KUBEBUILDER_ASSETS:-}
+asset() { [ -n "$assets" ] && [ -x "$assets/$1" ] && echo "$assets/$1" || true; }
+
+only=${1:-all}
+case "$only" in
+  --print-env | all) ;;
+  *) echo "usage: build.sh [--print-env]" >&2; exit 2 ;;
+esac
+
+KUBE_APISERVER_BIN=$(pick "${KUBE_APISERVER_BIN:-$(asset kube-apiserver)}" build_kube kube-apiserver)
+KUBECTL_BIN=$(pick "${KUBECTL_BIN:-$(asset kubectl)}" build_kube kubectl)
+ETCD_BIN=$(pick "${ETCD_BIN:-$(asset etcd)}" build_etcd)
+HELM_BIN=$(pick "${HELM_BIN:-}" build_helm)
+MOTO_SERVER_BIN=$(pick "${MOTO_SERVER_BIN:-}" install_moto)
+
+if [ "$only" = --print-env ]; then
+  printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKUBERNETES_VERSION=%q\n' \
+    "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KUBERNETES_VERSION"
+else
+  log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN"
+fi
