@@ -1,0 +1,68 @@
+// Where the control plane's executables are. build.sh is the single place that
+// knows (and builds them on first use, honouring KUBEBUILDER_ASSETS and the
+// *_BIN overrides), so this only asks it.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
+const buildScript = fileURLToPath(new URL("./build.sh", import.meta.url));
+
+export interface Binaries {
+  readonly kubeApiserver: string;
+  readonly kubectl: string;
+  readonly etcd: string;
+  readonly helm: string;
+  readonly motoServer: string;
+  /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
+  readonly kubernetesVersion: string;
+}
+
+const names = [
+  "KUBE_APISERVER_BIN",
+  "KUBECTL_BIN",
+  "ETCD_BIN",
+  "HELM_BIN",
+  "MOTO_SERVER_BIN",
+  "KUBERNETES_VERSION",
+] as const;
+
+let cached: Promise<Binaries> | undefined;
+
+export function resolveBinaries(): Promise<Binaries> {
+  cached ??= resolve();
+  return cached;
+}
+
+function resolve(): Promise<Binaries> {
+  // build.sh prints shell-quoted assignments; let bash unquote them.
+  const script = `set -e; eval "$(bash "$0" --print-env)"; printf '%s\\0' ${names.map((n) => `"$${n}"`).join(" ")}`;
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      "bash",
+      ["-c", script, buildScript],
+      { maxBuffer: 1 << 20 },
+      (err, stdout) => {
+        if (err) {
+          reject(new Error(`test/env/build.sh --print-env failed: ${err.message}`));
+          return;
+        }
+        const values = stdout.split("\0");
+        const get = (i: number) => {
+          const v = values[i];
+          if (!v) throw new Error(`build.sh --print-env did not print ${names[i] ?? i}`);
+          return v;
+        };
+        resolvePromise({
+          kubeApiserver: get(0),
+          kubectl: get(1),
+          etcd: get(2),
+          helm: get(3),
+          motoServer: get(4),
+          kubernetesVersion: get(5),
+        });
+      },
+    );
+    // The first run builds everything; show its progress instead of hiding minutes of silence.
+    child.stderr?.pipe(process.stderr);
+  });
+}

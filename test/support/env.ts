@@ -1,0 +1,109 @@
+// What an integration test needs: a cluster, the CloudWatch Logs emulator and the
+// fault proxy in front of it. Under test/run.ts (or after `. .local/env.sh`)
+// those already run and are announced in the environment; a test file started
+// on its own (`node --test test/integration/x.test.ts`) starts its own and stops
+// it when its tests are done.
+import { randomBytes } from "node:crypto";
+import { after } from "node:test";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { CloudWatchLogsClientConfig } from "@aws-sdk/client-cloudwatch-logs";
+import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from "@kubernetes/client-node";
+import { startControlPlane } from "../env/controlplane.ts";
+import type { ControlPlane } from "../env/controlplane.ts";
+import { dummyCredentials, environmentFor, requiredVariables } from "../env/variables.ts";
+import { FaultProxyClient } from "./fault-proxy-client.ts";
+
+export interface TestEnv {
+  kubeconfigPath: string;
+  /** Admin (system:masters) access to the cluster. */
+  kubeConfig: KubeConfig;
+  motoUrl: string;
+  /** The fault proxy's URL: the endpoint every CloudWatch Logs client should use. */
+  awsEndpoint: string;
+  region: string;
+  proxy: FaultProxyClient;
+  kubectl: string;
+  helm: string;
+  /** e.g. "v1.35.4" */
+  kubernetesVersion: string;
+}
+
+let ownControlPlane: ControlPlane | undefined;
+let loading: Promise<TestEnv> | undefined;
+
+// Registered when this module loads, outside any test, so the hook belongs to the
+// root and runs once after every test in the file.
+after(async () => {
+  await ownControlPlane?.stop();
+});
+
+/** The shared test environment of this process, started on first use if none is announced. */
+export function getTestEnv(): Promise<TestEnv> {
+  loading ??= load();
+  return loading;
+}
+
+async function load(): Promise<TestEnv> {
+  if (requiredVariables.some((name) => !process.env[name])) {
+    ownControlPlane = await startControlPlane();
+    // Code under test reads the same variables as under test/run.ts.
+    Object.assign(process.env, environmentFor(ownControlPlane.state()));
+  }
+  const kubeconfigPath = variable("KUBECONFIG");
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  return {
+    kubeconfigPath,
+    kubeConfig,
+    motoUrl: variable("LDPC_MOTO_URL"),
+    awsEndpoint: variable("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
+    region: variable("AWS_REGION"),
+    proxy: new FaultProxyClient(variable("LDPC_PROXY_URL")),
+    kubectl: variable("LDPC_KUBECTL"),
+    helm: variable("LDPC_HELM"),
+    kubernetesVersion: process.env.LDPC_KUBE_VERSION ?? "",
+  };
+}
+
+function variable(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: await getTestEnv() first`);
+  return value;
+}
+
+/**
+ * Creates a namespace with a unique name, so tests never see each other's
+ * objects. Without kube-controller-manager namespaces never finish deleting, so
+ * they are left behind; the control plane is thrown away after the run anyway.
+ */
+export async function newNamespace(kc: KubeConfig, prefix = "test"): Promise<string> {
+  const base = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 50);
+  const name = `${base || "test"}-${randomBytes(4).toString("hex")}`;
+  const namespace = new V1Namespace();
+  namespace.metadata = new V1ObjectMeta();
+  namespace.metadata.name = name;
+  namespace.metadata.labels = { "ldpc.test/namespace": "true" };
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: namespace });
+  return name;
+}
+
+/** Forgets every destination in the emulator (moto's own reset call, past the proxy). */
+export async function resetMoto(motoUrl = variable("LDPC_MOTO_URL")): Promise<void> {
+  const res = await fetch(`${motoUrl}/moto-api/reset`, { method: "POST" });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
+}
+
+/** A CloudWatch Logs client that talks to the emulator through the fault proxy. */
+export function logsClient(config: CloudWatchLogsClientConfig = {}): CloudWatchLogsClient {
+  return new CloudWatchLogsClient({
+    endpoint: variable("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
+    region: variable("AWS_REGION"),
+    credentials: dummyCredentials,
+    ...config,
+  });
+}
