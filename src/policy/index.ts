@@ -1,0 +1,51 @@
+// The pure policy core: validation, canonical form, comparison, guardrails. No I/O here.
+
+export type {
+  ConditionBlock,
+  ConditionScalar,
+  ConditionValue,
+  Effect,
+  NormalizedPolicy,
+  NormalizedPrincipal,
+  NormalizedStatement,
+  PolicyDocument,
+  PolicyDocumentInput,
+  PolicyIssue,
+  PolicyStatement,
+  PolicyVersion,
+  Principal,
+  PrincipalMap,
+  PrincipalType,
+  StringOrList,
+} from "./types.ts";
+export {
+  POLICY_VERSIONS,
+  parseLivePolicy,
+  policyDocumentSchema,
+  validatePolicyDocument,
+  type PolicyValidationResult,
+} from "./grammar.ts";
+export {
+  DEFAULT_POLICY_VERSION,
+  canonicalJson,
+  normalizePolicy,
+  policiesEqual,
+  policyHash,
+} from "./canonical.ts";
+export {
+  MAX_POLICY_BYTES,
+  MAX_REPORTED_ISSUES,
+  resolveAccessPolicy,
+  utf8ByteLength,
+  type AccessPolicyInput,
+  type AccessPolicyResult,
+  type ResolvedAccessPolicy,
+} from "./access-policy.ts";
+export {
+  NARROWING_CONDITION_KEYS,
+  describePublicStatements,
+  findPublicStatements,
+  type PublicStatement,
+} from "./public-access.ts";
+export { MAX_DIFF_TEXT_CHARS, summarizePolicyDiff, type PolicyDiffSummary } from "./diff.ts";
+export { formatIssues } from "./issues.ts";
