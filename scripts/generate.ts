@@ -1,0 +1,32 @@
+// Writes every file derived from src/api. With --check it writes nothing and
+// exits 1 when a committed file differs from what the code generates, so CI
+// catches a schema change whose CRD was not regenerated.
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { stringify } from "yaml";
+import { buildCrd } from "../src/api/crd.ts";
+import { CRD_NAME } from "../src/api/names.ts";
+
+const root = join(import.meta.dirname, "..");
+const header = "# Generated from src/api by `npm run generate`. Do not edit.\n";
+
+const outputs: Record<string, string> = {
+  [join("crds", `${CRD_NAME}.yaml`)]: header + stringify(buildCrd(), { lineWidth: 0 }),
+};
+
+const check = process.argv.includes("--check");
+let stale = 0;
+for (const [path, content] of Object.entries(outputs)) {
+  const file = join(root, path);
+  const current = await readFile(file, "utf8").catch(() => undefined);
+  if (current === content) continue;
+  if (check) {
+    console.error(`${path} is stale: run \`npm run generate\` and commit the result`);
+    stale++;
+  } else {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, content);
+    console.log(`wrote ${path}`);
+  }
+}
+process.exitCode = stale > 0 ? 1 : 0;

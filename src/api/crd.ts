@@ -1,0 +1,140 @@
+// Builds the CustomResourceDefinition from the zod schema, so the API server and
+// the controller enforce the same structural rules. Pure: scripts/generate.ts
+// writes the result to crds/.
+import { z } from "zod";
+import {
+  API_VERSION,
+  CRD_NAME,
+  GROUP,
+  KIND,
+  PLURAL,
+  SHORT_NAMES,
+  SINGULAR,
+  VERSION,
+} from "./names.ts";
+import { specSchema, statusSchema } from "./v1alpha1.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+// Keywords that a Kubernetes structural schema accepts; anything else that zod
+// emits (such as $schema) is dropped rather than rejected by the API server.
+const KEPT = new Set([
+  "type",
+  "format",
+  "description",
+  "properties",
+  "required",
+  "items",
+  "enum",
+  "default",
+  "minimum",
+  "maximum",
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "pattern",
+  "nullable",
+  "x-kubernetes-validations",
+  "x-kubernetes-list-type",
+  "x-kubernetes-list-map-keys",
+  "x-kubernetes-preserve-unknown-fields",
+]);
+
+const JS_SAFE_INTEGER_MAX = Number.MAX_SAFE_INTEGER;
+
+function toStructural(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (!KEPT.has(key)) continue;
+    out[key] = value;
+  }
+  // A free-form object (z.record of unknown) keeps whatever the user wrote.
+  if (schema.type === "object" && schema.properties === undefined) {
+    out["x-kubernetes-preserve-unknown-fields"] = true;
+  }
+  // Kubernetes checks date-time itself; zod's regex would only duplicate it.
+  if (schema.format === "date-time") delete out.pattern;
+  if (schema.type === "integer") {
+    out.format = "int64";
+    if (out.maximum === JS_SAFE_INTEGER_MAX) delete out.maximum;
+  }
+  if (isRecord(schema.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([name, child]) => [
+        name,
+        toStructural(asSchema(child)),
+      ]),
+    );
+  }
+  if (isRecord(schema.items)) out.items = toStructural(schema.items);
+  return out;
+}
+
+function isRecord(value: unknown): value is JsonSchema {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function asSchema(value: unknown): JsonSchema {
+  if (!isRecord(value)) throw new Error("unexpected non-object JSON schema");
+  return value;
+}
+
+function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+  return toStructural(
+    asSchema(
+      z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "any" }),
+    ),
+  );
+}
+
+const condition = (type: string, field: "status" | "reason") =>
+  `.status.conditions[?(@.type=="${type}")].${field}`;
+
+export function buildCrd(): JsonSchema {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: CRD_NAME },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: SHORT_NAMES,
+      },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "Destination", type: "string", jsonPath: ".spec.destinationName" },
+            { name: "Region", type: "string", jsonPath: ".spec.region" },
+            { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
+            { name: "Reason", type: "string", jsonPath: condition("Ready", "reason") },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              description: `${KIND} manages the access policy of a CloudWatch Logs destination (${API_VERSION}).`,
+              type: "object",
+              required: ["spec"],
+              properties: {
+                apiVersion: { type: "string" },
+                kind: { type: "string" },
+                metadata: { type: "object" },
+                spec: jsonSchemaOf(specSchema),
+                status: jsonSchemaOf(statusSchema),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}

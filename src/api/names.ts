@@ -1,0 +1,13 @@
+// Names that other tools (kubectl, Argo CD health checks, dashboards) match on.
+// They are part of the API: change them only with a new API version.
+export const GROUP = "logs.gitops.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = "LogDestinationPolicy";
+export const PLURAL = "logdestinationpolicies";
+export const SINGULAR = "logdestinationpolicy";
+export const SHORT_NAMES = ["ldp"];
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+export const LAST_APPLIED_ANNOTATION = `${GROUP}/last-applied-policy`;
+export const CONTROLLER_NAME = "logdestinationpolicy";

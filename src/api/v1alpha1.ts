@@ -1,0 +1,144 @@
+// The LogDestinationPolicy API. This zod schema is the single source of truth:
+// the CRD in crds/ is generated from it (scripts/generate.ts), and the controller
+// and the offline validator parse objects with it.
+import { z } from "zod";
+
+/** Limits published by CloudWatch Logs for PutDestinationPolicy. */
+export const DESTINATION_NAME_MAX = 512;
+export const ACCESS_POLICY_MAX_BYTES = 5120;
+
+// Kubernetes validates CRDs with RE2 and JS validates with ECMAScript regexes; this
+// pattern means the same in both.
+const DESTINATION_NAME_PATTERN = "^[^:*]*$";
+const REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+
+// CEL rules travel in the schema's metadata so that the CRD generator can emit them
+// as x-kubernetes-validations next to the structural schema.
+interface CelRule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  reason?:
+    "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+}
+export const celRules = (rules: CelRule[]) => ({ "x-kubernetes-validations": rules });
+
+export const specSchema = z
+  .object({
+    destinationName: z
+      .string()
+      .min(1)
+      .max(DESTINATION_NAME_MAX)
+      .regex(new RegExp(DESTINATION_NAME_PATTERN), {
+        error: "must not contain ':' or '*'",
+      })
+      .describe("Name of the existing CloudWatch Logs destination whose access policy is managed."),
+    region: z
+      .string()
+      .regex(new RegExp(REGION_PATTERN), { error: "must be an AWS region such as eu-west-1" })
+      .optional()
+      .describe("AWS region of the destination. Defaults to the controller's region."),
+    accessPolicy: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "The IAM policy document, written as YAML. Exactly one of accessPolicy and accessPolicyJson is set.",
+      ),
+    accessPolicyJson: z
+      .string()
+      .min(1)
+      .max(ACCESS_POLICY_MAX_BYTES)
+      .optional()
+      .describe(
+        "The IAM policy document as a JSON string. Exactly one of accessPolicy and accessPolicyJson is set.",
+      ),
+    forceUpdate: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Passed to PutDestinationPolicy: affirms that senders' subscription filters were updated before switching from account IDs to an organization ID.",
+      ),
+    suspend: z
+      .boolean()
+      .default(false)
+      .describe("Stops reconciling this object without touching the policy in AWS."),
+  })
+  .meta(
+    celRules([
+      {
+        rule: "has(self.accessPolicy) != has(self.accessPolicyJson)",
+        message: "exactly one of accessPolicy and accessPolicyJson must be set",
+        reason: "FieldValueInvalid",
+      },
+    ]),
+  )
+  .superRefine((spec, ctx) => {
+    const both = spec.accessPolicy !== undefined && spec.accessPolicyJson !== undefined;
+    const neither = spec.accessPolicy === undefined && spec.accessPolicyJson === undefined;
+    if (both || neither) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["accessPolicy"],
+        message: "exactly one of accessPolicy and accessPolicyJson must be set",
+      });
+    }
+  })
+  .describe("The desired access policy of one CloudWatch Logs destination.");
+
+export type LogDestinationPolicySpec = z.output<typeof specSchema>;
+
+export const conditionSchema = z.object({
+  type: z.string().min(1).max(316),
+  status: z.enum(["True", "False", "Unknown"]),
+  observedGeneration: z.int().min(0).optional(),
+  lastTransitionTime: z.iso.datetime(),
+  reason: z.string().min(1).max(1024),
+  message: z.string().max(32768),
+});
+export type Condition = z.output<typeof conditionSchema>;
+
+export const statusSchema = z
+  .object({
+    observedGeneration: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("The metadata.generation that the conditions describe."),
+    conditions: z
+      .array(conditionSchema)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+      .describe("Ready, and Reconciling or Stalled while they are True (kstatus)."),
+    appliedPolicyHash: z
+      .string()
+      .optional()
+      .describe("sha256 of the canonical policy last applied to AWS."),
+    lastAppliedTime: z.iso
+      .datetime()
+      .optional()
+      .describe("When the policy was last written to AWS."),
+  })
+  .describe("Observed state, written only by the controller.");
+
+export type LogDestinationPolicyStatus = z.output<typeof statusSchema>;
+
+export const metadataSchema = z.looseObject({
+  name: z.string().min(1),
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  generation: z.int().optional(),
+  resourceVersion: z.string().optional(),
+  creationTimestamp: z.union([z.string(), z.date()]).optional(),
+  deletionTimestamp: z.union([z.string(), z.date()]).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+
+/** The whole object as the API server returns it; spec is validated separately. */
+export interface LogDestinationPolicy {
+  apiVersion?: string;
+  kind?: string;
+  metadata: z.output<typeof metadataSchema>;
+  spec?: unknown;
+  status?: LogDestinationPolicyStatus;
+}

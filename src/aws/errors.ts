@@ -1,0 +1,123 @@
+// Turns whatever the SDK or the network throws into a small, closed set of kinds.
+// The kind decides what the controller does next (retry now, requeue later, or
+// stall until the spec changes) and becomes a metric label, so it must stay small.
+
+export type AwsErrorKind =
+  | "transient" // retry in place: OperationAborted, 5xx, throttling, network
+  | "invalid" // the request itself is wrong; only a spec change can fix it
+  | "not-found" // the destination does not exist (yet)
+  | "access-denied" // credentials lack permission; an operator may fix IAM later
+  | "unknown";
+
+const TRANSIENT_NAMES = new Set([
+  "OperationAbortedException",
+  "ServiceUnavailableException",
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+  "InternalFailure",
+  "InternalServerError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+]);
+
+const ACCESS_DENIED_NAMES = new Set([
+  "AccessDeniedException",
+  "AccessDenied",
+  "UnauthorizedOperation",
+  "UnrecognizedClientException",
+  "InvalidClientTokenId",
+  "ExpiredTokenException",
+  "ExpiredToken",
+  "CredentialsProviderError",
+]);
+
+// Node's socket-level errors carry these codes; they never reach AWS, so a retry is safe.
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+export interface ClassifiedError {
+  kind: AwsErrorKind;
+  /** The AWS error code, or a stable stand-in for errors that never reached AWS. */
+  name: string;
+  message: string;
+  httpStatus?: number;
+}
+
+interface ErrorLike {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  $fault?: unknown;
+}
+
+function networkCode(error: ErrorLike, depth = 0): string | undefined {
+  if (typeof error.code === "string" && NETWORK_CODES.has(error.code)) return error.code;
+  if (depth < 3 && typeof error.cause === "object" && error.cause !== null) {
+    return networkCode(error.cause, depth + 1);
+  }
+  return undefined;
+}
+
+export function classifyAwsError(error: unknown): ClassifiedError {
+  if (typeof error !== "object" || error === null) {
+    return { kind: "unknown", name: "UnknownError", message: String(error) };
+  }
+  const e = error as ErrorLike;
+  const name = typeof e.name === "string" && e.name !== "" ? e.name : "UnknownError";
+  const message = typeof e.message === "string" ? e.message : "";
+  const status = e.$metadata?.httpStatusCode;
+  const httpStatus = typeof status === "number" ? status : undefined;
+  const base = { name, message, ...(httpStatus === undefined ? {} : { httpStatus }) };
+
+  const code = networkCode(e);
+  if (code !== undefined)
+    return { kind: "transient", name: "NetworkError", message: `${code}: ${message}` };
+  if (name === "InvalidParameterException" || name === "ValidationException")
+    return { ...base, kind: "invalid" };
+  if (name === "ResourceNotFoundException") return { ...base, kind: "not-found" };
+  if (ACCESS_DENIED_NAMES.has(name) || httpStatus === 403)
+    return { ...base, kind: "access-denied" };
+  if (TRANSIENT_NAMES.has(name)) return { ...base, kind: "transient" };
+  if (httpStatus !== undefined && httpStatus >= 500) return { ...base, kind: "transient" };
+  if (e.$fault === "server") return { ...base, kind: "transient" };
+  return { ...base, kind: "unknown" };
+}
+
+/** An AWS call that failed for good, after any retries. */
+export class AwsCallError extends Error {
+  readonly kind: AwsErrorKind;
+  readonly awsName: string;
+  readonly attempts: number;
+  readonly operation: string;
+
+  constructor(
+    operation: string,
+    classified: ClassifiedError,
+    attempts: number,
+    options?: ErrorOptions,
+  ) {
+    super(classified.message || classified.name, options);
+    this.name = "AwsCallError";
+    this.operation = operation;
+    this.kind = classified.kind;
+    this.awsName = classified.name;
+    this.attempts = attempts;
+  }
+}

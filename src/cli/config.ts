@@ -1,0 +1,156 @@
+// Command-line flags, each with an environment-variable equivalent, validated
+// with zod so that a bad value names the flag and exits with code 2 before any
+// connection is made.
+import { z } from "zod";
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+export const duration = z.string().transform((value, ctx) => {
+  const match = DURATION.exec(value.trim());
+  if (!match?.[1] || !match[2]) {
+    ctx.addIssue({
+      code: "custom",
+      message: `"${value}" is not a duration such as 500ms, 30s or 10m`,
+    });
+    return z.NEVER;
+  }
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+});
+
+/** "host:port", ":port" (all interfaces) or "0" (disabled), as controller-runtime accepts. */
+const bindAddress = z.string().transform((value, ctx) => {
+  if (value === "0") return undefined;
+  const match = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not host:port, :port or 0` });
+    return z.NEVER;
+  }
+  const host = (match[1] ?? "").replace(/^\[|\]$/g, "");
+  return { host: host === "" ? "0.0.0.0" : host, port };
+});
+
+const namespaces = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== ""),
+);
+
+export const configSchema = z.object({
+  kubeconfig: z.string().optional(),
+  watchNamespace: namespaces.optional(),
+  maxConcurrentReconciles: z.coerce.number().int().min(1).max(1000),
+  metricsBindAddress: bindAddress,
+  healthProbeBindAddress: bindAddress,
+  awsRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
+    .optional(),
+  awsMaxAttempts: z.coerce.number().int().min(1).max(20),
+  awsMaxRetryTime: duration,
+  shutdownGracePeriod: duration,
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+export interface FlagSpec {
+  key: keyof z.input<typeof configSchema>;
+  flag: string;
+  env: string;
+  description: string;
+  default?: string;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  {
+    key: "kubeconfig",
+    flag: "--kubeconfig <path>",
+    env: "KUBECONFIG",
+    description: "kubeconfig file; in-cluster credentials when unset",
+  },
+  {
+    key: "watchNamespace",
+    flag: "--watch-namespace <list>",
+    env: "LDPC_WATCH_NAMESPACE",
+    description: "comma-separated namespaces to watch; all when unset",
+  },
+  {
+    key: "maxConcurrentReconciles",
+    flag: "--max-concurrent-reconciles <n>",
+    env: "LDPC_MAX_CONCURRENT_RECONCILES",
+    description: "objects reconciled at once",
+    default: "4",
+  },
+  {
+    key: "metricsBindAddress",
+    flag: "--metrics-bind-address <addr>",
+    env: "LDPC_METRICS_BIND_ADDRESS",
+    description: "address of /metrics; 0 disables",
+    default: ":8080",
+  },
+  {
+    key: "healthProbeBindAddress",
+    flag: "--health-probe-bind-address <addr>",
+    env: "LDPC_HEALTH_PROBE_BIND_ADDRESS",
+    description: "address of /healthz and /readyz; 0 disables",
+    default: ":8081",
+  },
+  {
+    key: "awsRegion",
+    flag: "--aws-region <region>",
+    env: "AWS_REGION",
+    description: "region for objects that set no spec.region",
+  },
+  {
+    key: "awsMaxAttempts",
+    flag: "--aws-max-attempts <n>",
+    env: "LDPC_AWS_MAX_ATTEMPTS",
+    description: "attempts per AWS call, the first included",
+    default: "5",
+  },
+  {
+    key: "awsMaxRetryTime",
+    flag: "--aws-max-retry-time <duration>",
+    env: "LDPC_AWS_MAX_RETRY_TIME",
+    description: "time budget for all attempts of one AWS call",
+    default: "30s",
+  },
+  {
+    key: "shutdownGracePeriod",
+    flag: "--shutdown-grace-period <duration>",
+    env: "LDPC_SHUTDOWN_GRACE_PERIOD",
+    description: "how long in-flight reconciles may take to finish on SIGTERM",
+    default: "25s",
+  },
+  {
+    key: "logLevel",
+    flag: "--log-level <level>",
+    env: "LDPC_LOG_LEVEL",
+    description: "trace, debug, info, warn or error",
+    default: "info",
+  },
+];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
+  const input: Record<string, unknown> = {};
+  for (const spec of FLAGS) {
+    input[spec.key] =
+      flags[spec.key] ?? (env[spec.env] === "" ? undefined : env[spec.env]) ?? spec.default;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const spec = FLAGS.find((f) => f.key === issue.path[0]);
+    const name = spec ? `${spec.flag.split(" ")[0] ?? ""} (${spec.env})` : issue.path.join(".");
+    return `${name}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+}

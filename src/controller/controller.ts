@@ -1,0 +1,240 @@
+// Connects the watch cache to the queue and the queue to reconcile. It owns the
+// decisions around a reconcile: which watch events are worth a reconcile, when
+// to requeue, which events and metrics to emit.
+import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
+import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
+import type { DestinationPolicyApi } from "../aws/destinations.ts";
+import type { EventSink } from "../kube/events.ts";
+import { keyOf, refOf } from "../kube/keys.ts";
+import type { PolicyWriter } from "../kube/resources.ts";
+import { ControllerMetrics } from "../metrics/metrics.ts";
+import type { Logger } from "../logger.ts";
+import { readyReason } from "./conditions.ts";
+import { OUTCOMES, type Outcome } from "./outcomes.ts";
+import { WorkQueue, type BackoffPolicy } from "./queue.ts";
+import { reconcile, type ReconcileDeps } from "./reconcile.ts";
+
+export interface PolicyCache {
+  get(namespace: string, name: string): LogDestinationPolicy | undefined;
+}
+
+export interface ControllerOptions {
+  concurrency: number;
+  defaultRegion: string | undefined;
+  backoff?: BackoffPolicy;
+}
+
+/**
+ * Requeue delays after a failed reconcile. client-go starts at 5 ms, which suits
+ * API-server conflicts; a missing destination or an AWS outage needs seconds.
+ */
+export const REQUEUE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 300_000 };
+
+export class PolicyController {
+  readonly #cache: PolicyCache;
+  readonly #events: EventSink;
+  readonly #metrics: ControllerMetrics;
+  readonly #log: Logger;
+  readonly #options: ControllerOptions;
+  readonly #deps: ReconcileDeps;
+  readonly #queue: WorkQueue;
+  /** The watch fingerprint last enqueued per key; see #worthReconciling. */
+  readonly #seen = new Map<string, string>();
+  readonly #reasons = new Map<string, string>();
+  readonly #abort = new AbortController();
+
+  constructor(
+    cache: PolicyCache,
+    aws: DestinationPolicyApi,
+    writer: PolicyWriter,
+    events: EventSink,
+    metrics: ControllerMetrics,
+    log: Logger,
+    options: ControllerOptions,
+  ) {
+    this.#cache = cache;
+    this.#events = events;
+    this.#metrics = metrics;
+    this.#log = log;
+    this.#options = options;
+    this.#deps = {
+      aws,
+      writer,
+      defaultRegion: options.defaultRegion,
+      memory: new Map(),
+      now: () => new Date(),
+    };
+    const q = ControllerMetrics.queueLabels;
+    const c = ControllerMetrics.controllerLabels;
+    this.#queue = new WorkQueue(
+      {
+        depth: (n) => {
+          metrics.queueDepth.set(q, n);
+        },
+        added: () => {
+          metrics.queueAdds.inc(q);
+        },
+        retried: () => {
+          metrics.queueRetries.inc(q);
+        },
+        waited: (s) => {
+          metrics.queueDuration.observe(q, s);
+        },
+        worked: (s) => {
+          metrics.workDuration.observe(q, s);
+        },
+        active: (n) => {
+          metrics.activeWorkers.set(c, n);
+        },
+      },
+      options.backoff ?? REQUEUE_BACKOFF,
+    );
+    metrics.maxWorkers.set(c, options.concurrency);
+  }
+
+  /**
+   * Status-only updates (our own status writes among them) change neither the
+   * generation nor the last-applied annotation, so they are not reconciled:
+   * that keeps the controller's writes from feeding back into AWS calls and
+   * keeps a backing-off object from being retried early.
+   */
+  #worthReconciling(obj: LogDestinationPolicy): boolean {
+    const m = obj.metadata;
+    const fingerprint = [
+      m.uid,
+      m.generation,
+      m.annotations?.[LAST_APPLIED_ANNOTATION] ?? "",
+      m.deletionTimestamp ? "deleting" : "",
+    ].join("\u0000");
+    const key = keyOf(m);
+    if (this.#seen.get(key) === fingerprint) return false;
+    this.#seen.set(key, fingerprint);
+    return true;
+  }
+
+  upsert(obj: LogDestinationPolicy): void {
+    if (this.#worthReconciling(obj)) this.#queue.add(keyOf(obj.metadata));
+  }
+
+  remove(obj: LogDestinationPolicy): void {
+    const key = keyOf(obj.metadata);
+    this.#seen.delete(key);
+    if (obj.metadata.uid) this.#deps.memory.delete(obj.metadata.uid);
+    this.#queue.cancel(key);
+    this.#setReason(key, undefined);
+  }
+
+  /** Runs workers until stop(); resolves once in-flight reconciles have finished. */
+  async run(): Promise<void> {
+    await this.#queue.run(
+      this.#options.concurrency,
+      (key) => this.#process(key),
+      (key, err) => {
+        this.#log.error({ key, err }, "reconcile worker failed");
+      },
+    );
+  }
+
+  /** Stops taking work and aborts AWS retries of in-flight reconciles. */
+  stop(abortInFlight: boolean): void {
+    this.#queue.shutdown();
+    if (abortInFlight) this.#abort.abort();
+  }
+
+  async #process(key: string): Promise<void> {
+    const ref = refOf(key);
+    const object = this.#cache.get(ref.namespace, ref.name);
+    if (!object) {
+      this.#queue.forget(key);
+      this.#setReason(key, undefined);
+      return;
+    }
+    const c = ControllerMetrics.controllerLabels;
+    const endTimer = this.#metrics.reconcileTime.startTimer(c);
+    const generation = object.metadata.generation ?? 0;
+    let outcome: Outcome | undefined;
+    try {
+      const result = await reconcile(
+        { object, ref, generation, signal: this.#abort.signal },
+        this.#deps,
+      );
+      outcome = result.outcome;
+      if (outcome && !result.putCalled && outcome.reason === "Applied")
+        this.#metrics.applySkipped.inc();
+      if (result.putCalled) this.#metrics.lastApply.set(Date.now() / 1000);
+      this.#report(key, object, outcome, result.putCalled);
+    } catch (err) {
+      // Only a failed status or annotation write lands here.
+      this.#metrics.reconcileErrors.inc(c);
+      this.#metrics.reconcileTotal.inc({ ...c, result: "error" });
+      this.#log.warn({ key, err: String(err) }, "reconcile could not write its result; retrying");
+      this.#queue.addRateLimited(key);
+      return;
+    } finally {
+      endTimer();
+    }
+    this.#requeue(key, outcome);
+  }
+
+  #requeue(key: string, outcome: Outcome | undefined): void {
+    const c = ControllerMetrics.controllerLabels;
+    if (!outcome || OUTCOMES[outcome.reason].requeue === "none") {
+      this.#queue.forget(key);
+      this.#metrics.reconcileTotal.inc({ ...c, result: "success" });
+      return;
+    }
+    this.#metrics.reconcileErrors.inc(c);
+    this.#metrics.reconcileTotal.inc({ ...c, result: "error" });
+    if (this.#queue.shuttingDown) return;
+    const delay = this.#queue.addRateLimited(key);
+    this.#log.info({ key, reason: outcome.reason, retryInMs: delay }, "requeued with backoff");
+  }
+
+  #report(
+    key: string,
+    object: LogDestinationPolicy,
+    outcome: Outcome | undefined,
+    putCalled: boolean,
+  ): void {
+    if (!outcome) return;
+    this.#metrics.reconcileOutcomes.inc({ reason: outcome.reason });
+    const previous = readyReason(object.status?.conditions);
+    const changed =
+      putCalled ||
+      previous !== outcome.reason ||
+      object.status?.observedGeneration !== object.metadata.generation;
+    this.#setReason(key, outcome.reason);
+    const rule = OUTCOMES[outcome.reason];
+    const level = rule.event === "Normal" ? "info" : "warn";
+    this.#log[level](
+      { key, generation: object.metadata.generation, reason: outcome.reason, putCalled },
+      outcome.message,
+    );
+    if (!changed && outcome.reason === "Applied") return;
+    const m = object.metadata;
+    this.#events.emit(
+      {
+        namespace: m.namespace ?? "",
+        name: m.name,
+        uid: m.uid,
+        resourceVersion: m.resourceVersion,
+      },
+      rule.event,
+      outcome.reason,
+      putCalled ? "PutDestinationPolicy" : "Reconcile",
+      outcome.message,
+    );
+  }
+
+  #setReason(key: string, reason: string | undefined): void {
+    const before = this.#reasons.get(key);
+    if (before === reason) return;
+    if (before !== undefined) this.#metrics.resources.dec({ reason: before });
+    if (reason === undefined) {
+      this.#reasons.delete(key);
+      return;
+    }
+    this.#reasons.set(key, reason);
+    this.#metrics.resources.inc({ reason });
+  }
+}

@@ -1,0 +1,91 @@
+// What AWS should hold for one object, and whether the last-applied annotation
+// already says it does. The annotation keeps everything PutDestinationPolicy is
+// called with, so a change to any of them (not just the policy) is applied.
+import type { LogDestinationPolicySpec } from "../api/v1alpha1.ts";
+import {
+  canonicalJson,
+  policiesEqual,
+  resolveAccessPolicy,
+  type PolicyDocument,
+} from "../policy/index.ts";
+import { ReconcileFailure } from "./outcomes.ts";
+
+export interface DesiredState {
+  region: string;
+  destinationName: string;
+  forceUpdate: boolean;
+  /** The exact string sent to AWS. */
+  canonical: string;
+  hash: string;
+  document: PolicyDocument;
+  /** The value of the last-applied annotation once this state is applied. */
+  annotation: string;
+}
+
+export function desiredState(
+  spec: LogDestinationPolicySpec,
+  defaultRegion: string | undefined,
+): DesiredState {
+  const region = spec.region ?? defaultRegion;
+  if (!region) {
+    throw new ReconcileFailure(
+      "InvalidSpec",
+      "spec.region: not set, and the controller has no default region (--aws-region or AWS_REGION)",
+    );
+  }
+  const resolved = resolveAccessPolicy(
+    {
+      ...(spec.accessPolicy === undefined ? {} : { accessPolicy: spec.accessPolicy }),
+      ...(spec.accessPolicyJson === undefined ? {} : { accessPolicyJson: spec.accessPolicyJson }),
+    },
+    "spec",
+  );
+  if (!resolved.ok) {
+    throw new ReconcileFailure(
+      "InvalidSpec",
+      resolved.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
+    );
+  }
+  const annotation = canonicalJson({
+    destinationName: spec.destinationName,
+    forceUpdate: spec.forceUpdate,
+    policy: resolved.document,
+    region,
+  });
+  return {
+    region,
+    destinationName: spec.destinationName,
+    forceUpdate: spec.forceUpdate,
+    canonical: resolved.canonical,
+    hash: resolved.hash,
+    document: resolved.document,
+    annotation,
+  };
+}
+
+interface AnnotationShape {
+  destinationName?: unknown;
+  forceUpdate?: unknown;
+  policy?: unknown;
+  region?: unknown;
+}
+
+/** Semantic, not textual: an annotation written by an older version still matches. */
+export function sameDesiredState(annotation: string | undefined, desired: DesiredState): boolean {
+  if (annotation === undefined) return false;
+  if (annotation === desired.annotation) return true;
+  let value: unknown;
+  try {
+    value = JSON.parse(annotation);
+  } catch {
+    return false;
+  }
+  if (typeof value !== "object" || value === null) return false;
+  const parsed = value as AnnotationShape;
+  return (
+    parsed.destinationName === desired.destinationName &&
+    parsed.region === desired.region &&
+    parsed.forceUpdate === desired.forceUpdate &&
+    policiesEqual(parsed.policy, desired.document)
+  );
+}

@@ -1,0 +1,183 @@
+// A work queue with client-go's guarantees: a key is processed by at most one
+// worker at a time, adds of a key that is already waiting are coalesced, a key
+// added while it is being processed runs again once afterwards (no update is
+// lost), and failures back off per key until forget() resets them.
+
+export interface QueueObserver {
+  depth(n: number): void;
+  added(): void;
+  retried(): void;
+  waited(seconds: number): void;
+  worked(seconds: number): void;
+  active(workers: number): void;
+}
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 1000_000 };
+
+const noop: QueueObserver = {
+  depth: () => undefined,
+  added: () => undefined,
+  retried: () => undefined,
+  waited: () => undefined,
+  worked: () => undefined,
+  active: () => undefined,
+};
+
+export class WorkQueue {
+  readonly #queue: string[] = [];
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #addedAt = new Map<string, number>();
+  readonly #failures = new Map<string, number>();
+  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #waiters: ((key: string | undefined) => void)[] = [];
+  readonly #observer: QueueObserver;
+  readonly #backoff: BackoffPolicy;
+  #shuttingDown = false;
+  #active = 0;
+
+  constructor(observer: QueueObserver = noop, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
+    this.#observer = observer;
+    this.#backoff = backoff;
+  }
+
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#observer.added();
+    this.#dirty.add(key);
+    this.#addedAt.set(key, performance.now());
+    if (this.#processing.has(key)) return;
+    this.#push(key);
+  }
+
+  /** Adds the key after a delay; of several pending delays the earliest wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = Date.now() + delayMs;
+    const pending = this.#delayed.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.#delayed.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.#delayed.set(key, { at, timer });
+  }
+
+  /** Requeues a failed key after its exponential backoff; returns the delay used. */
+  addRateLimited(key: string): number {
+    const failures = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, failures);
+    const delay = Math.min(this.#backoff.baseMs * 2 ** (failures - 1), this.#backoff.maxMs);
+    this.#observer.retried();
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /** Drops a pending delayed add, for keys whose object is gone. */
+  cancel(key: string): void {
+    const pending = this.#delayed.get(key);
+    if (pending) clearTimeout(pending.timer);
+    this.#delayed.delete(key);
+    this.#failures.delete(key);
+  }
+
+  #push(key: string): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#take(key);
+      waiter(key);
+      return;
+    }
+    this.#queue.push(key);
+    this.#observer.depth(this.#queue.length);
+  }
+
+  #take(key: string): void {
+    this.#dirty.delete(key);
+    this.#processing.add(key);
+    const addedAt = this.#addedAt.get(key);
+    this.#addedAt.delete(key);
+    if (addedAt !== undefined) this.#observer.waited((performance.now() - addedAt) / 1000);
+  }
+
+  /** Resolves with the next key, or undefined once the queue shuts down. */
+  get(): Promise<string | undefined> {
+    const key = this.#queue.shift();
+    if (key !== undefined) {
+      this.#observer.depth(this.#queue.length);
+      this.#take(key);
+      return Promise.resolve(key);
+    }
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.#processing.delete(key);
+    if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
+  }
+
+  /** Stops handing out keys; keys being processed finish normally. */
+  shutdown(): void {
+    this.#shuttingDown = true;
+    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    this.#delayed.clear();
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+
+  /**
+   * Runs `concurrency` workers until shutdown(). Resolves when every worker has
+   * finished its current key. A handler that throws is reported through onError;
+   * it never stops its worker.
+   */
+  async run(
+    concurrency: number,
+    handler: (key: string) => Promise<void>,
+    onError: (key: string, err: unknown) => void,
+  ): Promise<void> {
+    const worker = async () => {
+      for (;;) {
+        const key = await this.get();
+        if (key === undefined) return;
+        this.#observer.active(++this.#active);
+        const started = performance.now();
+        try {
+          await handler(key);
+        } catch (err) {
+          onError(key, err);
+        } finally {
+          this.#observer.worked((performance.now() - started) / 1000);
+          this.#observer.active(--this.#active);
+          this.done(key);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+}

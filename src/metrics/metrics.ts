@@ -1,0 +1,164 @@
+// Every metric the controller exposes. The controller-runtime names are kept so
+// that existing dashboards and alerts for Go controllers work unchanged.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { CONTROLLER_NAME } from "../api/names.ts";
+
+const QUEUE_NAME = CONTROLLER_NAME;
+
+// controller-runtime's default buckets for reconcile time and client-go's for the queue.
+const RECONCILE_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1,
+  1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
+const QUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
+const AWS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type ReconcileResult = "success" | "error" | "requeue" | "requeue_after";
+
+export class ControllerMetrics {
+  readonly registry: Registry;
+  readonly reconcileTotal: Counter<"controller" | "result">;
+  readonly reconcileErrors: Counter<"controller">;
+  readonly reconcileTime: Histogram<"controller">;
+  readonly activeWorkers: Gauge<"controller">;
+  readonly maxWorkers: Gauge<"controller">;
+  readonly queueDepth: Gauge<"name" | "controller">;
+  readonly queueAdds: Counter<"name" | "controller">;
+  readonly queueRetries: Counter<"name" | "controller">;
+  readonly queueDuration: Histogram<"name" | "controller">;
+  readonly workDuration: Histogram<"name" | "controller">;
+  readonly awsRequests: Counter<"operation" | "outcome">;
+  readonly awsDuration: Histogram<"operation">;
+  readonly awsRetries: Counter<"operation" | "error">;
+  readonly applySkipped: Counter;
+  readonly resources: Gauge<"reason">;
+  readonly lastApply: Gauge;
+  readonly reconcileOutcomes: Counter<"reason">;
+
+  constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
+    this.registry = registry;
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+    const r = [registry];
+    this.reconcileTotal = new Counter({
+      name: "controller_runtime_reconcile_total",
+      help: "Total number of reconciliations per controller",
+      labelNames: ["controller", "result"],
+      registers: r,
+    });
+    this.reconcileErrors = new Counter({
+      name: "controller_runtime_reconcile_errors_total",
+      help: "Total number of reconciliation errors per controller",
+      labelNames: ["controller"],
+      registers: r,
+    });
+    this.reconcileTime = new Histogram({
+      name: "controller_runtime_reconcile_time_seconds",
+      help: "Length of time per reconciliation per controller",
+      labelNames: ["controller"],
+      buckets: RECONCILE_BUCKETS,
+      registers: r,
+    });
+    this.activeWorkers = new Gauge({
+      name: "controller_runtime_active_workers",
+      help: "Number of currently used workers per controller",
+      labelNames: ["controller"],
+      registers: r,
+    });
+    this.maxWorkers = new Gauge({
+      name: "controller_runtime_max_concurrent_reconciles",
+      help: "Maximum number of concurrent reconciles per controller",
+      labelNames: ["controller"],
+      registers: r,
+    });
+    this.queueDepth = new Gauge({
+      name: "workqueue_depth",
+      help: "Current depth of workqueue",
+      labelNames: ["name", "controller"],
+      registers: r,
+    });
+    this.queueAdds = new Counter({
+      name: "workqueue_adds_total",
+      help: "Total number of adds handled by workqueue",
+      labelNames: ["name", "controller"],
+      registers: r,
+    });
+    this.queueRetries = new Counter({
+      name: "workqueue_retries_total",
+      help: "Total number of retries handled by workqueue",
+      labelNames: ["name", "controller"],
+      registers: r,
+    });
+    this.queueDuration = new Histogram({
+      name: "workqueue_queue_duration_seconds",
+      help: "How long in seconds an item stays in workqueue before being requested",
+      labelNames: ["name", "controller"],
+      buckets: QUEUE_BUCKETS,
+      registers: r,
+    });
+    this.workDuration = new Histogram({
+      name: "workqueue_work_duration_seconds",
+      help: "How long in seconds processing an item from workqueue takes",
+      labelNames: ["name", "controller"],
+      buckets: QUEUE_BUCKETS,
+      registers: r,
+    });
+    this.awsRequests = new Counter({
+      name: "log_destination_policy_aws_requests_total",
+      help: "AWS API requests by operation and outcome (success or the AWS error name)",
+      labelNames: ["operation", "outcome"],
+      registers: r,
+    });
+    this.awsDuration = new Histogram({
+      name: "log_destination_policy_aws_request_duration_seconds",
+      help: "Duration of single AWS API attempts",
+      labelNames: ["operation"],
+      buckets: AWS_BUCKETS,
+      registers: r,
+    });
+    this.awsRetries = new Counter({
+      name: "log_destination_policy_aws_retries_total",
+      help: "AWS API attempts retried, by operation and the error that caused the retry",
+      labelNames: ["operation", "error"],
+      registers: r,
+    });
+    this.applySkipped = new Counter({
+      name: "log_destination_policy_apply_skipped_total",
+      help: "Reconciles that made no AWS call because the policy was unchanged",
+      registers: r,
+    });
+    this.resources = new Gauge({
+      name: "log_destination_policy_resources",
+      help: "LogDestinationPolicy objects by their current Ready reason",
+      labelNames: ["reason"],
+      registers: r,
+    });
+    this.lastApply = new Gauge({
+      name: "log_destination_policy_last_apply_timestamp_seconds",
+      help: "Unix time of the last successful PutDestinationPolicy",
+      registers: r,
+    });
+    this.reconcileOutcomes = new Counter({
+      name: "log_destination_policy_reconcile_outcomes_total",
+      help: "Reconcile outcomes by the Ready reason they produced",
+      labelNames: ["reason"],
+      registers: r,
+    });
+    this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);
+  }
+
+  /** Labels shared by every workqueue series. */
+  static readonly queueLabels = { name: QUEUE_NAME, controller: CONTROLLER_NAME } as const;
+  static readonly controllerLabels = { controller: CONTROLLER_NAME } as const;
+
+  awsObserver() {
+    return {
+      request: (operation: string, outcome: string, seconds: number) => {
+        this.awsRequests.inc({ operation, outcome });
+        this.awsDuration.observe({ operation }, seconds);
+      },
+      retry: (operation: string, error: string) => {
+        this.awsRetries.inc({ operation, error });
+      },
+    };
+  }
+}

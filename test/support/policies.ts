@@ -1,0 +1,225 @@
+// Helpers for integration tests that work with LogDestinationPolicy objects
+// and with destinations in the emulator.
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  CreateLogGroupCommand,
+  DescribeDestinationsCommand,
+  PutDestinationCommand,
+  CloudWatchLogsClient,
+} from "@aws-sdk/client-cloudwatch-logs";
+import {
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from "@kubernetes/client-node";
+import { CRD_NAME, GROUP, PLURAL, VERSION, API_VERSION, KIND } from "../../src/api/names.ts";
+import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
+import { dummyCredentials } from "../env/variables.ts";
+import type { TestEnv } from "./env.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+
+/**
+ * Installs the CRD with kubectl, as a user would. (Passing the parsed YAML through
+ * client-node's typed API would silently drop x-kubernetes-* keys, which its
+ * serializer only knows in camelCase.)
+ */
+export async function installCrd(env: TestEnv): Promise<void> {
+  const file = join(root, "crds", `${CRD_NAME}.yaml`);
+  await run(env.kubectl, [
+    "--kubeconfig",
+    env.kubeconfigPath,
+    "apply",
+    "--server-side",
+    "--force-conflicts",
+    "-f",
+    file,
+  ]);
+  await run(env.kubectl, [
+    "--kubeconfig",
+    env.kubeconfigPath,
+    "wait",
+    "--for=condition=Established",
+    "--timeout=30s",
+    `crd/${CRD_NAME}`,
+  ]);
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${command} ${args.join(" ")}: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export class Policies {
+  readonly api: CustomObjectsApi;
+  readonly namespace: string;
+
+  constructor(kc: KubeConfig, namespace: string) {
+    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.namespace = namespace;
+  }
+
+  async create(
+    name: string,
+    spec: Record<string, unknown>,
+    annotations?: Record<string, string>,
+  ): Promise<LogDestinationPolicy> {
+    return (await this.api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: this.namespace,
+      body: {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name, ...(annotations ? { annotations } : {}) },
+        spec,
+      },
+    })) as LogDestinationPolicy;
+  }
+
+  async get(name: string): Promise<LogDestinationPolicy> {
+    return (await this.api.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: this.namespace,
+      name,
+    })) as LogDestinationPolicy;
+  }
+
+  /** A JSON merge patch of spec; setting a field to null removes it. */
+  async patchSpec(name: string, spec: Record<string, unknown>): Promise<LogDestinationPolicy> {
+    return (await this.api.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: this.namespace,
+        name,
+        body: { spec },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    )) as LogDestinationPolicy;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.api.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: this.namespace,
+      name,
+    });
+  }
+
+  condition(obj: LogDestinationPolicy, type: string) {
+    return obj.status?.conditions?.find((c) => c.type === type);
+  }
+
+  /** Waits until the object's Ready condition has the reason, for the object's current generation. */
+  async waitForReason(
+    name: string,
+    reason: string,
+    timeoutMs = 20_000,
+  ): Promise<LogDestinationPolicy> {
+    let last: LogDestinationPolicy | undefined;
+    await waitFor(
+      `${name} Ready reason ${reason}`,
+      async () => {
+        last = await this.get(name);
+        const ready = this.condition(last, "Ready");
+        return (
+          ready?.reason === reason && last.status?.observedGeneration === last.metadata.generation
+        );
+      },
+      timeoutMs,
+      () => JSON.stringify(last?.status),
+    );
+    if (!last) throw new Error("unreachable");
+    return last;
+  }
+}
+
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+  describe?: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${describe ? `: ${describe()}` : ""}`);
+    await sleep(100);
+  }
+}
+
+/** A client that talks to moto directly, so its calls don't show in the proxy's counts. */
+export function emulator(env: TestEnv): CloudWatchLogsClient {
+  return new CloudWatchLogsClient({
+    endpoint: env.motoUrl,
+    region: env.region,
+    credentials: dummyCredentials,
+  });
+}
+
+export async function createDestination(
+  env: TestEnv,
+  name: string,
+  region = env.region,
+): Promise<void> {
+  const client = new CloudWatchLogsClient({
+    endpoint: env.motoUrl,
+    region,
+    credentials: dummyCredentials,
+  });
+  await client
+    .send(new CreateLogGroupCommand({ logGroupName: `/target/${name}` }))
+    .catch(() => undefined);
+  await client.send(
+    new PutDestinationCommand({
+      destinationName: name,
+      targetArn: `arn:aws:kinesis:${region}:123456789012:stream/${name}`,
+      roleArn: "arn:aws:iam::123456789012:role/cwl-to-kinesis",
+    }),
+  );
+  client.destroy();
+}
+
+export async function storedPolicy(
+  env: TestEnv,
+  name: string,
+  region = env.region,
+): Promise<string | undefined> {
+  const client = new CloudWatchLogsClient({
+    endpoint: env.motoUrl,
+    region,
+    credentials: dummyCredentials,
+  });
+  const out = await client.send(new DescribeDestinationsCommand({ DestinationNamePrefix: name }));
+  client.destroy();
+  return out.destinations?.find((d) => d.destinationName === name)?.accessPolicy;
+}
+
+export function samplePolicy(destination: string, accounts: string[] = ["111111111111"]) {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: accounts },
+        Action: "logs:PutSubscriptionFilter",
+        Resource: `arn:aws:logs:us-east-1:222222222222:destination:${destination}`,
+      },
+    ],
+  };
+}
