@@ -115,6 +115,7 @@ export function buildCrd(): JsonSchema {
           additionalPrinterColumns: [
             { name: "Destination", type: "string", jsonPath: ".spec.destinationName" },
             { name: "Region", type: "string", jsonPath: ".spec.region" },
+            { name: "Mode", type: "string", jsonPath: ".spec.mode" },
             { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
             { name: "Reason", type: "string", jsonPath: condition("Ready", "reason") },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },

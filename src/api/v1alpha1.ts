@@ -11,6 +11,9 @@ export const ACCESS_POLICY_MAX_BYTES = 5120;
 // pattern means the same in both.
 const DESTINATION_NAME_PATTERN = "^[^:*]*$";
 const REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+const ROLE_ARN_PATTERN = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$";
+// Go-style durations as Kubernetes users write them: 30s, 10m, 1h30m; "0" disables.
+const DURATION_PATTERN = "^(0|([0-9]+(\\.[0-9]+)?(ms|s|m|h))+)$";
 
 // CEL rules travel in the schema's metadata so that the CRD generator can emit them
 // as x-kubernetes-validations next to the structural schema.
@@ -62,6 +65,53 @@ export const specSchema = z
       .boolean()
       .default(false)
       .describe("Stops reconciling this object without touching the policy in AWS."),
+    mode: z
+      .enum(["Enforce", "Observe"])
+      .default("Enforce")
+      .describe(
+        "Enforce writes the policy to AWS. Observe only reads the live policy and reports whether it matches, for adopting destinations that already have one.",
+      ),
+    allowPublicAccess: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Allows statements that grant every AWS account access (Principal "*" without an organization or account condition). Refused unless set, and the controller may forbid it altogether.',
+      ),
+    roleArn: z
+      .string()
+      .regex(new RegExp(ROLE_ARN_PATTERN), {
+        error: "must be an IAM role ARN such as arn:aws:iam::123456789012:role/name",
+      })
+      .optional()
+      .describe(
+        "IAM role to assume for this destination, for destinations in other accounts. It must match the controller's allow-list.",
+      ),
+    driftDetection: z
+      .object({
+        interval: z
+          .string()
+          .regex(new RegExp(DURATION_PATTERN), {
+            error: "must be a duration such as 10m, 1h or 0 to disable",
+          })
+          .optional()
+          .describe(
+            "How often the live policy is compared with the desired one. Defaults to the controller's setting; 0 disables.",
+          ),
+      })
+      .optional()
+      .describe("Periodic comparison of the live policy in AWS with the desired one."),
+    driftPolicy: z
+      .enum(["Correct", "Report"])
+      .default("Correct")
+      .describe(
+        "What to do when the live policy has drifted: Correct applies the desired policy again, Report only reports it.",
+      ),
+    deletionPolicy: z
+      .enum(["Retain", "Revoke"])
+      .default("Retain")
+      .describe(
+        "Retain leaves the policy in AWS when the object is deleted. Revoke replaces it with a deny-all policy first.",
+      ),
   })
   .meta(
     celRules([
@@ -117,6 +167,14 @@ export const statusSchema = z
       .datetime()
       .optional()
       .describe("When the policy was last written to AWS."),
+    livePolicyHash: z
+      .string()
+      .optional()
+      .describe("sha256 of the live policy last read from AWS (Observe mode and drift detection)."),
+    lastDriftCheckTime: z.iso
+      .datetime()
+      .optional()
+      .describe("When the live policy was last compared with the desired one."),
   })
   .describe("Observed state, written only by the controller.");
 
