@@ -31,6 +31,11 @@ export interface ControlPlaneOptions {
    * than in this process; env:up does, so the proxy is a pid like the others.
    */
   proxyProcess?: boolean;
+  /**
+   * Do not keep this process alive for the servers' sake, so a test process ends
+   * (and can stop them on beforeExit) once its own work is done.
+   */
+  unref?: boolean;
   /** Progress lines; silent by default. */
   log?: (line: string) => void;
 }
@@ -88,6 +93,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         command,
         args,
         logFile: join(stateDir, "logs", `${name}.log`),
+        unref: opts.unref ?? false,
       });
       started.push(proc);
       return proc;
@@ -136,6 +142,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       });
     } else {
       proxy = await FaultProxy.start({ upstream: motoUrl });
+      if (opts.unref) proxy.unref();
       proxyUrl = proxy.url;
     }
 

@@ -28,6 +28,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Detached processes outlive this one (env:up); attached ones are killed when it exits. */
   detached?: boolean;
+  /** Let this process exit while the child still runs (implied by detached). */
+  unref?: boolean;
 }
 
 export function startProcess(opts: StartOptions): StartedProcess {
@@ -50,7 +52,7 @@ export function startProcess(opts: StartOptions): StartedProcess {
       });
     });
     if (child.pid === undefined) throw new Error(`could not start ${opts.command}`);
-    if (opts.detached) child.unref();
+    if (opts.detached || opts.unref) child.unref();
     const info = { name: opts.name, pid: child.pid, command: opts.command, logFile: opts.logFile };
     return { ...info, exited, hasExited: () => exitedWith !== undefined };
   } finally {

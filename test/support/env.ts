@@ -2,14 +2,12 @@
 // fault proxy in front of it. Under test/run.ts (or after `. .local/env.sh`)
 // those already run and are announced in the environment; a test file started
 // on its own (`node --test test/integration/x.test.ts`) starts its own and stops
-// it when its tests are done.
+// it when the test process is done.
 import { randomBytes } from "node:crypto";
-import { after } from "node:test";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CloudWatchLogsClientConfig } from "@aws-sdk/client-cloudwatch-logs";
 import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from "@kubernetes/client-node";
 import { startControlPlane } from "../env/controlplane.ts";
-import type { ControlPlane } from "../env/controlplane.ts";
 import { dummyCredentials, environmentFor, requiredVariables } from "../env/variables.ts";
 import { FaultProxyClient } from "./fault-proxy-client.ts";
 
@@ -28,14 +26,7 @@ export interface TestEnv {
   kubernetesVersion: string;
 }
 
-let ownControlPlane: ControlPlane | undefined;
 let loading: Promise<TestEnv> | undefined;
-
-// Registered when this module loads, outside any test, so the hook belongs to the
-// root and runs once after every test in the file.
-after(async () => {
-  await ownControlPlane?.stop();
-});
 
 /** The shared test environment of this process, started on first use if none is announced. */
 export function getTestEnv(): Promise<TestEnv> {
@@ -45,9 +36,15 @@ export function getTestEnv(): Promise<TestEnv> {
 
 async function load(): Promise<TestEnv> {
   if (requiredVariables.some((name) => !process.env[name])) {
-    ownControlPlane = await startControlPlane();
+    // Stopped when the process has nothing else to do rather than in an after()
+    // hook: root hooks run in the order they were registered, so one registered
+    // here could stop the servers before a test file's own after() hooks use them.
+    const own = await startControlPlane({ unref: true });
+    process.once("beforeExit", () => {
+      void own.stop();
+    });
     // Code under test reads the same variables as under test/run.ts.
-    Object.assign(process.env, environmentFor(ownControlPlane.state()));
+    Object.assign(process.env, environmentFor(own.state()));
   }
   const kubeconfigPath = variable("KUBECONFIG");
   const kubeConfig = new KubeConfig();

@@ -80,6 +80,11 @@ export class FaultProxy {
     this.log = [];
   }
 
+  /** Let the process exit while the proxy still listens. */
+  unref(): void {
+    this.server.unref();
+  }
+
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => {
       this.server.close(() => {
