@@ -126,15 +126,19 @@ export class WorkQueue {
     if (addedAt !== undefined) this.#observer.waited((performance.now() - addedAt) / 1000);
   }
 
-  /** Resolves with the next key, or undefined once the queue shuts down. */
+  /**
+   * Resolves with the next key, or undefined once the queue shuts down. Unlike
+   * client-go, keys still waiting at shutdown are dropped: they are not lost,
+   * because the next process (or leader) lists every object again.
+   */
   get(): Promise<string | undefined> {
+    if (this.#shuttingDown) return Promise.resolve(undefined);
     const key = this.#queue.shift();
     if (key !== undefined) {
       this.#observer.depth(this.#queue.length);
       this.#take(key);
       return Promise.resolve(key);
     }
-    if (this.#shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 

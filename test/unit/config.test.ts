@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ConfigError, resolveConfig } from "../../src/cli/config.ts";
+
+const main = join(import.meta.dirname, "..", "..", "src", "main.ts");
+
+describe("configuration", () => {
+  test("defaults follow controller-runtime's flags", () => {
+    const c = resolveConfig({}, {});
+    assert.equal(c.maxConcurrentReconciles, 4);
+    assert.deepEqual(c.metricsBindAddress, { host: "0.0.0.0", port: 8080 });
+    assert.deepEqual(c.healthProbeBindAddress, { host: "0.0.0.0", port: 8081 });
+    assert.equal(c.watchNamespace, undefined);
+    assert.equal(c.logLevel, "info");
+  });
+
+  test("flags win over environment variables, which win over defaults", () => {
+    const env = {
+      LDPC_MAX_CONCURRENT_RECONCILES: "8",
+      LDPC_WATCH_NAMESPACE: "a, b",
+      AWS_REGION: "eu-west-1",
+    };
+    const c = resolveConfig({ maxConcurrentReconciles: "2" }, env);
+    assert.equal(c.maxConcurrentReconciles, 2);
+    assert.deepEqual(c.watchNamespace, ["a", "b"]);
+    assert.equal(c.awsRegion, "eu-west-1");
+  });
+
+  test("durations and disabled addresses are understood", () => {
+    const c = resolveConfig(
+      { awsMaxRetryTime: "1.5s", shutdownGracePeriod: "2m", metricsBindAddress: "0" },
+      {},
+    );
+    assert.equal(c.awsMaxRetryTime, 1500);
+    assert.equal(c.shutdownGracePeriod, 120_000);
+    assert.equal(c.metricsBindAddress, undefined);
+  });
+
+  test("a bad value names the flag and its environment variable", () => {
+    assert.throws(
+      () => resolveConfig({ maxConcurrentReconciles: "0" }, {}),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message.includes("--max-concurrent-reconciles (LDPC_MAX_CONCURRENT_RECONCILES)"),
+    );
+    assert.throws(
+      () => resolveConfig({}, { LDPC_AWS_MAX_RETRY_TIME: "soon" }),
+      /--aws-max-retry-time.*not a duration/,
+    );
+    assert.throws(
+      () => resolveConfig({ metricsBindAddress: "localhost" }, {}),
+      /--metrics-bind-address.*host:port/,
+    );
+  });
+
+  test("the entry point exits 2 on a bad flag value and on an unknown flag", () => {
+    const bad = spawnSync(process.execPath, [main, "--max-concurrent-reconciles", "zero"], {
+      encoding: "utf8",
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--max-concurrent-reconciles/);
+    const unknown = spawnSync(process.execPath, [main, "--no-such-flag"], { encoding: "utf8" });
+    assert.equal(unknown.status, 2);
+  });
+
+  test("--version and --help exit 0", () => {
+    const version = spawnSync(process.execPath, [main, "--version"], { encoding: "utf8" });
+    assert.equal(version.status, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    const help = spawnSync(process.execPath, [main, "run", "--help"], { encoding: "utf8" });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--watch-namespace/);
+  });
+});

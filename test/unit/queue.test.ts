@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { WorkQueue } from "../../src/controller/queue.ts";
+
+const unexpected = (key: string, err: unknown) => {
+  assert.fail(`${key} failed: ${String(err)}`);
+};
+
+describe("the work queue", () => {
+  test("duplicate adds of a waiting key are coalesced into one reconcile", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/a");
+    queue.add("ns/a");
+    queue.add("ns/b");
+    assert.equal(queue.length, 2);
+    const seen: string[] = [];
+    const running = queue.run(
+      1,
+      async (key) => {
+        seen.push(key);
+        await Promise.resolve();
+      },
+      unexpected,
+    );
+    await sleep(20);
+    queue.shutdown();
+    await running;
+    assert.deepEqual(seen, ["ns/a", "ns/b"]);
+  });
+
+  test("a key is never processed by two workers at once and an add during processing runs once more afterwards", async () => {
+    const queue = new WorkQueue();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let runs = 0;
+    const running = queue.run(
+      4,
+      async () => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        runs++;
+        if (runs === 1) {
+          queue.add("ns/a");
+          queue.add("ns/a");
+        }
+        await sleep(10);
+        inFlight--;
+      },
+      unexpected,
+    );
+    queue.add("ns/a");
+    await sleep(60);
+    queue.shutdown();
+    await running;
+    assert.equal(maxInFlight, 1);
+    assert.equal(runs, 2, "the update made during processing is not lost, and is coalesced");
+  });
+
+  test("concurrency is bounded by the number of workers", async () => {
+    const queue = new WorkQueue();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    for (let i = 0; i < 20; i++) queue.add(`ns/${i}`);
+    const running = queue.run(
+      3,
+      async () => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await sleep(5);
+        inFlight--;
+      },
+      unexpected,
+    );
+    await sleep(100);
+    queue.shutdown();
+    await running;
+    assert.equal(maxInFlight, 3);
+  });
+
+  test("failures back off exponentially per key and forget resets the backoff", () => {
+    const queue = new WorkQueue(undefined, { baseMs: 10, maxMs: 50 });
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map(() => queue.addRateLimited("ns/a")),
+      [10, 20, 40, 50, 50],
+    );
+    assert.equal(queue.addRateLimited("ns/b"), 10, "backoff is per key");
+    queue.forget("ns/a");
+    assert.equal(queue.addRateLimited("ns/a"), 10);
+    queue.shutdown();
+  });
+
+  test("a delayed add fires after its delay and the earliest of several delays wins", async () => {
+    const queue = new WorkQueue();
+    queue.addAfter("ns/a", 200);
+    queue.addAfter("ns/a", 10);
+    assert.equal(queue.length, 0);
+    await sleep(40);
+    assert.equal(queue.length, 1);
+    queue.shutdown();
+  });
+
+  test("shutdown lets the in-flight item finish and hands out no more work", async () => {
+    const queue = new WorkQueue();
+    const done: string[] = [];
+    queue.add("ns/a");
+    queue.add("ns/b");
+    const running = queue.run(
+      1,
+      async (key) => {
+        queue.shutdown();
+        await sleep(10);
+        done.push(key);
+      },
+      unexpected,
+    );
+    await running;
+    assert.deepEqual(done, ["ns/a"]);
+    queue.add("ns/c");
+    assert.equal(queue.length, 1, "ns/b stays queued; adds after shutdown are ignored");
+  });
+
+  test("a handler that throws is reported and does not stop its worker", async () => {
+    const queue = new WorkQueue();
+    const errors: string[] = [];
+    const seen: string[] = [];
+    queue.add("ns/a");
+    queue.add("ns/b");
+    const running = queue.run(
+      1,
+      async (key) => {
+        seen.push(key);
+        await Promise.resolve();
+        if (key === "ns/a") throw new Error("boom");
+      },
+      (key) => errors.push(key),
+    );
+    await sleep(20);
+    queue.shutdown();
+    await running;
+    assert.deepEqual(errors, ["ns/a"]);
+    assert.deepEqual(seen, ["ns/a", "ns/b"]);
+  });
+});
