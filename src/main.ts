@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, FLAGS, resolveConfig } from "./cli/config.ts";
 import { runController } from "./cli/run.ts";
+import { registerValidateCommand } from "./cli/validate.ts";
 import { createLogger } from "./logger.ts";
 
 const EXIT_USAGE = 2;
@@ -40,6 +41,8 @@ run.action(async (flags: Record<string, unknown>) => {
   }
   await runController(config, log, stop.signal);
 });
+
+registerValidateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,319 @@
+// The offline validator behind `log-destination-policy-controller validate`, without
+// any I/O: text in, problems out. It runs the checks of the controller's validate
+// phase (the zod spec schema, then the IAM grammar and the 5120-byte limit of
+// resolveAccessPolicy) and the public-access guardrail, and points every problem at
+// the line of the offending field in the manifest.
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+} from "yaml";
+import { API_VERSION, GROUP, KIND } from "../api/names.ts";
+import { specSchema } from "../api/v1alpha1.ts";
+import { formatPath } from "../controller/spec-issues.ts";
+import {
+  describePublicStatements,
+  findPublicStatements,
+  resolveAccessPolicy,
+} from "../policy/index.ts";
+
+export interface Problem {
+  /** The file as the user named it, or "<stdin>". */
+  file: string;
+  /** 1-based line of the offending field, or of the document when the field is absent. */
+  line: number;
+  /** The field, as the controller names it in its conditions: spec.accessPolicy.Statement[0]. */
+  path: string;
+  message: string;
+}
+
+export interface ValidationResult {
+  problems: Problem[];
+  /** LogDestinationPolicy objects checked. */
+  checked: number;
+  /** Documents that are not LogDestinationPolicy objects, and so were skipped. */
+  ignored: number;
+}
+
+export const STDIN_NAME = "<stdin>";
+
+/** `file:line: path: message`, the format editors and CI logs link to. */
+export function formatProblem(problem: Problem): string {
+  return `${problem.file}:${problem.line}: ${problem.path}: ${problem.message}`;
+}
+
+type Segment = string | number;
+
+const SPEC_FIELDS = new Set(Object.keys(specSchema.shape));
+const POLICY_FIELDS = new Set(["accessPolicy", "accessPolicyJson"]);
+// A DNS subdomain (RFC 1123), as the API server requires of metadata.name.
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const OBJECT_NAME_MAX = 253;
+
+/** Validates every LogDestinationPolicy in a stream of YAML (or JSON) documents. */
+export function validateManifests(text: string, file: string): ValidationResult {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const result: ValidationResult = { problems: [], checked: 0, ignored: 0 };
+  for (const document of documents) {
+    new DocumentChecker(document, lineCounter, file, result).check();
+  }
+  // Stable: problems of one line keep the order in which they were found.
+  result.problems.sort((a, b) => a.line - b.line);
+  return result;
+}
+
+class DocumentChecker {
+  private readonly document: Document.Parsed;
+  private readonly lines: LineCounter;
+  private readonly file: string;
+  private readonly result: ValidationResult;
+
+  constructor(
+    document: Document.Parsed,
+    lines: LineCounter,
+    file: string,
+    result: ValidationResult,
+  ) {
+    this.document = document;
+    this.lines = lines;
+    this.file = file;
+    this.result = result;
+  }
+
+  check(): void {
+    if (this.document.errors.length > 0) {
+      for (const error of this.document.errors) {
+        const offset = error.pos[0];
+        this.result.problems.push({
+          file: this.file,
+          line: this.lines.linePos(offset).line,
+          path: "yaml",
+          message: firstLine(error.message),
+        });
+      }
+      return;
+    }
+    if (this.document.contents === null) return; // an empty document, e.g. after a trailing ---
+    let value: unknown;
+    try {
+      value = this.document.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      this.report([], "yaml", error instanceof Error ? error.message : String(error));
+      return;
+    }
+    if (value === null || value === undefined) return; // e.g. a document of comments only
+    if (isObject(value) && value.kind === "List" && Array.isArray(value.items)) {
+      value.items.forEach((item, index) => {
+        this.checkObject(item, ["items", index]);
+      });
+      return;
+    }
+    this.checkObject(value, []);
+  }
+
+  private checkObject(value: unknown, base: Segment[]): void {
+    if (!isObject(value) || !isLogDestinationPolicy(value)) {
+      this.result.ignored++;
+      return;
+    }
+    this.result.checked++;
+    if (value.apiVersion !== API_VERSION) {
+      this.report(
+        [...base, "apiVersion"],
+        "apiVersion",
+        `${String(value.apiVersion)} is not served; use ${API_VERSION}`,
+      );
+    }
+    this.checkName(value.metadata, base);
+    // The CRD requires spec, so the API server refuses an object without one.
+    if (value.spec === undefined || value.spec === null) this.report(base, "spec", "required");
+    else this.checkSpec(value.spec, [...base, "spec"]);
+  }
+
+  private checkName(metadata: unknown, base: Segment[]): void {
+    const name = isObject(metadata) ? metadata.name : undefined;
+    if (typeof name !== "string" || name === "") {
+      this.report([...base, "metadata", "name"], "metadata.name", "required");
+    } else if (name.length > OBJECT_NAME_MAX || !OBJECT_NAME.test(name)) {
+      this.report(
+        [...base, "metadata", "name"],
+        "metadata.name",
+        `${JSON.stringify(name)} is not a valid name: lower-case letters, digits, '-' and '.', at most ${OBJECT_NAME_MAX} characters`,
+      );
+    }
+  }
+
+  private checkSpec(spec: unknown, at: Segment[]): void {
+    // The same order as the controller: schema first, then the policy document.
+    const parsed = specSchema.safeParse(spec);
+    const policyFieldsValid =
+      parsed.success ||
+      !parsed.error.issues.some((issue) => POLICY_FIELDS.has(String(issue.path[0])));
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const segments = issue.path.filter(
+          (s): s is Segment => typeof s === "string" || typeof s === "number",
+        );
+        this.report([...at, ...segments], formatPath("spec", issue.path), issue.message);
+      }
+    }
+    if (isObject(spec)) {
+      // The API server refuses unknown fields under strict field validation, the
+      // default of kubectl apply; a misspelt optional field would otherwise be lost.
+      for (const key of Object.keys(spec)) {
+        if (!SPEC_FIELDS.has(key)) {
+          this.report([...at, key], formatPath("spec", [key]), `unknown field${suggest(key)}`);
+        }
+      }
+    }
+    if (!policyFieldsValid || !isObject(spec)) return;
+
+    const resolved = resolveAccessPolicy(
+      {
+        accessPolicy: spec.accessPolicy,
+        ...(typeof spec.accessPolicyJson === "string"
+          ? { accessPolicyJson: spec.accessPolicyJson }
+          : {}),
+      },
+      "spec",
+    );
+    if (!resolved.ok) {
+      for (const issue of resolved.issues) {
+        this.report([...at.slice(0, -1), ...parsePath(issue.path)], issue.path, issue.message);
+      }
+      return;
+    }
+
+    const allowPublic = parsed.success ? parsed.data.allowPublicAccess : spec.allowPublicAccess;
+    if (allowPublic === true) return;
+    const field = spec.accessPolicy === undefined ? "accessPolicyJson" : "accessPolicy";
+    for (const statement of findPublicStatements(resolved.document)) {
+      const path = `spec.${field}.Statement[${statement.index}]`;
+      this.report(
+        [...at, field, "Statement", statement.index],
+        path,
+        `${describePublicStatements([statement])}, so the policy is public; ` +
+          "narrow the principal, or set spec.allowPublicAccess: true if every AWS account may subscribe",
+      );
+    }
+  }
+
+  private report(segments: readonly Segment[], path: string, message: string): void {
+    this.result.problems.push({
+      file: this.file,
+      line: this.lineOf(segments),
+      path,
+      message,
+    });
+  }
+
+  /**
+   * The line of the deepest node on the path that exists: the key's line for a
+   * map entry, the item's for a list element, the document's when nothing matches.
+   * A JSON string (accessPolicyJson) has no nodes inside, so its key's line is used.
+   */
+  private lineOf(segments: readonly Segment[]): number {
+    let node: unknown = this.document.contents;
+    let offset = rangeStart(node) ?? this.document.range[0];
+    for (const segment of segments) {
+      if (isAlias(node)) node = node.resolve(this.document);
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+        );
+        if (!pair) break;
+        offset = rangeStart(pair.key) ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === "number") {
+        const item: unknown = node.items[segment];
+        const start = rangeStart(item);
+        if (start === undefined) break;
+        offset = start;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return this.lines.linePos(offset).line;
+  }
+}
+
+function isLogDestinationPolicy(value: Record<string, unknown>): boolean {
+  return (
+    value.kind === KIND &&
+    typeof value.apiVersion === "string" &&
+    value.apiVersion.startsWith(`${GROUP}/`)
+  );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function rangeStart(node: unknown): number | undefined {
+  if (!isObject(node)) return undefined;
+  const range = node.range;
+  return Array.isArray(range) && typeof range[0] === "number" ? range[0] : undefined;
+}
+
+function firstLine(message: string): string {
+  const line = message.split("\n", 1)[0] ?? message;
+  // The line is in the prefix already; the parser's "at line L, column C" repeats it.
+  return line.replace(/ at line \d+, column \d+:?$/, "");
+}
+
+function suggest(key: string): string {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = 3; // more than two edits away is no longer a typo
+  for (const field of SPEC_FIELDS) {
+    const distance = editDistance(lower, field.toLowerCase());
+    if (distance < bestDistance) {
+      best = field;
+      bestDistance = distance;
+    }
+  }
+  return best === undefined ? "" : ` (did you mean ${JSON.stringify(best)}?)`;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => rows[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i] ?? [];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      }
+      row[j] = best;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/**
+ * Splits a path as the policy core writes it (spec.accessPolicy.Statement[0],
+ * Condition["aws:PrincipalOrgID"]) back into segments. Parsing stops at anything
+ * unexpected, which only makes the reported line less precise.
+ */
+export function parsePath(path: string): Segment[] {
+  const segments: Segment[] = [];
+  const token = /\.?([A-Za-z_$][\w$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  let match: RegExpExecArray | null;
+  while (token.lastIndex < path.length && (match = token.exec(path)) !== null) {
+    if (match[1] !== undefined) segments.push(match[1]);
+    else if (match[2] !== undefined) segments.push(Number(match[2]));
+    else if (match[3] !== undefined) segments.push(String(JSON.parse(match[3])));
+  }
+  return segments;
+}

@@ -1,0 +1,198 @@
+// The validate command as a user runs it: files, directories and stdin, its
+// output format and its exit codes, from the source and from a build run by npx.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+const root = join(import.meta.dirname, "..", "..");
+const examples = join(root, "examples");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  command: string,
+  args: string[],
+  options: { input?: string; cwd?: string } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? root,
+      // The shebang's `env node` must find the node running these tests.
+      env: {
+        ...process.env,
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+const validate = (args: string[], input?: string) =>
+  run(process.execPath, [join(root, "src", "main.ts"), "validate", ...args], { input });
+
+const lines = (text: string) => text.split("\n").filter((line) => line !== "");
+
+const broken = `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationPolicy
+metadata:
+  name: broken
+spec:
+  destinationName: "central:logs"
+  accessPolicyJson: '{"Version": "2012-10-17"'
+`;
+
+describe("validate: the command", () => {
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "ldpc-validate-"));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the examples directory passes with exit code 0 and no output on stdout", async () => {
+    const result = await validate([examples]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /6 LogDestinationPolicies checked in 4 inputs .*: 0 problems/);
+  });
+
+  test("an invalid file prints file:line: path: message for each problem and exits 1", async () => {
+    const file = join(dir, "broken.yaml");
+    writeFileSync(file, broken);
+    const result = await validate([file]);
+    assert.equal(result.code, 1);
+    const [first, second, ...rest] = lines(result.stdout);
+    assert.equal(first, `${file}:6: spec.destinationName: must not contain ':' or '*'`);
+    assert.ok(
+      second?.startsWith(`${file}:7: spec.accessPolicyJson: accessPolicyJson is not valid JSON: `),
+      second,
+    );
+    assert.deepEqual(rest, []);
+    assert.match(result.stderr, /1 LogDestinationPolicy checked in 1 input .*: 2 problems/);
+  });
+
+  test("multi-document Kustomize output piped on stdin is checked, other kinds ignored", async () => {
+    const parts = ["cross-account.yaml", "multi-region.yaml", "json-string.yaml"].map((f) =>
+      readFileSync(join(examples, f), "utf8"),
+    );
+    const namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: logging\n";
+    const stream = [namespace, ...parts].join("---\n");
+    const ok = await validate(["-"], stream);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stderr, /5 LogDestinationPolicies checked in 1 input \(1 other document/);
+
+    // The broken object last: its lines count from the start of the stream.
+    const withBroken = `${stream}---\n${broken}`;
+    const before = withBroken.split("\n").length - broken.split("\n").length;
+    const bad = await validate(["-"], withBroken);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(
+      lines(bad.stdout).map((line) => line.split(": ")[0]),
+      [`<stdin>:${before + 6}`, `<stdin>:${before + 7}`],
+    );
+  });
+
+  test("directories are read recursively for *.yaml, *.yml and *.json, in order", async () => {
+    const tree = join(dir, "tree");
+    mkdirSync(join(tree, "b", "nested"), { recursive: true });
+    mkdirSync(join(tree, ".git"), { recursive: true });
+    writeFileSync(join(tree, "a.yml"), broken);
+    writeFileSync(join(tree, "b", "nested", "c.json"), "{}");
+    writeFileSync(join(tree, "b", "z.yaml"), broken.replace("central:logs", "central"));
+    writeFileSync(join(tree, "b", "notes.txt"), broken);
+    writeFileSync(join(tree, ".git", "hidden.yaml"), broken);
+    const result = await validate([tree]);
+    assert.equal(result.code, 1);
+    assert.deepEqual(
+      lines(result.stdout).map((line) => line.split(": ")[0]),
+      [`${tree}/a.yml:6`, `${tree}/a.yml:7`, `${tree}/b/z.yaml:7`],
+    );
+    assert.match(result.stderr, /2 LogDestinationPolicies checked in 3 inputs \(1 other document/);
+  });
+
+  test("an unreadable path exits 2 and names it, after checking the others", async () => {
+    const missing = join(dir, "missing.yaml");
+    const result = await validate([examples, missing]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`error: cannot read ${missing}: no such file`));
+    assert.match(result.stderr, /6 LogDestinationPolicies checked/);
+  });
+
+  test("no path at all is a usage error with exit code 2", async () => {
+    const result = await validate([]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /missing required argument 'paths'/);
+  });
+});
+
+describe("validate: the built package", () => {
+  let project: string;
+
+  before(async () => {
+    // A copy of the package as npm installs it: package.json, dist/ and the dependencies.
+    project = mkdtempSync(join(tmpdir(), "ldpc-package-"));
+    copyFileSync(join(root, "package.json"), join(project, "package.json"));
+    symlinkSync(join(root, "node_modules"), join(project, "node_modules"));
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const build = await run(process.execPath, [
+      tsc,
+      "-p",
+      join(root, "tsconfig.build.json"),
+      "--outDir",
+      join(project, "dist"),
+    ]);
+    assert.equal(build.code, 0, build.stdout + build.stderr);
+  });
+  after(() => {
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  test("dist/main.js starts with a node shebang and runs validate", async () => {
+    const main = join(project, "dist", "main.js");
+    assert.match(readFileSync(main, "utf8"), /^#!\/usr\/bin\/env node\n/);
+    chmodSync(main, 0o755);
+    const result = await run(main, ["validate", examples]);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  test("npx runs the package's bin, and npm makes it executable", async () => {
+    const main = join(project, "dist", "main.js");
+    chmodSync(main, 0o644);
+    const result = await run(
+      "npx",
+      ["--no-install", "log-destination-policy-controller", "validate", "-"],
+      { cwd: project, input: broken },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /^<stdin>:6: spec\.destinationName: /);
+    assert.equal(statSync(main).mode & 0o111, 0o111);
+  });
+});
