@@ -1,0 +1,73 @@
+// Every file in examples/ is applied with kubectl, as the README tells users to,
+// and reconciled by the real controller to Ready, with the policy in the emulator.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startController, type RunningController } from "../support/controller.ts";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { applyObjects, expectedPolicy, loadExamples } from "../support/examples.ts";
+import { createDestination, installCrd, Policies, storedPolicy } from "../support/policies.ts";
+
+const examples = loadExamples();
+
+describe("the examples", () => {
+  let env: TestEnv;
+  let controller: RunningController;
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    const destinations = new Set<string>();
+    for (const { objects } of examples) {
+      for (const { spec } of objects) {
+        const region = spec.region ?? env.region;
+        const key = `${region}/${spec.destinationName}`;
+        if (destinations.has(key)) continue;
+        destinations.add(key);
+        await createDestination(env, spec.destinationName, region);
+      }
+    }
+    controller = await startController(env);
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  test("cover the four documented uses", () => {
+    const files = examples.map((e) => e.file);
+    for (const file of [
+      "cross-account.yaml",
+      "json-string.yaml",
+      "multi-region.yaml",
+      "organization.yaml",
+    ]) {
+      assert.ok(files.includes(file), file);
+    }
+    const regions = new Set(
+      examples.find((e) => e.file === "multi-region.yaml")?.objects.map((o) => o.spec.region),
+    );
+    assert.ok(regions.size >= 2, "multi-region.yaml uses several regions");
+    const organization = examples.find((e) => e.file === "organization.yaml")?.objects[0];
+    assert.equal(organization?.spec.forceUpdate, true);
+    assert.match(JSON.stringify(organization?.spec.accessPolicy), /aws:PrincipalOrgID/);
+  });
+
+  for (const example of examples) {
+    test(`examples/${example.file} is reconciled to Ready and the emulator holds its policy`, async () => {
+      const namespace = await newNamespace(env.kubeConfig, example.file.replace(/\.ya?ml$/, ""));
+      const policies = new Policies(env.kubeConfig, namespace);
+      await applyObjects(env, example.objects, namespace);
+      for (const object of example.objects) {
+        const name = object.metadata.name;
+        const applied = await policies.waitForReason(name, "Applied", 20_000);
+        assert.equal(policies.condition(applied, "Ready")?.status, "True", name);
+        const region = object.spec.region ?? env.region;
+        assert.equal(
+          await storedPolicy(env, object.spec.destinationName, region),
+          expectedPolicy(object),
+          `${object.spec.destinationName} in ${region}`,
+        );
+      }
+    });
+  }
+});

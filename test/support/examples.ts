@@ -1,0 +1,93 @@
+// The manifests in examples/, parsed, and applied the way a user applies them:
+// `kubectl apply` into a namespace. Shared by the integration test and the demo.
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { API_VERSION, KIND } from "../../src/api/names.ts";
+import { resolveAccessPolicy } from "../../src/policy/index.ts";
+
+export const examplesDir = join(import.meta.dirname, "..", "..", "examples");
+
+export interface ExampleObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [key: string]: unknown };
+  spec: {
+    destinationName: string;
+    region?: string;
+    accessPolicy?: unknown;
+    accessPolicyJson?: string;
+    [key: string]: unknown;
+  };
+}
+
+export interface Example {
+  /** The file name inside examples/, e.g. "cross-account.yaml". */
+  file: string;
+  objects: ExampleObject[];
+}
+
+/** Every examples/*.yaml file with its LogDestinationPolicy objects, sorted by file name. */
+export function loadExamples(dir = examplesDir): Example[] {
+  return readdirSync(dir)
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort()
+    .map((file) => ({ file, objects: parseObjects(readFileSync(join(dir, file), "utf8")) }));
+}
+
+export function parseObjects(text: string): ExampleObject[] {
+  return parseAllDocuments(text)
+    .map((document) => document.toJS() as unknown)
+    .filter(
+      (value): value is ExampleObject =>
+        typeof value === "object" &&
+        value !== null &&
+        (value as { kind?: unknown }).kind === KIND &&
+        (value as { apiVersion?: unknown }).apiVersion === API_VERSION,
+    );
+}
+
+/** The exact accessPolicy string the controller sends for an object. */
+export function expectedPolicy(object: ExampleObject): string {
+  const resolved = resolveAccessPolicy({
+    accessPolicy: object.spec.accessPolicy,
+    ...(object.spec.accessPolicyJson === undefined
+      ? {}
+      : { accessPolicyJson: object.spec.accessPolicyJson }),
+  });
+  if (!resolved.ok) throw new Error(`${object.metadata.name}: ${JSON.stringify(resolved.issues)}`);
+  return resolved.canonical;
+}
+
+export interface KubectlTarget {
+  kubectl: string;
+  kubeconfigPath: string;
+}
+
+/** `kubectl apply` of the objects, each moved into `namespace`. */
+export function applyObjects(
+  target: KubectlTarget,
+  objects: readonly ExampleObject[],
+  namespace: string,
+): Promise<string> {
+  const list = {
+    apiVersion: "v1",
+    kind: "List",
+    items: objects.map((object) => ({
+      ...object,
+      metadata: { ...object.metadata, namespace },
+    })),
+  };
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      target.kubectl,
+      ["--kubeconfig", target.kubeconfigPath, "apply", "-f", "-"],
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`kubectl apply: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
+    child.stdin?.end(JSON.stringify(list));
+  });
+}
