@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { buildCrd } from "../src/api/crd.ts";
 import { CRD_NAME } from "../src/api/names.ts";
+import { chartOutputs } from "./chart.ts";
 
 const root = join(import.meta.dirname, "..");
 const header = "# Generated from src/api by `npm run generate`. Do not edit.\n";
@@ -13,6 +14,8 @@ const header = "# Generated from src/api by `npm run generate`. Do not edit.\n";
 const outputs: Record<string, string> = {
   [join("crds", `${CRD_NAME}.yaml`)]: header + stringify(buildCrd(), { lineWidth: 0 }),
 };
+// The Helm chart's copies of the CRD and alerts, its dashboard, values schema and table.
+Object.assign(outputs, await chartOutputs(root, outputs));
 
 const check = process.argv.includes("--check");
 let stale = 0;

@@ -1,0 +1,558 @@
+// The Grafana dashboard of the controller, as code. `npm run generate` writes it
+// to charts/log-destination-policy-controller/dashboards/, from where the chart's
+// ConfigMap and users who import it by hand take it. Every expression is
+// evaluated by a real Prometheus against the running controller in
+// test/integration/monitoring.test.ts.
+import { CONTROLLER_NAME } from "../src/api/names.ts";
+
+const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
+const SCOPE = 'job=~"$job", namespace=~"$namespace"';
+const CONTROLLER = `${SCOPE}, controller="${CONTROLLER_NAME}"`;
+const QUEUE = `${SCOPE}, name="${CONTROLLER_NAME}"`;
+const RATE = "[$__rate_interval]";
+
+interface Target {
+  expr: string;
+  legend: string;
+}
+
+interface PanelSpec {
+  title: string;
+  description: string;
+  type: "timeseries" | "stat" | "bargauge";
+  unit: string;
+  targets: Target[];
+  width: number;
+  height?: number;
+  stack?: boolean;
+  min?: number;
+  thresholds?: { color: string; value: number | null }[];
+}
+
+type Panel = Record<string, unknown>;
+
+const rate = (metric: string, selector: string, by: string) =>
+  `sum by (${by}) (rate(${metric}{${selector}}${RATE}))`;
+
+const quantile = (q: number, metric: string, selector: string, by = "") =>
+  `histogram_quantile(${q}, sum by (${by ? `${by}, ` : ""}le) (rate(${metric}_bucket{${selector}}${RATE})))`;
+
+const rows: { title: string; panels: PanelSpec[] }[] = [
+  {
+    title: "Overview",
+    panels: [
+      {
+        title: "Objects by Ready reason",
+        description:
+          "LogDestinationPolicy objects by the reason of their Ready condition. Applied is Ready=True; every other reason is Ready=False.",
+        type: "bargauge",
+        unit: "short",
+        width: 8,
+        height: 7,
+        targets: [
+          {
+            expr: `sum by (reason) (log_destination_policy_resources{${SCOPE}})`,
+            legend: "{{reason}}",
+          },
+        ],
+      },
+      {
+        title: "Objects not Ready",
+        description: "Objects whose Ready condition is False, whatever the reason.",
+        type: "stat",
+        unit: "short",
+        width: 4,
+        height: 7,
+        thresholds: [
+          { color: "green", value: null },
+          { color: "red", value: 1 },
+        ],
+        targets: [
+          {
+            expr: `sum(log_destination_policy_resources{${SCOPE}, reason!="Applied"}) or vector(0)`,
+            legend: "not Ready",
+          },
+        ],
+      },
+      {
+        title: "Age of the last successful apply",
+        description:
+          "Time since PutDestinationPolicy last succeeded. A quiet, healthy controller ages too: only changed policies are applied.",
+        type: "stat",
+        unit: "s",
+        width: 4,
+        height: 7,
+        targets: [
+          {
+            expr: `time() - max(log_destination_policy_last_apply_timestamp_seconds{${SCOPE}} > 0)`,
+            legend: "age",
+          },
+        ],
+      },
+      {
+        title: "Active workers",
+        description: "Reconciles running now, against the configured maximum.",
+        type: "stat",
+        unit: "short",
+        width: 4,
+        height: 7,
+        targets: [
+          {
+            expr: `sum(controller_runtime_active_workers{${CONTROLLER}})`,
+            legend: "active",
+          },
+          {
+            expr: `sum(controller_runtime_max_concurrent_reconciles{${CONTROLLER}})`,
+            legend: "max",
+          },
+        ],
+      },
+      {
+        title: "Controller pods",
+        description: "Pods of the controller that Prometheus scrapes.",
+        type: "stat",
+        unit: "short",
+        width: 4,
+        height: 7,
+        targets: [
+          {
+            expr: `count(controller_runtime_max_concurrent_reconciles{${CONTROLLER}})`,
+            legend: "pods",
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: "Reconciles",
+    panels: [
+      {
+        title: "Reconcile rate by result",
+        description: "Reconciles per second by result (success or error).",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        stack: true,
+        targets: [
+          {
+            expr: rate("controller_runtime_reconcile_total", CONTROLLER, "result"),
+            legend: "{{result}}",
+          },
+        ],
+      },
+      {
+        title: "Reconcile errors",
+        description:
+          "Failed reconciles per second. Each one is retried with a per-object backoff of up to 1000 s.",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        targets: [
+          {
+            expr: rate("controller_runtime_reconcile_errors_total", CONTROLLER, "pod"),
+            legend: "{{pod}}",
+          },
+        ],
+      },
+      {
+        title: "Reconcile outcomes by reason",
+        description: "Reconciles per second by the Ready reason they produced.",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        stack: true,
+        targets: [
+          {
+            expr: rate("log_destination_policy_reconcile_outcomes_total", SCOPE, "reason"),
+            legend: "{{reason}}",
+          },
+          {
+            expr: `sum(rate(log_destination_policy_apply_skipped_total{${SCOPE}}${RATE}))`,
+            legend: "unchanged, no AWS call",
+          },
+        ],
+      },
+      {
+        title: "Reconcile duration",
+        description: "Time per reconcile, AWS calls and status writes included.",
+        type: "timeseries",
+        unit: "s",
+        width: 12,
+        targets: [
+          {
+            expr: quantile(0.5, "controller_runtime_reconcile_time_seconds", CONTROLLER),
+            legend: "p50",
+          },
+          {
+            expr: quantile(0.99, "controller_runtime_reconcile_time_seconds", CONTROLLER),
+            legend: "p99",
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: "Work queue",
+    panels: [
+      {
+        title: "Queue depth",
+        description: "Objects waiting for a worker.",
+        type: "timeseries",
+        unit: "short",
+        width: 8,
+        targets: [{ expr: `sum(workqueue_depth{${QUEUE}})`, legend: "depth" }],
+      },
+      {
+        title: "Queue latency",
+        description: "How long an object waits in the queue before a worker takes it.",
+        type: "timeseries",
+        unit: "s",
+        width: 8,
+        targets: [
+          { expr: quantile(0.5, "workqueue_queue_duration_seconds", QUEUE), legend: "p50" },
+          { expr: quantile(0.99, "workqueue_queue_duration_seconds", QUEUE), legend: "p99" },
+        ],
+      },
+      {
+        title: "Queue adds and retries",
+        description: "Objects added to the queue per second, and how many of them were retries.",
+        type: "timeseries",
+        unit: "ops",
+        width: 8,
+        targets: [
+          { expr: `sum(rate(workqueue_adds_total{${QUEUE}}${RATE}))`, legend: "adds" },
+          { expr: `sum(rate(workqueue_retries_total{${QUEUE}}${RATE}))`, legend: "retries" },
+        ],
+      },
+      {
+        title: "Active workers",
+        description: "Workers busy reconciling, per pod, against the maximum.",
+        type: "timeseries",
+        unit: "short",
+        width: 12,
+        targets: [
+          {
+            expr: `sum by (pod) (controller_runtime_active_workers{${CONTROLLER}})`,
+            legend: "{{pod}}",
+          },
+          {
+            expr: `max(controller_runtime_max_concurrent_reconciles{${CONTROLLER}})`,
+            legend: "max",
+          },
+        ],
+      },
+      {
+        title: "Work duration",
+        description: "Time a worker spends on one object.",
+        type: "timeseries",
+        unit: "s",
+        width: 12,
+        targets: [
+          { expr: quantile(0.5, "workqueue_work_duration_seconds", QUEUE), legend: "p50" },
+          { expr: quantile(0.99, "workqueue_work_duration_seconds", QUEUE), legend: "p99" },
+        ],
+      },
+    ],
+  },
+  {
+    title: "AWS",
+    panels: [
+      {
+        title: "AWS requests by operation and outcome",
+        description:
+          "CloudWatch Logs API attempts per second. The outcome is success or the AWS error name.",
+        type: "timeseries",
+        unit: "reqps",
+        width: 12,
+        stack: true,
+        targets: [
+          {
+            expr: rate("log_destination_policy_aws_requests_total", SCOPE, "operation, outcome"),
+            legend: "{{operation}} {{outcome}}",
+          },
+        ],
+      },
+      {
+        title: "AWS error ratio",
+        description:
+          "Share of AWS attempts that failed. The alert fires above 20 % for 15 minutes.",
+        type: "timeseries",
+        unit: "percentunit",
+        width: 12,
+        min: 0,
+        targets: [
+          {
+            expr: `sum by (operation) (rate(log_destination_policy_aws_requests_total{${SCOPE}, outcome!="success"}${RATE})) / sum by (operation) (rate(log_destination_policy_aws_requests_total{${SCOPE}}${RATE}))`,
+            legend: "{{operation}}",
+          },
+        ],
+      },
+      {
+        title: "AWS retries by error",
+        description: "AWS attempts retried per second, by the error that caused the retry.",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        stack: true,
+        targets: [
+          {
+            expr: rate("log_destination_policy_aws_retries_total", SCOPE, "operation, error"),
+            legend: "{{operation}} {{error}}",
+          },
+        ],
+      },
+      {
+        title: "AWS request duration",
+        description: "Duration of single AWS attempts, by operation.",
+        type: "timeseries",
+        unit: "s",
+        width: 12,
+        targets: [
+          {
+            expr: quantile(
+              0.5,
+              "log_destination_policy_aws_request_duration_seconds",
+              SCOPE,
+              "operation",
+            ),
+            legend: "p50 {{operation}}",
+          },
+          {
+            expr: quantile(
+              0.99,
+              "log_destination_policy_aws_request_duration_seconds",
+              SCOPE,
+              "operation",
+            ),
+            legend: "p99 {{operation}}",
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: "Process",
+    panels: [
+      {
+        title: "Memory",
+        description: "Resident memory and V8 heap in use, per pod.",
+        type: "timeseries",
+        unit: "bytes",
+        width: 8,
+        targets: [
+          {
+            expr: `sum by (pod) (process_resident_memory_bytes{${SCOPE}})`,
+            legend: "resident {{pod}}",
+          },
+          {
+            expr: `sum by (pod) (nodejs_heap_size_used_bytes{${SCOPE}})`,
+            legend: "heap used {{pod}}",
+          },
+        ],
+      },
+      {
+        title: "CPU",
+        description: "CPU seconds used per second, per pod.",
+        type: "timeseries",
+        unit: "percentunit",
+        width: 8,
+        targets: [
+          {
+            expr: `sum by (pod) (rate(process_cpu_seconds_total{${SCOPE}}${RATE}))`,
+            legend: "{{pod}}",
+          },
+        ],
+      },
+      {
+        title: "Event-loop lag",
+        description:
+          "How late the Node.js event loop runs timers. Sustained lag delays watches, probes and reconciles.",
+        type: "timeseries",
+        unit: "s",
+        width: 8,
+        targets: [
+          {
+            expr: `max by (pod) (nodejs_eventloop_lag_p99_seconds{${SCOPE}})`,
+            legend: "p99 {{pod}}",
+          },
+          {
+            expr: `max by (pod) (nodejs_eventloop_lag_mean_seconds{${SCOPE}})`,
+            legend: "mean {{pod}}",
+          },
+        ],
+      },
+    ],
+  },
+];
+
+function panel(spec: PanelSpec, id: number, x: number, y: number): Panel {
+  const defaults: Record<string, unknown> = { unit: spec.unit };
+  if (spec.min !== undefined) defaults.min = spec.min;
+  if (spec.thresholds) defaults.thresholds = { mode: "absolute", steps: spec.thresholds };
+  if (spec.type === "timeseries") {
+    defaults.custom = {
+      drawStyle: "line",
+      fillOpacity: spec.stack ? 30 : 10,
+      lineWidth: 1,
+      showPoints: "never",
+      stacking: { mode: spec.stack ? "normal" : "none", group: "A" },
+    };
+  }
+  const options: Record<string, unknown> =
+    spec.type === "timeseries"
+      ? {
+          legend: { displayMode: "list", placement: "bottom", showLegend: true },
+          tooltip: { mode: "multi", sort: "desc" },
+        }
+      : spec.type === "stat"
+        ? {
+            colorMode: spec.thresholds ? "background" : "value",
+            graphMode: "none",
+            reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+            textMode: "value_and_name",
+          }
+        : {
+            displayMode: "gradient",
+            orientation: "horizontal",
+            reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+            showUnfilled: true,
+          };
+  return {
+    id,
+    type: spec.type,
+    title: spec.title,
+    description: spec.description,
+    datasource: DATASOURCE,
+    gridPos: { h: spec.height ?? 8, w: spec.width, x, y },
+    fieldConfig: { defaults, overrides: [] },
+    options,
+    targets: spec.targets.map((t, i) => ({
+      datasource: DATASOURCE,
+      expr: t.expr,
+      legendFormat: t.legend,
+      refId: String.fromCharCode(65 + i),
+      ...(spec.type === "timeseries" ? {} : { instant: true, range: false }),
+    })),
+  };
+}
+
+function layout(): Panel[] {
+  const panels: Panel[] = [];
+  let id = 1;
+  let y = 0;
+  for (const row of rows) {
+    panels.push({
+      id: id++,
+      type: "row",
+      title: row.title,
+      collapsed: false,
+      gridPos: { h: 1, w: 24, x: 0, y },
+      panels: [],
+    });
+    y += 1;
+    let x = 0;
+    let rowHeight = 0;
+    for (const spec of row.panels) {
+      if (x + spec.width > 24) {
+        x = 0;
+        y += rowHeight;
+        rowHeight = 0;
+      }
+      panels.push(panel(spec, id++, x, y));
+      x += spec.width;
+      rowHeight = Math.max(rowHeight, spec.height ?? 8);
+    }
+    y += rowHeight;
+  }
+  return panels;
+}
+
+const PRESENCE = `controller_runtime_max_concurrent_reconciles{controller="${CONTROLLER_NAME}"}`;
+
+export function buildDashboard(): Record<string, unknown> {
+  return {
+    title: "Log destination policy controller",
+    uid: "log-destination-policy-controller",
+    description:
+      "Reconciles, work queue, AWS calls and process health of log-destination-policy-controller.",
+    tags: ["log-destination-policy-controller", "kubernetes", "aws"],
+    editable: true,
+    graphTooltip: 1,
+    refresh: "30s",
+    schemaVersion: 39,
+    time: { from: "now-6h", to: "now" },
+    timezone: "",
+    version: 1,
+    links: [
+      {
+        title: "Runbooks",
+        type: "link",
+        url: "https://github.com/gitops-dev/log-destination-policy-controller/blob/main/docs/runbooks.md",
+        targetBlank: true,
+        icon: "doc",
+      },
+    ],
+    annotations: {
+      list: [
+        {
+          builtIn: 1,
+          datasource: { type: "grafana", uid: "-- Grafana --" },
+          enable: true,
+          hide: true,
+          iconColor: "rgba(0, 211, 255, 1)",
+          name: "Annotations & Alerts",
+          type: "dashboard",
+        },
+      ],
+    },
+    templating: {
+      list: [
+        {
+          name: "datasource",
+          label: "Data source",
+          type: "datasource",
+          query: "prometheus",
+          current: {},
+          hide: 0,
+          refresh: 1,
+          regex: "",
+        },
+        {
+          name: "job",
+          label: "Job",
+          type: "query",
+          datasource: DATASOURCE,
+          query: { query: `label_values(${PRESENCE}, job)`, refId: "job" },
+          definition: `label_values(${PRESENCE}, job)`,
+          current: {},
+          hide: 0,
+          includeAll: false,
+          multi: false,
+          refresh: 2,
+          sort: 1,
+          regex: "",
+        },
+        {
+          name: "namespace",
+          label: "Namespace",
+          type: "query",
+          datasource: DATASOURCE,
+          query: {
+            query: `label_values(${PRESENCE.replace("}", ', job=~"$job"}')}, namespace)`,
+            refId: "namespace",
+          },
+          definition: `label_values(${PRESENCE.replace("}", ', job=~"$job"}')}, namespace)`,
+          current: {},
+          hide: 0,
+          includeAll: true,
+          allValue: ".*",
+          multi: true,
+          refresh: 2,
+          sort: 1,
+          regex: "",
+        },
+      ],
+    },
+    panels: layout(),
+  };
+}
