@@ -49,7 +49,7 @@ describe("the examples", () => {
     assert.ok(regions.size >= 2, "multi-region.yaml uses several regions");
     const organization = examples.find((e) => e.file === "organization.yaml")?.objects[0];
     assert.equal(organization?.spec.forceUpdate, true);
-    assert.match(JSON.stringify(organization?.spec.accessPolicy), /aws:PrincipalOrgID/);
+    assert.match(JSON.stringify(organization.spec.accessPolicy), /aws:PrincipalOrgID/);
   });
 
   for (const example of examples) {
