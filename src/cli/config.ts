@@ -2,20 +2,18 @@
 // with zod so that a bad value names the flag and exits with code 2 before any
 // connection is made.
 import { z } from "zod";
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+import { parseDuration } from "../api/duration.ts";
 
 export const duration = z.string().transform((value, ctx) => {
-  const match = DURATION.exec(value.trim());
-  if (!match?.[1] || !match[2]) {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
     ctx.addIssue({
       code: "custom",
-      message: `"${value}" is not a duration such as 500ms, 30s or 10m`,
+      message: `"${value}" is not a duration such as 500ms, 30s, 10m or 1h30m`,
     });
     return z.NEVER;
   }
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  return ms;
 });
 
 /** "host:port", ":port" (all interfaces) or "0" (disabled), as controller-runtime accepts. */
@@ -30,6 +28,12 @@ const bindAddress = z.string().transform((value, ctx) => {
   const host = (match[1] ?? "").replace(/^\[|\]$/g, "");
   return { host: host === "" ? "0.0.0.0" : host, port };
 });
+
+/** A switch: the bare flag, or true/false (also 1/0) from the environment. */
+const flagBoolean = z.union([
+  z.boolean(),
+  z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
+]);
 
 const namespaces = z.string().transform((value) =>
   value
@@ -52,6 +56,8 @@ export const configSchema = z.object({
   awsMaxRetryTime: duration,
   shutdownGracePeriod: duration,
   logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
+  denyPublicAccessOverride: flagBoolean,
+  driftDetectionInterval: duration,
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -124,6 +130,22 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "LDPC_SHUTDOWN_GRACE_PERIOD",
     description: "how long in-flight reconciles may take to finish on SIGTERM",
     default: "25s",
+  },
+  {
+    key: "driftDetectionInterval",
+    flag: "--drift-detection-interval <duration>",
+    env: "LDPC_DRIFT_DETECTION_INTERVAL",
+    description:
+      "how often the live policy is compared with the applied one, unless spec.driftDetection.interval says otherwise; 0 disables",
+    default: "10m",
+  },
+  {
+    key: "denyPublicAccessOverride",
+    flag: "--deny-public-access-override",
+    env: "LDPC_DENY_PUBLIC_ACCESS_OVERRIDE",
+    description:
+      "refuse policies open to every AWS account even when an object sets spec.allowPublicAccess",
+    default: "false",
   },
   {
     key: "logLevel",

@@ -46,6 +46,8 @@ export async function runController(
     {
       concurrency: config.maxConcurrentReconciles,
       defaultRegion: config.awsRegion,
+      defaultDriftIntervalMs: config.driftDetectionInterval,
+      denyPublicAccessOverride: config.denyPublicAccessOverride,
     },
   );
   const watcher = new PolicyWatcher(kc, config.watchNamespace, {

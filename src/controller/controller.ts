@@ -12,7 +12,7 @@ import type { Logger } from "../logger.ts";
 import { readyReason } from "./conditions.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import { WorkQueue, type BackoffPolicy } from "./queue.ts";
-import { reconcile, type ReconcileDeps } from "./reconcile.ts";
+import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile.ts";
 
 export interface PolicyCache {
   get(namespace: string, name: string): LogDestinationPolicy | undefined;
@@ -21,6 +21,8 @@ export interface PolicyCache {
 export interface ControllerOptions {
   concurrency: number;
   defaultRegion: string | undefined;
+  defaultDriftIntervalMs: number;
+  denyPublicAccessOverride: boolean;
   backoff?: BackoffPolicy;
 }
 
@@ -61,6 +63,8 @@ export class PolicyController {
       aws,
       writer,
       defaultRegion: options.defaultRegion,
+      defaultDriftIntervalMs: options.defaultDriftIntervalMs,
+      denyPublicAccessOverride: options.denyPublicAccessOverride,
       memory: new Map(),
       now: () => new Date(),
     };
@@ -152,17 +156,9 @@ export class PolicyController {
     const c = ControllerMetrics.controllerLabels;
     const endTimer = this.#metrics.reconcileTime.startTimer(c);
     const generation = object.metadata.generation ?? 0;
-    let outcome: Outcome | undefined;
+    let result: ReconcileResult;
     try {
-      const result = await reconcile(
-        { object, ref, generation, signal: this.#abort.signal },
-        this.#deps,
-      );
-      outcome = result.outcome;
-      if (outcome && !result.putCalled && outcome.reason === "Applied")
-        this.#metrics.applySkipped.inc();
-      if (result.putCalled) this.#metrics.lastApply.set(Date.now() / 1000);
-      this.#report(key, object, outcome, result.putCalled);
+      result = await reconcile({ object, ref, generation, signal: this.#abort.signal }, this.#deps);
     } catch (err) {
       // Only a failed status or annotation write lands here.
       this.#metrics.reconcileErrors.inc(c);
@@ -173,14 +169,24 @@ export class PolicyController {
     } finally {
       endTimer();
     }
-    this.#requeue(key, outcome);
+    const { outcome, putCalled } = result;
+    if (result.drift) this.#driftDetected(object, result.drift);
+    if (outcome?.reason === "Applied" && !putCalled) this.#metrics.applySkipped.inc();
+    if (putCalled) this.#metrics.lastApply.set(Date.now() / 1000);
+    this.#report(key, object, outcome, putCalled);
+    this.#requeue(key, outcome, result.driftIntervalMs);
   }
 
-  #requeue(key: string, outcome: Outcome | undefined): void {
+  #requeue(key: string, outcome: Outcome | undefined, driftIntervalMs: number): void {
     const c = ControllerMetrics.controllerLabels;
-    if (!outcome || OUTCOMES[outcome.reason].requeue === "none") {
+    if (outcome === undefined || OUTCOMES[outcome.reason].requeue !== "backoff") {
+      const requeue = outcome ? OUTCOMES[outcome.reason].requeue : "none";
       this.#queue.forget(key);
       this.#metrics.reconcileTotal.inc({ ...c, result: "success" });
+      // Jitter spreads the drift checks of objects created together.
+      if (requeue === "interval" && driftIntervalMs > 0) {
+        this.#queue.addAfter(key, Math.round(driftIntervalMs * (0.9 + Math.random() * 0.2)));
+      }
       return;
     }
     this.#metrics.reconcileErrors.inc(c);
@@ -188,6 +194,23 @@ export class PolicyController {
     if (this.#queue.shuttingDown) return;
     const delay = this.#queue.addRateLimited(key);
     this.#log.info({ key, reason: outcome.reason, retryInMs: delay }, "requeued with backoff");
+  }
+
+  #driftDetected(object: LogDestinationPolicy, drift: string): void {
+    this.#metrics.driftDetected.inc();
+    const m = object.metadata;
+    this.#events.emit(
+      {
+        namespace: m.namespace ?? "",
+        name: m.name,
+        uid: m.uid,
+        resourceVersion: m.resourceVersion,
+      },
+      "Warning",
+      "Drifted",
+      "DescribeDestinations",
+      drift,
+    );
   }
 
   #report(

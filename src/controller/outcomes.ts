@@ -4,7 +4,11 @@
 
 export type Reason =
   | "Applied"
+  | "InSync"
+  | "OutOfSync"
+  | "Drifted"
   | "InvalidSpec"
+  | "UnsafePolicy"
   | "AWSRejected"
   | "DestinationNotFound"
   | "AccessDenied"
@@ -12,7 +16,8 @@ export type Reason =
   | "Interrupted"
   | "ReconcileError";
 
-export type Requeue = "none" | "backoff";
+/** none: wait for a change; backoff: retry with per-object backoff; interval: look again after the drift interval. */
+export type Requeue = "none" | "backoff" | "interval";
 
 export interface OutcomeRule {
   ready: "True" | "False";
@@ -24,57 +29,51 @@ export interface OutcomeRule {
   event: "Normal" | "Warning";
 }
 
+const ready = (requeue: Requeue): OutcomeRule => ({
+  ready: "True",
+  stalled: false,
+  reconciling: false,
+  requeue,
+  event: "Normal",
+});
+const stalled: OutcomeRule = {
+  ready: "False",
+  stalled: true,
+  reconciling: false,
+  requeue: "none",
+  event: "Warning",
+};
+const retrying: OutcomeRule = {
+  ready: "False",
+  stalled: false,
+  reconciling: true,
+  requeue: "backoff",
+  event: "Warning",
+};
+// Neither an error nor stalled: the controller did its job and waits for a person.
+const waiting: OutcomeRule = {
+  ready: "False",
+  stalled: false,
+  reconciling: false,
+  requeue: "interval",
+  event: "Warning",
+};
+
 export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
-  Applied: { ready: "True", stalled: false, reconciling: false, requeue: "none", event: "Normal" },
-  InvalidSpec: {
-    ready: "False",
-    stalled: true,
-    reconciling: false,
-    requeue: "none",
-    event: "Warning",
-  },
-  AWSRejected: {
-    ready: "False",
-    stalled: true,
-    reconciling: false,
-    requeue: "none",
-    event: "Warning",
-  },
-  DestinationNotFound: {
-    ready: "False",
-    stalled: false,
-    reconciling: true,
-    requeue: "backoff",
-    event: "Warning",
-  },
-  AccessDenied: {
-    ready: "False",
-    stalled: false,
-    reconciling: true,
-    requeue: "backoff",
-    event: "Warning",
-  },
-  AWSUnavailable: {
-    ready: "False",
-    stalled: false,
-    reconciling: true,
-    requeue: "backoff",
-    event: "Warning",
-  },
-  Interrupted: {
-    ready: "False",
-    stalled: false,
-    reconciling: true,
-    requeue: "backoff",
-    event: "Warning",
-  },
-  ReconcileError: {
-    ready: "False",
-    stalled: false,
-    reconciling: true,
-    requeue: "backoff",
-    event: "Warning",
-  },
+  Applied: ready("interval"),
+  InSync: ready("interval"),
+  /** Observe mode found a difference. */
+  OutOfSync: waiting,
+  /** driftPolicy Report: the policy was changed in AWS and is left as it is. */
+  Drifted: waiting,
+  InvalidSpec: stalled,
+  UnsafePolicy: stalled,
+  AWSRejected: stalled,
+  DestinationNotFound: retrying,
+  AccessDenied: retrying,
+  AWSUnavailable: retrying,
+  Interrupted: retrying,
+  ReconcileError: retrying,
 };
 
 export interface Outcome {

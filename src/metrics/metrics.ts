@@ -34,6 +34,7 @@ export class ControllerMetrics {
   readonly resources: Gauge<"reason">;
   readonly lastApply: Gauge;
   readonly reconcileOutcomes: Counter<"reason">;
+  readonly driftDetected: Counter;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -141,6 +142,11 @@ export class ControllerMetrics {
       name: "log_destination_policy_reconcile_outcomes_total",
       help: "Reconcile outcomes by the Ready reason they produced",
       labelNames: ["reason"],
+      registers: r,
+    });
+    this.driftDetected = new Counter({
+      name: "log_destination_policy_drift_detected_total",
+      help: "Times the live policy in AWS was found to differ from the one last applied",
       registers: r,
     });
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);

@@ -25,6 +25,8 @@ export interface ProxyCall {
   at: number;
   /** The status sent back; 0 while in flight or when the connection was dropped. */
   status: number;
+  /** The destinationName (or DestinationNamePrefix) the call's body names, if any. */
+  destination?: string;
   fault?: Fault;
 }
 

@@ -116,8 +116,13 @@ export class FaultProxy {
       return;
     }
     const operation = target.slice(target.lastIndexOf(".") + 1);
+    const at = Date.now();
+    // AWS JSON bodies are small; reading one lets tests count calls per destination.
+    const body = await readBody(req);
     const fault = this.take(operation, target);
-    const call: ProxyCall = { operation, target, at: Date.now(), status: 0 };
+    const call: ProxyCall = { operation, target, at, status: 0 };
+    const destination = destinationOf(body);
+    if (destination !== undefined) call.destination = destination;
     if (fault) call.fault = fault;
     this.log.push(call);
 
@@ -126,7 +131,6 @@ export class FaultProxy {
         req.socket.destroy();
         return;
       case "error":
-        req.resume();
         call.status = fault.status ?? (fault.name === "ServiceUnavailableException" ? 500 : 400);
         sendAwsError(res, call.status, fault.name, fault.message ?? `Injected ${fault.name}`);
         return;
@@ -136,10 +140,15 @@ export class FaultProxy {
       case undefined:
         break;
     }
-    this.forward(req, res, call);
+    this.forward(req, res, call, body);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, call?: ProxyCall): void {
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call?: ProxyCall,
+    body?: string,
+  ): void {
     const upstreamReq = request(
       {
         hostname: this.upstream.hostname.replace(/^\[|\]$/g, ""),
@@ -160,7 +169,8 @@ export class FaultProxy {
       if (res.headersSent) res.destroy(err);
       else res.writeHead(502, { "content-type": "text/plain" }).end(`upstream: ${err.message}`);
     });
-    req.pipe(upstreamReq);
+    if (body !== undefined) upstreamReq.end(body);
+    else req.pipe(upstreamReq);
   }
 
   private async admin(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -238,4 +248,15 @@ if (import.meta.main) {
     console.error(err);
     process.exit(1);
   });
+}
+
+/** The destination a CloudWatch Logs call is about, when its JSON body names one. */
+function destinationOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    const name = parsed.destinationName ?? parsed.DestinationNamePrefix;
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -148,6 +148,11 @@ export class Policies {
   }
 }
 
+/** Calls that reached the proxy for one destination, optionally of one operation. */
+export async function callsFor(env: TestEnv, destination: string, operation?: string) {
+  return (await env.proxy.calls(operation)).filter((c) => c.destination === destination);
+}
+
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,

@@ -1,0 +1,110 @@
+// Drift detection: someone changes the policy in AWS behind the controller's back.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { PutDestinationPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { canonicalJson } from "../../src/policy/index.ts";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { startController, type RunningController } from "../support/controller.ts";
+import {
+  callsFor,
+  createDestination,
+  emulator,
+  installCrd,
+  Policies,
+  samplePolicy,
+  storedPolicy,
+  waitFor,
+} from "../support/policies.ts";
+
+describe("drift detection", () => {
+  let env: TestEnv;
+  let policies: Policies;
+  let controller: RunningController;
+  let seq = 0;
+  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
+  const metric = "log_destination_policy_drift_detected_total";
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "drift"));
+    controller = await startController(env, {
+      args: ["--watch-namespace", policies.namespace, "--drift-detection-interval", "2s"],
+    });
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  async function tamper(name: string): Promise<void> {
+    const client = emulator(env);
+    const policy = samplePolicy(name, ["999999999999"]);
+    await client.send(
+      new PutDestinationPolicyCommand({
+        destinationName: name,
+        accessPolicy: JSON.stringify(policy),
+      }),
+    );
+    client.destroy();
+  }
+
+  test("a policy changed in AWS is detected and corrected by default", async () => {
+    const name = unique("correct");
+    await createDestination(env, name);
+    const desired = samplePolicy(name);
+    await policies.create(name, { destinationName: name, accessPolicy: desired });
+    await policies.waitForReason(name, "Applied");
+    const detected = await controller.metric(metric);
+    await tamper(name);
+    await waitFor(
+      "drift corrected",
+      async () => (await storedPolicy(env, name)) === canonicalJson(desired),
+      15_000,
+    );
+    assert.ok((await controller.metric(metric)) > detected);
+    const obj = await policies.waitForReason(name, "Applied");
+    assert.match(obj.status?.lastDriftCheckTime ?? "", /^\d{4}-/);
+  });
+
+  test("with driftPolicy Report the drift is reported as Drifted and left alone", async () => {
+    const name = unique("report");
+    await createDestination(env, name);
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicy: samplePolicy(name),
+      driftPolicy: "Report",
+    });
+    await policies.waitForReason(name, "Applied");
+    await tamper(name);
+    const obj = await policies.waitForReason(name, "Drifted", 15_000);
+    assert.match(policies.condition(obj, "Ready")?.message ?? "", /999999999999/);
+    assert.equal(
+      (await callsFor(env, name, "PutDestinationPolicy")).length,
+      1,
+      "only the first apply",
+    );
+    assert.equal(
+      await storedPolicy(env, name),
+      JSON.stringify(samplePolicy(name, ["999999999999"])),
+    );
+  });
+
+  test("an interval of 0 disables drift checks for that object", async () => {
+    const name = unique("off");
+    await createDestination(env, name);
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicy: samplePolicy(name),
+      driftDetection: { interval: "0" },
+    });
+    await policies.waitForReason(name, "Applied");
+    await tamper(name);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    assert.deepEqual(await callsFor(env, name, "DescribeDestinations"), []);
+    assert.equal(
+      await storedPolicy(env, name),
+      JSON.stringify(samplePolicy(name, ["999999999999"])),
+    );
+  });
+});
