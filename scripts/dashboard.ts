@@ -10,6 +10,8 @@ const SCOPE = 'job=~"$job", namespace=~"$namespace"';
 const CONTROLLER = `${SCOPE}, controller="${CONTROLLER_NAME}"`;
 const QUEUE = `${SCOPE}, name="${CONTROLLER_NAME}"`;
 const RATE = "[$__rate_interval]";
+/** The Ready reasons of Ready=True, as the alerts use them too. */
+export const READY_REASONS = "Applied|InSync";
 
 interface Target {
   expr: string;
@@ -44,7 +46,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
       {
         title: "Objects by Ready reason",
         description:
-          "LogDestinationPolicy objects by the reason of their Ready condition. Applied is Ready=True; every other reason is Ready=False.",
+          "LogDestinationPolicy objects by the reason of their Ready condition. Applied and InSync are Ready=True; every other reason is Ready=False.",
         type: "bargauge",
         unit: "short",
         width: 8,
@@ -69,7 +71,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         ],
         targets: [
           {
-            expr: `sum(log_destination_policy_resources{${SCOPE}, reason!="Applied"}) or vector(0)`,
+            expr: `sum(log_destination_policy_resources{${SCOPE}, reason!~"${READY_REASONS}"}) or vector(0)`,
             legend: "not Ready",
           },
         ],
@@ -173,11 +175,25 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         ],
       },
       {
+        title: "Drift detected",
+        description:
+          "Times per second the live policy in AWS was found to differ from the one last applied.",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        targets: [
+          {
+            expr: `sum(rate(log_destination_policy_drift_detected_total{${SCOPE}}${RATE}))`,
+            legend: "drift",
+          },
+        ],
+      },
+      {
         title: "Reconcile duration",
         description: "Time per reconcile, AWS calls and status writes included.",
         type: "timeseries",
         unit: "s",
-        width: 12,
+        width: 24,
         targets: [
           {
             expr: quantile(0.5, "controller_runtime_reconcile_time_seconds", CONTROLLER),

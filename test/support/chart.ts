@@ -1,0 +1,428 @@
+// Helpers for tests of the Helm chart, the alert rules and the dashboard:
+// rendering the chart with helm, applying what it renders with kubectl, and
+// finding the monitoring tools that test/env/monitoring-tools.sh installs.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { parseAllDocuments } from "yaml";
+import type { TestEnv } from "./env.ts";
+
+const execFileAsync = promisify(execFile);
+
+export const root = join(import.meta.dirname, "..", "..");
+export const chartDir = join(root, "charts", "log-destination-policy-controller");
+export const alertsFile = join(root, "deploy", "prometheus", "alerts.yaml");
+export const alertTestsFile = join(root, "deploy", "prometheus", "alerts.test.yaml");
+export const dashboardFile = join(chartDir, "dashboards", "log-destination-policy-controller.json");
+export const runbooksFile = join(root, "docs", "runbooks.md");
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  [key: string]: unknown;
+}
+
+export interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+export type Values = Record<string, unknown>;
+
+/**
+ * Every rule the chart may grant, and why the controller needs it. The RBAC proof
+ * in test/integration/chart-rbac.test.ts runs the controller with exactly these.
+ */
+export const POLICY_RULES: PolicyRule[] = [
+  // The informer lists and watches the objects; annotations record the last-applied policy.
+  {
+    apiGroups: ["logs.gitops.dev"],
+    resources: ["logdestinationpolicies"],
+    verbs: ["list", "watch", "patch"],
+  },
+  // Conditions, observedGeneration and the applied hash.
+  {
+    apiGroups: ["logs.gitops.dev"],
+    resources: ["logdestinationpolicies/status"],
+    verbs: ["patch"],
+  },
+  // An event per outcome; a repeat bumps series.count.
+  { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+];
+export const LEASE_RULES: PolicyRule[] = [
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+];
+
+/**
+ * The value combinations every chart test covers. `watchNamespaces` is filled in
+ * by the caller, since a server-side dry run needs namespaces that exist.
+ */
+export function combinations(watchNamespaces: string[]): Record<string, Values> {
+  return {
+    "default values": {},
+    "namespaced RBAC": { watchNamespaces },
+    "ServiceMonitor and PrometheusRule on": {
+      serviceMonitor: { enabled: true, labels: { release: "kube-prometheus-stack" } },
+      prometheusRule: { enabled: true, additionalAlertLabels: { team: "platform" } },
+    },
+    "CRDs off": { crds: { enabled: false } },
+    "CRDs not kept on uninstall": { crds: { keep: false } },
+    "replicas 2": { replicaCount: 2 },
+    "every optional object and pass-through": {
+      replicaCount: 3,
+      leaderElection: { enabled: true, namespace: watchNamespaces[0] ?? "" },
+      image: { tag: "0.1.0", digest: `sha256:${"0123456789abcdef".repeat(4)}` },
+      imagePullSecrets: [{ name: "registry" }],
+      aws: { region: "eu-west-1", maxAttempts: 3, maxRetryTime: "1m30s" },
+      controller: {
+        logLevel: "debug",
+        maxConcurrentReconciles: 8,
+        extraArgs: ["--log-level=warn"],
+      },
+      serviceAccount: {
+        annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/ldpc" },
+        labels: { team: "platform" },
+      },
+      podAnnotations: { "example.com/owner": "platform" },
+      podLabels: { tier: "control" },
+      extraEnv: [{ name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" }],
+      priorityClassName: "system-cluster-critical",
+      nodeSelector: { "kubernetes.io/os": "linux" },
+      tolerations: [{ key: "dedicated", operator: "Equal", value: "ops", effect: "NoSchedule" }],
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            {
+              weight: 100,
+              podAffinityTerm: {
+                topologyKey: "kubernetes.io/hostname",
+                labelSelector: {
+                  matchLabels: { "app.kubernetes.io/name": "log-destination-policy-controller" },
+                },
+              },
+            },
+          ],
+        },
+      },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway",
+        },
+      ],
+      metrics: { service: { enabled: true, annotations: { "example.com/scrape": "true" } } },
+      dashboard: { enabled: true, annotations: { grafana_folder: "Controllers" } },
+      networkPolicy: {
+        enabled: true,
+        metricsFrom: [
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+        ],
+        egress: [
+          {
+            ports: [
+              { port: 53, protocol: "UDP" },
+              { port: 443, protocol: "TCP" },
+            ],
+          },
+        ],
+      },
+      podDisruptionBudget: { maxUnavailable: 1 },
+    },
+  };
+}
+
+export async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await execFileAsync(command, args, { maxBuffer: 64 << 20, ...options });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${e.stderr ?? ""}${e.stdout ?? ""}${e.message}`,
+      { cause: err },
+    );
+  }
+}
+
+async function withValuesFile<T>(values: Values, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "ldpc-values-"));
+  try {
+    const file = join(dir, "values.json"); // JSON is YAML
+    await writeFile(file, JSON.stringify(values));
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface RenderOptions {
+  release?: string;
+  namespace?: string;
+  kubeVersion?: string;
+}
+
+/** `helm template`, parsed into objects. */
+export async function renderChart(
+  helm: string,
+  values: Values,
+  options: RenderOptions = {},
+): Promise<K8sObject[]> {
+  const text = await renderChartText(helm, values, options);
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`rendered YAML: ${doc.errors[0]?.message ?? ""}`);
+      return doc.toJSON() as K8sObject | null;
+    })
+    .filter((obj): obj is K8sObject => obj !== null);
+}
+
+export function renderChartText(
+  helm: string,
+  values: Values,
+  options: RenderOptions = {},
+): Promise<string> {
+  return withValuesFile(values, async (file) => {
+    const args = [
+      "template",
+      options.release ?? "ldpc",
+      chartDir,
+      "--namespace",
+      options.namespace ?? "ldpc-system",
+      "--values",
+      file,
+    ];
+    if (options.kubeVersion) args.push("--kube-version", options.kubeVersion);
+    return (await run(helm, args)).stdout;
+  });
+}
+
+export function helmLint(helm: string, values: Values): Promise<{ stdout: string }> {
+  return withValuesFile(values, (file) =>
+    run(helm, ["lint", "--strict", chartDir, "--namespace", "ldpc-system", "--values", file]),
+  );
+}
+
+/** Applies objects with kubectl server-side apply; with `dryRun`, nothing is persisted. */
+export async function kubectlApply(
+  env: TestEnv,
+  objects: K8sObject[],
+  options: { dryRun?: boolean; kubeconfig?: string } = {},
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "ldpc-apply-"));
+  try {
+    const file = join(dir, "objects.json");
+    await writeFile(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+    const args = [
+      "--kubeconfig",
+      options.kubeconfig ?? env.kubeconfigPath,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager",
+      "ldpc-chart-test",
+      "--validate=strict",
+      "-f",
+      file,
+    ];
+    if (options.dryRun) args.push("--dry-run=server");
+    return (await run(env.kubectl, args)).stdout;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface MonitoringTools {
+  prometheus: string;
+  promtool: string;
+  /** Folder with monitoring.coreos.com_*.yaml from the prometheus-operator module. */
+  operatorCrds: string;
+}
+
+let tools: Promise<MonitoringTools> | undefined;
+
+/** Paths from test/env/monitoring-tools.sh, which installs the tools on first use. */
+export function monitoringTools(): Promise<MonitoringTools> {
+  tools ??= (async () => {
+    const script = join(root, "test", "env", "monitoring-tools.sh");
+    const { stdout } = await run("bash", [
+      "-c",
+      'set -e; eval "$(bash "$0" --print-env)"; printf "%s\\0" "$PROMETHEUS_BIN" "$PROMTOOL_BIN" "$PROMETHEUS_OPERATOR_CRDS"',
+      script,
+    ]);
+    const [prometheus, promtool, operatorCrds] = stdout.split("\0");
+    if (!prometheus || !promtool || !operatorCrds) {
+      throw new Error(`monitoring-tools.sh --print-env printed ${JSON.stringify(stdout)}`);
+    }
+    return { prometheus, promtool, operatorCrds };
+  })();
+  return tools;
+}
+
+/** Installs the ServiceMonitor and PrometheusRule CRDs for real and waits until they are served. */
+export async function installMonitoringCrds(env: TestEnv): Promise<void> {
+  const { operatorCrds } = await monitoringTools();
+  for (const plural of ["servicemonitors", "prometheusrules"]) {
+    await run(env.kubectl, [
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "-f",
+      join(operatorCrds, `monitoring.coreos.com_${plural}.yaml`),
+    ]);
+    await run(env.kubectl, [
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      `crd/${plural}.monitoring.coreos.com`,
+    ]);
+  }
+}
+
+export async function readText(path: string): Promise<string> {
+  return readFile(path, "utf8");
+}
+
+/** A Grafana dashboard's expressions, with where each comes from. */
+export interface DashboardExpression {
+  where: string;
+  expr: string;
+}
+
+interface DashboardJson {
+  panels: {
+    title: string;
+    type: string;
+    targets?: { expr: string }[];
+    panels?: DashboardJson["panels"];
+  }[];
+  templating: { list: { name: string; type: string; query?: { query: string } | string }[] };
+}
+
+export async function dashboardExpressions(): Promise<DashboardExpression[]> {
+  const dashboard = JSON.parse(await readText(dashboardFile)) as DashboardJson;
+  const out: DashboardExpression[] = [];
+  const visit = (panels: DashboardJson["panels"]) => {
+    for (const panel of panels) {
+      for (const [i, target] of (panel.targets ?? []).entries()) {
+        out.push({ where: `panel "${panel.title}" target ${i}`, expr: target.expr });
+      }
+      visit(panel.panels ?? []);
+    }
+  };
+  visit(dashboard.panels);
+  for (const variable of dashboard.templating.list) {
+    if (variable.type !== "query" || !variable.query) continue;
+    const query = typeof variable.query === "string" ? variable.query : variable.query.query;
+    // label_values(selector, label) is Grafana's; Prometheus evaluates the selector.
+    const selector = /^label_values\((.*),\s*\w+\)$/.exec(query)?.[1] ?? query;
+    out.push({ where: `variable $${variable.name}`, expr: selector });
+  }
+  return out;
+}
+
+/** Replaces Grafana's variables with the values a test scrape uses. */
+export function withGrafanaVariables(
+  expr: string,
+  values: { job: string; namespace: string; rateInterval: string },
+): string {
+  return expr
+    .replaceAll("$__rate_interval", values.rateInterval)
+    .replaceAll("$__interval", values.rateInterval)
+    .replaceAll("$job", values.job)
+    .replaceAll("$namespace", values.namespace);
+}
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export function alertRules(groups: { rules: AlertRule[] }[]): AlertRule[] {
+  return groups.flatMap((g) => g.rules);
+}
+
+const PROMQL_KEYWORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "offset",
+  "bool",
+  "and",
+  "or",
+  "unless",
+  "atan2",
+  "inf",
+  "nan",
+]);
+
+/**
+ * The metric names a PromQL expression selects: identifiers that are not
+ * functions, aggregations, keywords, label names in by()/on() lists or inside
+ * {} matchers, durations or strings.
+ */
+export function metricNames(expr: string): string[] {
+  const names = new Set<string>();
+  let text = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+    .replace(/\{[^}]*\}/g, " ")
+    .replace(/\[[^\]]*\]/g, " ")
+    // Numbers and durations (0.99, 1e3, 5m), which would otherwise leave a unit behind.
+    .replace(/(?<![\w:])\d[\w.]*/g, " ");
+  // Label lists after grouping modifiers.
+  text = text.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " $1 ");
+  for (const match of text.matchAll(/[A-Za-z_:][\w:]*/g)) {
+    const word = match[0];
+    const after = text.slice(match.index + word.length);
+    // A function, or an aggregation with its grouping written before the parentheses.
+    if (/^\s*(?:(?:by|without)\s*)?\(/.test(after)) continue;
+    if (PROMQL_KEYWORDS.has(word.toLowerCase())) continue;
+    names.add(word);
+  }
+  return [...names].sort();
+}
+
+/** Metric families a /metrics page declares with # TYPE, and their sample names. */
+export function exposedMetrics(text: string): Map<string, string> {
+  const families = new Map<string, string>();
+  for (const match of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const [, name, type] = match;
+    if (name && type) families.set(name, type);
+  }
+  return families;
+}
+
+/** Whether a name a query uses is a series of a declared family (histogram suffixes included). */
+export function isExposed(name: string, families: Map<string, string>): boolean {
+  if (families.has(name)) return true;
+  const suffixed = /^(.*)_(bucket|sum|count)$/.exec(name);
+  if (suffixed?.[1]) {
+    const type = families.get(suffixed[1]);
+    return type === "histogram" || type === "summary";
+  }
+  return false;
+}

@@ -1,0 +1,441 @@
+// The Helm chart, rendered by the real helm for every value combination: lint,
+// what each combination renders, the CRD and alert copies, the RBAC rules and the
+// flags passed to the controller. Applying the rendered objects to a real API
+// server is test/integration/chart.test.ts.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { FLAGS } from "../../src/cli/config.ts";
+import { resolveBinaries } from "../env/binaries.ts";
+import { describeValues } from "../../scripts/chart.ts";
+import {
+  alertsFile,
+  chartDir,
+  combinations,
+  dashboardFile,
+  helmLint,
+  renderChart,
+  renderChartText,
+  root,
+  LEASE_RULES,
+  POLICY_RULES,
+  type AlertRule,
+  type K8sObject,
+  type PolicyRule,
+} from "../support/chart.ts";
+
+const WATCHED = ["team-a", "team-b"];
+const COMBINATIONS = combinations(WATCHED);
+const RELEASE = "ldpc";
+const NAMESPACE = "ldpc-system";
+const FULLNAME = "ldpc-log-destination-policy-controller";
+
+let helm: string;
+let kubeVersion: string;
+const rendered = new Map<string, K8sObject[]>();
+
+before(async () => {
+  const binaries = await resolveBinaries();
+  helm = binaries.helm;
+  kubeVersion = binaries.kubernetesVersion;
+  for (const [name, values] of Object.entries(COMBINATIONS)) {
+    rendered.set(
+      name,
+      await renderChart(helm, values, { release: RELEASE, namespace: NAMESPACE, kubeVersion }),
+    );
+  }
+});
+
+function objects(combination: string): K8sObject[] {
+  const found = rendered.get(combination);
+  assert.ok(found, combination);
+  return found;
+}
+
+function only(combination: string, kind: string, name?: string): K8sObject {
+  const matches = objects(combination).filter(
+    (o) => o.kind === kind && (name === undefined || o.metadata.name === name),
+  );
+  assert.equal(matches.length, 1, `${combination}: one ${kind} ${name ?? ""}`);
+  const [found] = matches;
+  assert.ok(found);
+  return found;
+}
+
+function kinds(combination: string): string[] {
+  return objects(combination)
+    .map((o) => `${o.kind}${o.metadata.namespace ? ` ${o.metadata.namespace}` : ""}`)
+    .sort();
+}
+
+interface Container {
+  args: string[];
+  image: string;
+  env?: { name: string; value: string }[];
+  securityContext: Record<string, unknown>;
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  ports: { name: string; containerPort: number }[];
+  resources: Record<string, unknown>;
+}
+
+interface PodSpec {
+  serviceAccountName: string;
+  securityContext: Record<string, unknown>;
+  containers: Container[];
+  topologySpreadConstraints?: Record<string, unknown>[];
+  [key: string]: unknown;
+}
+
+function podSpec(combination: string): PodSpec {
+  const deployment = only(combination, "Deployment") as unknown as {
+    spec: { template: { spec: PodSpec } };
+  };
+  return deployment.spec.template.spec;
+}
+
+function container(combination: string): Container {
+  const [first] = podSpec(combination).containers;
+  assert.ok(first);
+  return first;
+}
+
+function rulesOf(obj: K8sObject): PolicyRule[] {
+  return (obj as unknown as { rules: PolicyRule[] }).rules;
+}
+
+describe("the Helm chart", () => {
+  for (const [name, values] of Object.entries(COMBINATIONS)) {
+    test(`helm lint --strict passes with ${name}`, async () => {
+      const { stdout } = await helmLint(helm, values);
+      assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(stdout, /\[(WARNING|ERROR)\]/);
+    });
+  }
+
+  test("the default values render the CRD, the ServiceAccount, the ClusterRole, its binding and the Deployment only", () => {
+    assert.deepEqual(kinds("default values"), [
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "CustomResourceDefinition",
+      `Deployment ${NAMESPACE}`,
+      `ServiceAccount ${NAMESPACE}`,
+    ]);
+  });
+
+  test("the Deployment runs the appVersion image, hardened, with probes on /healthz and /readyz", async () => {
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+      version: string;
+    };
+    const chart = parse(await readFile(join(chartDir, "Chart.yaml"), "utf8")) as {
+      version: string;
+      appVersion: string;
+    };
+    assert.equal(chart.appVersion, pkg.version, "appVersion follows package.json");
+    assert.equal(chart.version, pkg.version, "the chart version follows package.json");
+
+    const c = container("default values");
+    assert.equal(c.image, `ghcr.io/gitops-dev/log-destination-policy-controller:${pkg.version}`);
+    assert.deepEqual(c.args, [
+      "--metrics-bind-address=:8080",
+      "--health-probe-bind-address=:8081",
+      "--log-level=info",
+      "--max-concurrent-reconciles=4",
+      "--shutdown-grace-period=25s",
+      "--aws-max-attempts=5",
+      "--aws-max-retry-time=30s",
+    ]);
+    assert.deepEqual(
+      c.ports.map((p) => [p.name, p.containerPort]),
+      [
+        ["metrics", 8080],
+        ["health", 8081],
+      ],
+    );
+    assert.deepEqual(c.livenessProbe.httpGet, { path: "/healthz", port: "health" });
+    assert.deepEqual(c.readinessProbe.httpGet, { path: "/readyz", port: "health" });
+    assert.deepEqual(c.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    const pod = podSpec("default values");
+    assert.deepEqual(pod.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    assert.equal(pod.serviceAccountName, FULLNAME);
+    assert.ok(c.resources.requests && c.resources.limits, "requests and limits are set");
+  });
+
+  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, no ClusterRole, and --watch-namespace", () => {
+    assert.deepEqual(
+      kinds("namespaced RBAC"),
+      [
+        `Deployment ${NAMESPACE}`,
+        "CustomResourceDefinition",
+        "Role team-a",
+        "Role team-b",
+        "RoleBinding team-a",
+        "RoleBinding team-b",
+        `ServiceAccount ${NAMESPACE}`,
+      ].sort(),
+    );
+    assert.ok(container("namespaced RBAC").args.includes("--watch-namespace=team-a,team-b"));
+    for (const binding of objects("namespaced RBAC").filter((o) => o.kind === "RoleBinding")) {
+      assert.deepEqual((binding as unknown as { subjects: unknown }).subjects, [
+        { kind: "ServiceAccount", name: FULLNAME, namespace: NAMESPACE },
+      ]);
+    }
+  });
+
+  test("RBAC grants exactly the verbs the controller uses, with no wildcard and nothing on Secrets", () => {
+    for (const [name, values] of Object.entries(COMBINATIONS)) {
+      for (const role of objects(name).filter(
+        (o) => o.kind === "ClusterRole" || o.kind === "Role",
+      )) {
+        const rules = rulesOf(role);
+        const text = JSON.stringify(rules);
+        assert.doesNotMatch(text, /"\*"/, `${name}: ${role.kind} has a wildcard`);
+        assert.doesNotMatch(text, /secrets/, `${name}: ${role.kind} mentions Secrets`);
+        const expected = role.metadata.name.endsWith("-leader-election")
+          ? LEASE_RULES
+          : POLICY_RULES;
+        assert.deepEqual(rules, expected, `${name}: ${role.kind} ${role.metadata.name}`);
+      }
+      const leaseRole = objects(name).find((o) => o.metadata.name.endsWith("-leader-election"));
+      const electing = container(name).args.includes("--leader-elect");
+      assert.equal(
+        Boolean(leaseRole),
+        electing,
+        `${name}: a Lease Role exactly with leader election`,
+      );
+      if (values.watchNamespaces === undefined && name !== "namespaced RBAC") {
+        assert.ok(
+          objects(name).some((o) => o.kind === "ClusterRole"),
+          `${name}: ClusterRole`,
+        );
+      }
+    }
+  });
+
+  test("ServiceMonitor and PrometheusRule on render both, and the metrics Service the monitor selects", async () => {
+    const combination = "ServiceMonitor and PrometheusRule on";
+    const service = only(combination, "Service") as unknown as {
+      metadata: { labels: Record<string, string> };
+      spec: { ports: { name: string; port: number; targetPort: string }[] };
+    };
+    const monitor = only(combination, "ServiceMonitor") as unknown as {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        jobLabel: string;
+        selector: { matchLabels: Record<string, string> };
+        endpoints: { port: string; path: string }[];
+      };
+    };
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) {
+      assert.equal(service.metadata.labels[k], v, `the Service has ${k}=${v}`);
+    }
+    assert.equal(monitor.metadata.labels.release, "kube-prometheus-stack");
+    assert.equal(
+      service.metadata.labels[monitor.spec.jobLabel],
+      "log-destination-policy-controller",
+    );
+    assert.deepEqual(
+      monitor.spec.endpoints.map((e) => [e.port, e.path]),
+      [["metrics", "/metrics"]],
+    );
+    assert.deepEqual(service.spec.ports, [
+      { name: "metrics", port: 8080, targetPort: "metrics", protocol: "TCP" },
+    ]);
+
+    const rule = only(combination, "PrometheusRule") as unknown as {
+      spec: { groups: { name: string; rules: AlertRule[] }[] };
+    };
+    const source = parse(await readFile(alertsFile, "utf8")) as {
+      groups: { name: string; rules: AlertRule[] }[];
+    };
+    const expected = source.groups.map((g) => ({
+      ...g,
+      rules: g.rules.map((r) => ({ ...r, labels: { ...r.labels, team: "platform" } })),
+    }));
+    assert.deepEqual(rule.spec.groups, expected, "the PrometheusRule carries alerts.yaml");
+  });
+
+  test("prometheusRule.runbookBaseUrl moves every runbook link", async () => {
+    const [rule] = (
+      await renderChart(helm, {
+        prometheusRule: { enabled: true, runbookBaseUrl: "https://wiki.example.com/ldpc" },
+      })
+    ).filter((o) => o.kind === "PrometheusRule");
+    assert.ok(rule);
+    const rules = (
+      rule as unknown as { spec: { groups: { rules: AlertRule[] }[] } }
+    ).spec.groups.flatMap((g) => g.rules);
+    assert.ok(rules.length >= 5);
+    for (const r of rules) {
+      assert.equal(
+        r.annotations?.runbook_url,
+        `https://wiki.example.com/ldpc#${r.alert.toLowerCase()}`,
+      );
+    }
+  });
+
+  test("CRDs off renders no CRD, and crds.keep=false drops the keep annotation", () => {
+    assert.ok(!objects("CRDs off").some((o) => o.kind === "CustomResourceDefinition"));
+    const kept = only("default values", "CustomResourceDefinition");
+    assert.equal(kept.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+    const dropped = only("CRDs not kept on uninstall", "CustomResourceDefinition");
+    assert.equal(dropped.metadata.annotations?.["helm.sh/resource-policy"], undefined);
+  });
+
+  test("the rendered CRD is the one in crds/, byte for byte in the chart and equal once rendered", async () => {
+    const file = "logdestinationpolicies.logs.gitops.dev.yaml";
+    const source = await readFile(join(root, "crds", file), "utf8");
+    assert.equal(await readFile(join(chartDir, "files", "crds", file), "utf8"), source);
+    const crd = structuredClone(only("default values", "CustomResourceDefinition"));
+    assert.equal(crd.metadata.labels?.["app.kubernetes.io/instance"], RELEASE);
+    delete crd.metadata.labels;
+    delete crd.metadata.annotations;
+    assert.deepEqual(crd, parse(source));
+  });
+
+  test("replicas 2 turns on leader election with a Lease Role and a PodDisruptionBudget", () => {
+    const args = container("replicas 2").args;
+    assert.ok(args.includes("--leader-elect"));
+    assert.ok(args.includes(`--leader-election-namespace=${NAMESPACE}`));
+    const role = only("replicas 2", "Role", `${FULLNAME}-leader-election`);
+    assert.equal(role.metadata.namespace, NAMESPACE);
+    only("replicas 2", "RoleBinding", `${FULLNAME}-leader-election`);
+    const pdb = only("replicas 2", "PodDisruptionBudget") as unknown as {
+      spec: { maxUnavailable: number; selector: unknown };
+    };
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.ok(!objects("default values").some((o) => o.kind === "PodDisruptionBudget"));
+    assert.ok(!container("default values").args.includes("--leader-elect"));
+  });
+
+  test("every optional object and pass-through value reaches the rendered objects", async () => {
+    const name = "every optional object and pass-through";
+    const c = container(name);
+    const pod = podSpec(name);
+    assert.equal(
+      c.image,
+      `ghcr.io/gitops-dev/log-destination-policy-controller:0.1.0@sha256:${"0123456789abcdef".repeat(4)}`,
+    );
+    assert.ok(c.args.includes("--aws-region=eu-west-1"));
+    assert.ok(c.args.includes("--aws-max-retry-time=1m30s"));
+    assert.equal(c.args.at(-1), "--log-level=warn", "extraArgs come last and so win");
+    assert.deepEqual(c.env, [{ name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" }]);
+    assert.equal(pod.priorityClassName, "system-cluster-critical");
+    assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux" });
+    assert.ok(pod.affinity && pod.tolerations);
+    assert.deepEqual(pod.imagePullSecrets, [{ name: "registry" }]);
+    assert.deepEqual(pod.topologySpreadConstraints?.[0]?.labelSelector, {
+      matchLabels: {
+        "app.kubernetes.io/name": "log-destination-policy-controller",
+        "app.kubernetes.io/instance": RELEASE,
+      },
+    });
+    const sa = only(name, "ServiceAccount");
+    assert.equal(
+      sa.metadata.annotations?.["eks.amazonaws.com/role-arn"],
+      "arn:aws:iam::111122223333:role/ldpc",
+    );
+    assert.ok(c.args.includes("--leader-election-namespace=team-a"));
+    assert.equal(only(name, "Role", `${FULLNAME}-leader-election`).metadata.namespace, "team-a");
+
+    const dashboard = only(name, "ConfigMap") as unknown as {
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+      data: Record<string, string>;
+    };
+    assert.equal(dashboard.metadata.labels.grafana_dashboard, "1");
+    assert.equal(dashboard.metadata.annotations.grafana_folder, "Controllers");
+    assert.deepEqual(
+      JSON.parse(dashboard.data["log-destination-policy-controller.json"] ?? ""),
+      JSON.parse(await readFile(dashboardFile, "utf8")),
+    );
+    const policy = only(name, "NetworkPolicy") as unknown as {
+      spec: { policyTypes: string[]; ingress: { ports: { port: string }[]; from?: unknown[] }[] };
+    };
+    assert.deepEqual(policy.spec.policyTypes, ["Ingress", "Egress"]);
+    assert.deepEqual(
+      policy.spec.ingress.map((r) => [r.ports[0]?.port, Boolean(r.from)]),
+      [
+        ["health", false],
+        ["metrics", true],
+      ],
+    );
+    only(name, "Service");
+    only(name, "PodDisruptionBudget");
+  });
+
+  test("the dashboard label is configurable, and null removes the default one", async () => {
+    const [configMap] = (
+      await renderChart(helm, {
+        dashboard: {
+          enabled: true,
+          labels: { grafana_dashboard: null, "grafana.example.com/dashboard": "yes" },
+        },
+      })
+    ).filter((o) => o.kind === "ConfigMap");
+    assert.deepEqual(
+      Object.entries(configMap?.metadata.labels ?? {}).filter(([k]) => k.includes("grafana")),
+      [["grafana.example.com/dashboard", "yes"]],
+    );
+  });
+
+  test("every flag the chart passes is one the controller accepts", () => {
+    const known = new Set(FLAGS.map((f) => f.flag.split(" ")[0]));
+    for (const name of Object.keys(COMBINATIONS)) {
+      for (const arg of container(name).args) {
+        const flag = arg.split("=")[0] ?? "";
+        assert.ok(known.has(flag), `${name}: ${flag} is not a flag of the controller`);
+      }
+    }
+  });
+
+  test("values.schema.json and the README table are generated from values.yaml, which documents every key", async () => {
+    const values = await readFile(join(chartDir, "values.yaml"), "utf8");
+    const { schema, docs } = describeValues(values);
+    const committed = JSON.parse(
+      await readFile(join(chartDir, "values.schema.json"), "utf8"),
+    ) as unknown;
+    assert.deepEqual(committed, schema);
+    const readme = await readFile(join(chartDir, "README.md"), "utf8");
+    for (const doc of docs) assert.ok(readme.includes(`\`${doc.key}\``), `README lists ${doc.key}`);
+    assert.ok(docs.length > 40);
+    // Every leaf of values.yaml has a row: nothing is undocumented.
+    const leaves = (value: unknown, path: string[]): string[] =>
+      value !== null &&
+      typeof value === "object" &&
+      !Array.isArray(value) &&
+      Object.keys(value).length > 0
+        ? Object.entries(value).flatMap(([k, v]) => leaves(v, [...path, k]))
+        : [path.join(".")];
+    const documented = new Set(docs.map((d) => d.key));
+    for (const leaf of leaves(parse(values), [])) {
+      const covered = [...documented].some((key) => leaf === key || leaf.startsWith(`${key}.`));
+      assert.ok(covered, `${leaf} is documented`);
+    }
+  });
+
+  test("the schema rejects unknown keys and out-of-range values", async () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ replicaCount: 1, replicas: 2 }, /additional properties 'replicas'/],
+      [{ controller: { logLevel: "loud" } }, /logLevel/],
+      [{ image: { digest: "latest" } }, /digest/],
+      [{ watchNamespaces: ["Not_A_Namespace"] }, /watchNamespaces/],
+      [{ aws: { maxRetryTime: "30 seconds" } }, /maxRetryTime/],
+    ];
+    for (const [values, message] of bad) {
+      await assert.rejects(renderChartText(helm, values), message, JSON.stringify(values));
+    }
+  });
+});
