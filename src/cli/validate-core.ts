@@ -41,6 +41,11 @@ export interface ValidationResult {
 
 export const STDIN_NAME = "<stdin>";
 
+export interface ValidateOptions {
+  /** As the controller's --deny-public-access-override: spec.allowPublicAccess lifts nothing. */
+  denyPublicAccessOverride?: boolean;
+}
+
 /** `file:line: path: message`, the format editors and CI logs link to. */
 export function formatProblem(problem: Problem): string {
   return `${problem.file}:${problem.line}: ${problem.path}: ${problem.message}`;
@@ -55,12 +60,16 @@ const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 const OBJECT_NAME_MAX = 253;
 
 /** Validates every LogDestinationPolicy in a stream of YAML (or JSON) documents. */
-export function validateManifests(text: string, file: string): ValidationResult {
+export function validateManifests(
+  text: string,
+  file: string,
+  options: ValidateOptions = {},
+): ValidationResult {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const result: ValidationResult = { problems: [], checked: 0, ignored: 0 };
   for (const document of documents) {
-    new DocumentChecker(document, lineCounter, file, result).check();
+    new DocumentChecker(document, lineCounter, file, result, options).check();
   }
   // Stable: problems of one line keep the order in which they were found.
   result.problems.sort((a, b) => a.line - b.line);
@@ -72,17 +81,20 @@ class DocumentChecker {
   private readonly lines: LineCounter;
   private readonly file: string;
   private readonly result: ValidationResult;
+  private readonly options: ValidateOptions;
 
   constructor(
     document: Document.Parsed,
     lines: LineCounter,
     file: string,
     result: ValidationResult,
+    options: ValidateOptions,
   ) {
     this.document = document;
     this.lines = lines;
     this.file = file;
     this.result = result;
+    this.options = options;
   }
 
   check(): void {
@@ -190,15 +202,19 @@ class DocumentChecker {
     }
 
     const allowPublic = parsed.success ? parsed.data.allowPublicAccess : spec.allowPublicAccess;
-    if (allowPublic === true) return;
+    const denied = this.options.denyPublicAccessOverride === true;
+    if (allowPublic === true && !denied) return;
+    const remedy =
+      allowPublic === true
+        ? "spec.allowPublicAccess is set, but --deny-public-access-override forbids that override"
+        : "add a condition on one of those keys, or set spec.allowPublicAccess: true if every AWS account may really subscribe";
     const field = spec.accessPolicy === undefined ? "accessPolicyJson" : "accessPolicy";
     for (const statement of findPublicStatements(resolved.document)) {
       const path = `spec.${field}.Statement[${statement.index}]`;
       this.report(
         [...at, field, "Statement", statement.index],
         path,
-        `${describePublicStatements([statement])}, so the policy is public; ` +
-          "narrow the principal, or set spec.allowPublicAccess: true if every AWS account may subscribe",
+        `${describePublicStatements([statement])}, so the policy is public; ${remedy}`,
       );
     }
   }

@@ -7,7 +7,13 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { formatProblem, STDIN_NAME, validateManifests, type Problem } from "./validate-core.ts";
+import {
+  formatProblem,
+  STDIN_NAME,
+  validateManifests,
+  type Problem,
+  type ValidateOptions,
+} from "./validate-core.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_PROBLEMS = 1;
@@ -34,7 +40,11 @@ class UnreadableError extends Error {
 }
 
 /** Runs the command and returns its exit code. */
-export async function validatePaths(paths: readonly string[], io: ValidateIo): Promise<number> {
+export async function validatePaths(
+  paths: readonly string[],
+  io: ValidateIo,
+  options: ValidateOptions = {},
+): Promise<number> {
   const inputs: Input[] = [];
   const unreadable: string[] = [];
   let stdin: Promise<string> | undefined;
@@ -69,7 +79,7 @@ export async function validatePaths(paths: readonly string[], io: ValidateIo): P
       unreadable.push(describeError(input.name, error));
       continue;
     }
-    const result = validateManifests(text, input.name);
+    const result = validateManifests(text, input.name, options);
     problems.push(...result.problems);
     checked += result.checked;
     ignored += result.ignored;
@@ -144,18 +154,27 @@ export function registerValidateCommand(program: Command): void {
       "<paths...>",
       "files, directories (*.yaml, *.yml, *.json, recursively) or - for stdin",
     )
-    .action(async (paths: string[]) => {
-      process.exitCode = await validatePaths(paths, {
-        readStdin: () => {
-          if (process.stdin.isTTY) {
-            return Promise.reject(
-              new UnreadableError("- reads standard input, which is a terminal"),
-            );
-          }
-          return readAll(process.stdin);
+    .option(
+      "--deny-public-access-override",
+      "report public statements even where spec.allowPublicAccess is true, as a controller run with this flag does",
+    )
+    .action(async (paths: string[], flags: { denyPublicAccessOverride?: boolean }) => {
+      const options = { denyPublicAccessOverride: flags.denyPublicAccessOverride === true };
+      process.exitCode = await validatePaths(
+        paths,
+        {
+          readStdin: () => {
+            if (process.stdin.isTTY) {
+              return Promise.reject(
+                new UnreadableError("- reads standard input, which is a terminal"),
+              );
+            }
+            return readAll(process.stdin);
+          },
+          out: (line) => process.stdout.write(`${line}\n`),
+          err: (line) => process.stderr.write(`${line}\n`),
         },
-        out: (line) => process.stdout.write(`${line}\n`),
-        err: (line) => process.stderr.write(`${line}\n`),
-      });
+        options,
+      );
     });
 }

@@ -207,7 +207,14 @@ ${header("no-spec")}`;
     ]);
     assert.match(problems[0]?.message ?? "", /^Statement\[1\] \(Sid "Everyone"\) allows any AWS/);
     assert.match(problems[0]?.message ?? "", /public/);
-    assert.deepEqual(validateManifests(open("\n  allowPublicAccess: true"), "o").problems, []);
+    const allowed = open("\n  allowPublicAccess: true");
+    assert.deepEqual(validateManifests(allowed, "o").problems, []);
+    // As the controller run with --deny-public-access-override: the override lifts nothing.
+    const denied = validateManifests(allowed, "o", { denyPublicAccessOverride: true }).problems;
+    assert.deepEqual(summary(denied), [
+      `${lineOf(allowed, "- Sid: Everyone")} spec.accessPolicy.Statement[1]`,
+    ]);
+    assert.match(denied[0]?.message ?? "", /--deny-public-access-override forbids that override/);
   });
 
   test("an organization condition is not public", () => {
