@@ -11,3 +11,6 @@ export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
 export const LAST_APPLIED_ANNOTATION = `${GROUP}/last-applied-policy`;
 export const CONTROLLER_NAME = "logdestinationpolicy";
+
+/** Held while spec.deletionPolicy is Revoke, so the policy is revoked before the object goes. */
+export const REVOKE_FINALIZER = `${GROUP}/revoke-policy`;

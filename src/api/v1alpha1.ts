@@ -189,6 +189,7 @@ export const metadataSchema = z.looseObject({
   creationTimestamp: z.union([z.string(), z.date()]).optional(),
   deletionTimestamp: z.union([z.string(), z.date()]).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
+  finalizers: z.array(z.string()).optional(),
   labels: z.record(z.string(), z.string()).optional(),
 });
 

@@ -4,7 +4,8 @@
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
-import type { EventSink } from "../kube/events.ts";
+import type { EventSink, EventType } from "../kube/events.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import { keyOf, refOf } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
@@ -12,10 +13,13 @@ import type { Logger } from "../logger.ts";
 import { readyReason } from "./conditions.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import { WorkQueue, type BackoffPolicy } from "./queue.ts";
+import { OwnershipIndex, targetOf } from "./ownership.ts";
 import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile.ts";
 
 export interface PolicyCache {
   get(namespace: string, name: string): LogDestinationPolicy | undefined;
+  /** True once the cache has listed every object: ownership is only decided on a complete view. */
+  readonly synced: boolean;
 }
 
 export interface ControllerOptions {
@@ -23,6 +27,7 @@ export interface ControllerOptions {
   defaultRegion: string | undefined;
   defaultDriftIntervalMs: number;
   denyPublicAccessOverride: boolean;
+  revokeTimeoutMs?: number;
   backoff?: BackoffPolicy;
 }
 
@@ -31,6 +36,9 @@ export interface ControllerOptions {
  * API-server conflicts; a missing destination or an AWS outage needs seconds.
  */
 export const REQUEUE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 300_000 };
+
+/** A deleted object with deletionPolicy Revoke retries the revoke this long before it lets go. */
+export const DEFAULT_REVOKE_TIMEOUT_MS = 10 * 60_000;
 
 export class PolicyController {
   readonly #cache: PolicyCache;
@@ -43,6 +51,7 @@ export class PolicyController {
   /** The watch fingerprint last enqueued per key; see #worthReconciling. */
   readonly #seen = new Map<string, string>();
   readonly #reasons = new Map<string, string>();
+  readonly #owners = new OwnershipIndex();
   readonly #abort = new AbortController();
 
   constructor(
@@ -65,6 +74,8 @@ export class PolicyController {
       defaultRegion: options.defaultRegion,
       defaultDriftIntervalMs: options.defaultDriftIntervalMs,
       denyPublicAccessOverride: options.denyPublicAccessOverride,
+      ownerOf: (key) => this.#owners.ownerOtherThan(key),
+      revokeTimeoutMs: options.revokeTimeoutMs ?? DEFAULT_REVOKE_TIMEOUT_MS,
       memory: new Map(),
       now: () => new Date(),
     };
@@ -117,11 +128,20 @@ export class PolicyController {
   }
 
   upsert(obj: LogDestinationPolicy): void {
-    if (this.#worthReconciling(obj)) this.#queue.add(keyOf(obj.metadata));
+    const key = keyOf(obj.metadata);
+    const claim = {
+      createdAt: Date.parse(String(obj.metadata.creationTimestamp ?? "")) || 0,
+      uid: obj.metadata.uid ?? key,
+    };
+    const affected = this.#owners.set(key, targetOf(obj, this.#options.defaultRegion), claim);
+    if (this.#worthReconciling(obj)) this.#queue.add(key);
+    for (const other of affected) this.#queue.add(other);
   }
 
   remove(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
+    // The next-oldest object targeting the same destination may now own it.
+    for (const other of this.#owners.delete(key)) this.#queue.add(other);
     this.#seen.delete(key);
     if (obj.metadata.uid) this.#deps.memory.delete(obj.metadata.uid);
     this.#queue.cancel(key);
@@ -130,6 +150,7 @@ export class PolicyController {
 
   /** Runs workers until stop(); resolves once in-flight reconciles have finished. */
   async run(): Promise<void> {
+    while (!this.#cache.synced && !this.#queue.shuttingDown) await sleep(50);
     await this.#queue.run(
       this.#options.concurrency,
       (key) => this.#process(key),
@@ -171,6 +192,10 @@ export class PolicyController {
     }
     const { outcome, putCalled } = result;
     if (result.drift) this.#driftDetected(object, result.drift);
+    if (result.notice) {
+      const { reason, message, warning } = result.notice;
+      this.#emit(object, warning ? "Warning" : "Normal", reason, "PutDestinationPolicy", message);
+    }
     if (outcome?.reason === "Applied" && !putCalled) this.#metrics.applySkipped.inc();
     if (putCalled) this.#metrics.lastApply.set(Date.now() / 1000);
     this.#report(key, object, outcome, putCalled);
@@ -196,21 +221,26 @@ export class PolicyController {
     this.#log.info({ key, reason: outcome.reason, retryInMs: delay }, "requeued with backoff");
   }
 
+  #emit(
+    object: LogDestinationPolicy,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+  ): void {
+    const m = object.metadata;
+    const target = {
+      namespace: m.namespace ?? "",
+      name: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+    };
+    this.#events.emit(target, type, reason, action, note);
+  }
+
   #driftDetected(object: LogDestinationPolicy, drift: string): void {
     this.#metrics.driftDetected.inc();
-    const m = object.metadata;
-    this.#events.emit(
-      {
-        namespace: m.namespace ?? "",
-        name: m.name,
-        uid: m.uid,
-        resourceVersion: m.resourceVersion,
-      },
-      "Warning",
-      "Drifted",
-      "DescribeDestinations",
-      drift,
-    );
+    this.#emit(object, "Warning", "Drifted", "DescribeDestinations", drift);
   }
 
   #report(
@@ -234,14 +264,8 @@ export class PolicyController {
       outcome.message,
     );
     if (!changed && outcome.reason === "Applied") return;
-    const m = object.metadata;
-    this.#events.emit(
-      {
-        namespace: m.namespace ?? "",
-        name: m.name,
-        uid: m.uid,
-        resourceVersion: m.resourceVersion,
-      },
+    this.#emit(
+      object,
       rule.event,
       outcome.reason,
       putCalled ? "PutDestinationPolicy" : "Reconcile",

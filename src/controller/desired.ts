@@ -12,6 +12,7 @@ import { ReconcileFailure } from "./outcomes.ts";
 
 export interface DesiredState {
   region: string;
+  roleArn?: string;
   destinationName: string;
   forceUpdate: boolean;
   /** The exact string sent to AWS. */
@@ -51,9 +52,11 @@ export function desiredState(
     forceUpdate: spec.forceUpdate,
     policy: resolved.document,
     region,
+    ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
   });
   return {
     region,
+    ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
     destinationName: spec.destinationName,
     forceUpdate: spec.forceUpdate,
     canonical: resolved.canonical,
@@ -63,8 +66,9 @@ export function desiredState(
   };
 }
 
-interface AnnotationShape {
+export interface AnnotationShape {
   destinationName?: unknown;
+  roleArn?: unknown;
   forceUpdate?: unknown;
   policy?: unknown;
   region?: unknown;
@@ -86,6 +90,26 @@ export function sameDesiredState(annotation: string | undefined, desired: Desire
     parsed.destinationName === desired.destinationName &&
     parsed.region === desired.region &&
     parsed.forceUpdate === desired.forceUpdate &&
+    parsed.roleArn === desired.roleArn &&
     policiesEqual(parsed.policy, desired.document)
   );
+}
+
+/** Where the last applied policy went, read back from the annotation; undefined if it says nothing usable. */
+export function lastAppliedTarget(
+  annotation: string | undefined,
+): { destinationName: string; region: string; roleArn?: string } | undefined {
+  if (annotation === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(annotation) as AnnotationShape;
+    if (typeof parsed.destinationName !== "string" || typeof parsed.region !== "string")
+      return undefined;
+    return {
+      destinationName: parsed.destinationName,
+      region: parsed.region,
+      ...(typeof parsed.roleArn === "string" ? { roleArn: parsed.roleArn } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }

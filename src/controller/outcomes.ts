@@ -7,8 +7,11 @@ export type Reason =
   | "InSync"
   | "OutOfSync"
   | "Drifted"
+  | "Conflict"
   | "InvalidSpec"
   | "UnsafePolicy"
+  | "RoleNotAllowed"
+  | "RevokeFailed"
   | "AWSRejected"
   | "DestinationNotFound"
   | "AccessDenied"
@@ -66,8 +69,12 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   OutOfSync: waiting,
   /** driftPolicy Report: the policy was changed in AWS and is left as it is. */
   Drifted: waiting,
+  /** Another, older object owns the destination; reconciled again when that one goes. */
+  Conflict: { ...waiting, requeue: "none" },
   InvalidSpec: stalled,
   UnsafePolicy: stalled,
+  RoleNotAllowed: stalled,
+  RevokeFailed: retrying,
   AWSRejected: stalled,
   DestinationNotFound: retrying,
   AccessDenied: retrying,

@@ -15,6 +15,12 @@ const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
 export interface PolicyWriter {
   patchAnnotations(ref: ObjectRef, annotations: Record<string, string | null>): Promise<void>;
+  /**
+   * Replaces the finalizer list. resourceVersion makes it a compare-and-swap:
+   * a merge patch replaces lists whole, so a concurrent change by someone else
+   * must fail with 409 rather than be overwritten.
+   */
+  patchFinalizers(ref: ObjectRef, finalizers: string[], resourceVersion: string): Promise<void>;
   patchStatus(ref: ObjectRef, status: Partial<LogDestinationPolicyStatus>): Promise<void>;
 }
 
@@ -39,6 +45,25 @@ export class KubePolicyWriter implements PolicyWriter {
         namespace: ref.namespace,
         name: ref.name,
         body: { metadata: { annotations } },
+        fieldManager: this.#fieldManager,
+      },
+      mergePatch,
+    );
+  }
+
+  async patchFinalizers(
+    ref: ObjectRef,
+    finalizers: string[],
+    resourceVersion: string,
+  ): Promise<void> {
+    await this.#api.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: ref.namespace,
+        name: ref.name,
+        body: { metadata: { finalizers, resourceVersion } },
         fieldManager: this.#fieldManager,
       },
       mergePatch,
