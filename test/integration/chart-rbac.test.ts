@@ -1,0 +1,551 @@
+// The RBAC proof: the chart's ServiceAccount, ClusterRole (or Roles) and bindings
+// are applied to the real API server, the controller runs under a token of that
+// ServiceAccount from the TokenRequest API with the flags the chart's Deployment
+// passes, and the main scenarios pass. SubjectAccessReviews over every resource
+// and verb the API server serves then show that the account may do exactly what
+// the chart grants: nothing on Secrets, nothing beyond the listed verbs.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Agent, request, type RequestOptions } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+} from "@kubernetes/client-node";
+import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
+import { startController, type RunningController } from "../support/controller.ts";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import {
+  kubectlApply,
+  LEASE_RULES,
+  POLICY_RULES,
+  renderChart,
+  run,
+  type K8sObject,
+  type PolicyRule,
+  type Values,
+} from "../support/chart.ts";
+import {
+  createDestination,
+  installCrd,
+  Policies,
+  samplePolicy,
+  storedPolicy,
+  waitFor,
+} from "../support/policies.ts";
+import { canonicalJson } from "../../src/policy/index.ts";
+
+const PUT = "PutDestinationPolicy";
+const RBAC_KINDS = new Set([
+  "ServiceAccount",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "Role",
+  "RoleBinding",
+]);
+
+const scratch = await mkdtemp(join(tmpdir(), "ldpc-rbac-"));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+interface Installed {
+  objects: K8sObject[];
+  serviceAccount: string;
+  namespace: string;
+  kubeconfig: string;
+  /** The Deployment's args, minus the bind addresses the test chooses itself. */
+  args: string[];
+}
+
+/** Applies the chart's ServiceAccount and RBAC objects and writes a kubeconfig with the account's token. */
+async function installRbac(
+  env: TestEnv,
+  release: string,
+  namespace: string,
+  values: Values,
+): Promise<Installed> {
+  const objects = await renderChart(env.helm, values, {
+    release,
+    namespace,
+    kubeVersion: env.kubernetesVersion,
+  });
+  const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind));
+  await kubectlApply(env, rbac);
+  const sa = rbac.find((o) => o.kind === "ServiceAccount");
+  assert.ok(sa);
+  const token = await tokenFor(env, namespace, sa.metadata.name);
+  const kubeconfig = join(scratch, `${release}.kubeconfig`);
+  await writeFile(kubeconfig, asToken(env.kubeConfig, token).exportConfig());
+  const deployment = objects.find((o) => o.kind === "Deployment") as unknown as {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
+  const args = (deployment.spec.template.spec.containers[0]?.args ?? []).filter(
+    (a) => !/^--(metrics-bind-address|health-probe-bind-address)=/.test(a),
+  );
+  return { objects, serviceAccount: sa.metadata.name, namespace, kubeconfig, args };
+}
+
+async function tokenFor(env: TestEnv, namespace: string, name: string): Promise<string> {
+  const core = env.kubeConfig.makeApiClient(CoreV1Api);
+  const response = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = response.status?.token;
+  assert.ok(token, "TokenRequest returned no token");
+  return token;
+}
+
+/** A kubeconfig for the same cluster that authenticates with a bearer token only. */
+function asToken(admin: KubeConfig, token: string): KubeConfig {
+  const cluster = admin.getCurrentCluster();
+  assert.ok(cluster);
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: "controller", token }],
+    contexts: [{ name: "controller", cluster: cluster.name, user: "controller" }],
+    currentContext: "controller",
+  });
+  return kc;
+}
+
+/** Waits until the authorizer has seen the new bindings (it learns them through a watch). */
+async function waitUntilAllowed(env: TestEnv, user: string, namespace: string): Promise<void> {
+  await waitFor(
+    `${user} may list LogDestinationPolicies`,
+    async () =>
+      await allowed(env, user, { group: GROUP, resource: PLURAL, verb: "list", namespace }),
+    10_000,
+  );
+}
+
+interface Attributes {
+  group: string;
+  resource: string;
+  subresource?: string;
+  verb: string;
+  namespace?: string;
+}
+
+/**
+ * SubjectAccessReviews over a keep-alive HTTPS agent with the admin's client
+ * certificate: the sweeps below send about two thousand, which client-node's
+ * serializer would make CPU-bound.
+ */
+const reviewers = new WeakMap<TestEnv, (body: string) => Promise<string>>();
+
+async function reviewer(env: TestEnv): Promise<(body: string) => Promise<string>> {
+  let send = reviewers.get(env);
+  if (send) return send;
+  const cluster = env.kubeConfig.getCurrentCluster();
+  assert.ok(cluster);
+  const options: RequestOptions = {};
+  await env.kubeConfig.applyToHTTPSOptions(options);
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const url = new URL("/apis/authorization.k8s.io/v1/subjectaccessreviews", cluster.server);
+  send = (body: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = request(
+        url,
+        { ...options, agent, method: "POST", headers: { "Content-Type": "application/json" } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => {
+            if (res.statusCode === 201 || res.statusCode === 200) resolve(text);
+            else reject(new Error(`SubjectAccessReview: HTTP ${res.statusCode ?? 0}: ${text}`));
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  reviewers.set(env, send);
+  after(() => {
+    agent.destroy();
+  });
+  return send;
+}
+
+async function allowed(env: TestEnv, user: string, attributes: Attributes): Promise<boolean> {
+  const namespace = user.split(":")[2] ?? "";
+  const send = await reviewer(env);
+  const body = JSON.stringify({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SubjectAccessReview",
+    spec: {
+      user,
+      groups: [
+        "system:serviceaccounts",
+        `system:serviceaccounts:${namespace}`,
+        "system:authenticated",
+      ],
+      resourceAttributes: attributes,
+    },
+  });
+  const review = JSON.parse(await send(body)) as { status?: { allowed?: boolean } };
+  return review.status?.allowed === true;
+}
+
+interface ApiResource {
+  name: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+/** Every resource and subresource the API server serves, with its verbs, from discovery. */
+async function discover(env: TestEnv): Promise<Attributes[]> {
+  const raw = async (path: string) =>
+    JSON.parse(
+      (await run(env.kubectl, ["--kubeconfig", env.kubeconfigPath, "get", "--raw", path])).stdout,
+    ) as unknown;
+  const groups = (await raw("/apis")) as {
+    groups: { name: string; preferredVersion: { groupVersion: string } }[];
+  };
+  const lists: [string, string][] = [
+    ["", "/api/v1"],
+    ...groups.groups.map((g): [string, string] => [
+      g.name,
+      `/apis/${g.preferredVersion.groupVersion}`,
+    ]),
+  ];
+  const out: Attributes[] = [];
+  for (const [group, path] of lists) {
+    const { resources } = (await raw(path)) as { resources: ApiResource[] };
+    for (const r of resources) {
+      const [resource = "", subresource] = r.name.split("/");
+      // RBAC-only verbs that discovery does not list.
+      const extra =
+        group === "rbac.authorization.k8s.io" && !subresource && resource.endsWith("roles")
+          ? ["bind", "escalate"]
+          : group === "" &&
+              ["users", "groups", "serviceaccounts"].includes(resource) &&
+              !subresource
+            ? ["impersonate"]
+            : [];
+      for (const verb of [...r.verbs, ...extra]) {
+        out.push({
+          group,
+          resource,
+          verb,
+          ...(subresource ? { subresource } : {}),
+          namespace: r.namespaced ? "NS" : "",
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function key(a: Attributes): string {
+  return `${a.group}/${a.resource}${a.subresource ? `/${a.subresource}` : ""} ${a.verb} @${a.namespace ?? ""}`;
+}
+
+/** What the rules allow, as keys, for the given namespaces ("" is cluster-wide). */
+function granted(rules: PolicyRule[], namespaces: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const rule of rules) {
+    for (const group of rule.apiGroups ?? []) {
+      for (const full of rule.resources ?? []) {
+        const [resource = "", subresource] = full.split("/");
+        for (const verb of rule.verbs) {
+          for (const namespace of namespaces) {
+            out.add(
+              key({ group, resource, verb, namespace, ...(subresource ? { subresource } : {}) }),
+            );
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Every (resource, verb, namespace) the user may do that a ServiceAccount with no
+ * binding at all may not: what the chart's RBAC adds to the cluster's defaults.
+ */
+async function sweep(
+  env: TestEnv,
+  user: string,
+  baseline: string,
+  namespaces: string[],
+): Promise<{ extra: Set<string>; probes: number }> {
+  const attributes = (await discover(env)).flatMap((a) =>
+    a.namespace === "NS" ? namespaces.map((namespace) => ({ ...a, namespace })) : [a],
+  );
+  const extra = new Set<string>();
+  const queue = [...attributes];
+  const worker = async () => {
+    for (let a = queue.pop(); a; a = queue.pop()) {
+      const [mine, base] = await Promise.all([allowed(env, user, a), allowed(env, baseline, a)]);
+      if (mine && !base) extra.add(key(a));
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  return { extra, probes: attributes.length };
+}
+
+describe("the chart's RBAC under the ServiceAccount's own token", () => {
+  let env: TestEnv;
+  let namespace: string;
+  let installed: Installed;
+  let controller: RunningController;
+  let policies: Policies;
+  let user: string;
+  let seq = 0;
+  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
+  const puts = async (destination: string) =>
+    (await env.proxy.calls(PUT)).filter((c) => c.destination === destination).length;
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    namespace = await newNamespace(env.kubeConfig, "chart-rbac");
+    installed = await installRbac(env, "rbac", namespace, {});
+    user = `system:serviceaccount:${namespace}:${installed.serviceAccount}`;
+    await waitUntilAllowed(env, user, "");
+    policies = new Policies(env.kubeConfig, namespace);
+    controller = await startController(env, {
+      args: [...installed.args, "--kubeconfig", installed.kubeconfig, "--aws-max-attempts", "2"],
+    });
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  test("the chart renders a ClusterRole with the rules the controller needs and no Lease Role", () => {
+    const roles = installed.objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role");
+    assert.deepEqual(
+      roles.map((r) => [r.kind, (r as unknown as { rules: PolicyRule[] }).rules]),
+      [["ClusterRole", POLICY_RULES]],
+    );
+  });
+
+  test("a valid policy becomes Ready with one AWS call and a Normal event", async () => {
+    const name = unique("valid");
+    await createDestination(env, name);
+    const policy = samplePolicy(name);
+    await policies.create(name, { destinationName: name, accessPolicy: policy });
+    const obj = await policies.waitForReason(name, "Applied", 15_000);
+    assert.equal(policies.condition(obj, "Ready")?.status, "True");
+    assert.equal(await storedPolicy(env, name), canonicalJson(policy));
+    await sleep(1000);
+    assert.equal(await puts(name), 1);
+    await waitForEvent(name, "Applied", "Normal");
+  });
+
+  test("a real change makes exactly one more AWS call", async () => {
+    const name = unique("change");
+    await createDestination(env, name);
+    await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
+    await policies.waitForReason(name, "Applied", 15_000);
+    const before = await puts(name);
+    const updated = samplePolicy(name, ["111111111111", "444444444444"]);
+    await policies.patchSpec(name, { accessPolicy: updated });
+    await waitFor(
+      "the change applied",
+      async () => (await storedPolicy(env, name)) === canonicalJson(updated),
+    );
+    await policies.waitForReason(name, "Applied");
+    await sleep(1000);
+    assert.equal((await puts(name)) - before, 1);
+  });
+
+  test("an invalid spec stalls with InvalidSpec, makes no AWS call and records a Warning event", async () => {
+    const name = unique("invalid");
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicyJson: '{"Version": "2012-10-17", "Statement": [',
+    });
+    const obj = await policies.waitForReason(name, "InvalidSpec");
+    assert.equal(policies.condition(obj, "Stalled")?.status, "True");
+    assert.equal(await puts(name), 0);
+    await waitForEvent(name, "InvalidSpec", "Warning");
+  });
+
+  test("the controller hit no permission error", () => {
+    const denied = controller.logs.filter((l) =>
+      /forbidden|\b403\b|could not record event|could not write/i.test(JSON.stringify(l)),
+    );
+    assert.deepEqual(denied, []);
+  });
+
+  test("the account can read no Secret and write nothing beyond the listed verbs", async (t) => {
+    for (const verb of ["get", "list", "watch"]) {
+      for (const ns of ["", namespace, "kube-system"]) {
+        assert.equal(
+          await allowed(env, user, { group: "", resource: "secrets", verb, namespace: ns }),
+          false,
+        );
+      }
+    }
+    // A ServiceAccount with no binding at all shows what every account may do anyway.
+    const core = env.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedServiceAccount({
+      namespace,
+      body: { metadata: { name: "baseline" } },
+    });
+    const baseline = `system:serviceaccount:${namespace}:baseline`;
+    const started = Date.now();
+    const { extra, probes } = await sweep(env, user, baseline, [namespace, ""]);
+    assert.ok(probes > 300, `${probes} resource/verb/scope combinations probed`);
+    assert.deepEqual([...extra].sort(), [...granted(POLICY_RULES, [namespace, ""])].sort());
+    t.diagnostic(`${probes} resource/verb/scope combinations probed in ${Date.now() - started} ms`);
+  });
+
+  test("the sweep finds a grant beyond the chart's, so its empty difference means something", async () => {
+    const rbac = env.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const core = env.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "wider" } } });
+    await rbac.createNamespacedRole({
+      namespace,
+      body: {
+        metadata: { name: "wider" },
+        rules: [
+          { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+          { apiGroups: [GROUP], resources: [PLURAL], verbs: ["delete"] },
+        ],
+      },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace,
+      body: {
+        metadata: { name: "wider" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "wider" },
+        subjects: [{ kind: "ServiceAccount", name: "wider", namespace }],
+      },
+    });
+    const wider = `system:serviceaccount:${namespace}:wider`;
+    await waitFor("the wider grant is seen", () =>
+      allowed(env, wider, { group: "", resource: "secrets", verb: "get", namespace }),
+    );
+    const { extra } = await sweep(env, wider, `system:serviceaccount:${namespace}:baseline`, [
+      namespace,
+    ]);
+    assert.deepEqual(
+      [...extra].sort(),
+      [`${GROUP}/${PLURAL} delete @${namespace}`, `/secrets get @${namespace}`].sort(),
+    );
+  });
+
+  async function waitForEvent(name: string, reason: string, type: string): Promise<void> {
+    const events = env.kubeConfig.makeApiClient(EventsV1Api);
+    await waitFor(`a ${type} ${reason} event for ${name}`, async () => {
+      const list = await events.listNamespacedEvent({ namespace });
+      return list.items.some(
+        (e) =>
+          e.regarding?.name === name &&
+          e.reason === reason &&
+          e.type === type &&
+          e.reportingController === "logs.gitops.dev/log-destination-policy-controller",
+      );
+    });
+  }
+});
+
+describe("the chart's namespaced RBAC under the ServiceAccount's own token", () => {
+  let env: TestEnv;
+  let home: string;
+  let watched: string[];
+  let outside: string;
+  let installed: Installed;
+  let controller: RunningController;
+  let user: string;
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    home = await newNamespace(env.kubeConfig, "chart-rbac-home");
+    watched = [
+      await newNamespace(env.kubeConfig, "chart-rbac-a"),
+      await newNamespace(env.kubeConfig, "chart-rbac-b"),
+    ];
+    outside = await newNamespace(env.kubeConfig, "chart-rbac-outside");
+    installed = await installRbac(env, "scoped", home, { watchNamespaces: watched });
+    user = `system:serviceaccount:${home}:${installed.serviceAccount}`;
+    for (const ns of watched) await waitUntilAllowed(env, user, ns);
+    controller = await startController(env, {
+      args: [...installed.args, "--kubeconfig", installed.kubeconfig],
+    });
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  test("the controller watches only its namespaces and applies policies there", async () => {
+    assert.ok(installed.args.includes(`--watch-namespace=${watched.join(",")}`));
+    for (const ns of watched) {
+      const policies = new Policies(env.kubeConfig, ns);
+      const name = `scoped-${ns}`;
+      await createDestination(env, name);
+      await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
+      await policies.waitForReason(name, "Applied", 15_000);
+    }
+    // An object outside the watched namespaces is left alone.
+    const name = `scoped-${outside}`;
+    await new Policies(env.kubeConfig, outside).create(name, {
+      destinationName: name,
+      accessPolicy: samplePolicy(name),
+    });
+    await sleep(2000);
+    const obj = (await env.kubeConfig.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: outside,
+      name,
+    })) as { status?: unknown };
+    assert.equal(obj.status, undefined);
+    assert.deepEqual(
+      controller.logs.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l))),
+      [],
+    );
+  });
+
+  test("the account may act in the watched namespaces only, and on nothing cluster-wide", async () => {
+    const core = env.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedServiceAccount({
+      namespace: home,
+      body: { metadata: { name: "baseline" } },
+    });
+    const baseline = `system:serviceaccount:${home}:baseline`;
+    const { extra } = await sweep(env, user, baseline, [watched[0] ?? "", outside, home, ""]);
+    assert.deepEqual([...extra].sort(), [...granted(POLICY_RULES, watched.slice(0, 1))].sort());
+    assert.deepEqual(
+      installed.objects.filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"),
+      [],
+    );
+  });
+});
+
+// Leader election's Lease rules are checked by rendering (test/unit/chart.test.ts)
+// and by SubjectAccessReview here, once the chart grants them.
+describe("the chart's Lease RBAC with two replicas", () => {
+  test("grants get, create and update on Leases in the release namespace only", async () => {
+    const env = await getTestEnv();
+    const namespace = await newNamespace(env.kubeConfig, "chart-rbac-lease");
+    const installed = await installRbac(env, "lease", namespace, { replicaCount: 2 });
+    const user = `system:serviceaccount:${namespace}:${installed.serviceAccount}`;
+    await waitUntilAllowed(env, user, "");
+    const lease = (verb: string, ns: string) =>
+      allowed(env, user, { group: "coordination.k8s.io", resource: "leases", verb, namespace: ns });
+    for (const rule of LEASE_RULES) {
+      for (const verb of rule.verbs) assert.equal(await lease(verb, namespace), true, verb);
+    }
+    for (const verb of ["list", "watch", "patch", "delete"]) {
+      assert.equal(await lease(verb, namespace), false, verb);
+    }
+    assert.equal(await lease("get", "default"), false);
+    assert.equal(await lease("update", ""), false);
+  });
+});

@@ -1,0 +1,98 @@
+// Every object the chart renders, for every value combination, is applied to the
+// real kube-apiserver with a server-side dry run and strict field validation.
+// ServiceMonitor and PrometheusRule are validated against the real
+// monitoring.coreos.com CRDs from the prometheus-operator module.
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import {
+  chartDir,
+  combinations,
+  installMonitoringCrds,
+  kubectlApply,
+  renderChart,
+  run,
+  type K8sObject,
+} from "../support/chart.ts";
+
+describe("the chart on a real API server", () => {
+  let env: TestEnv;
+  let namespace: string;
+  let watched: string[];
+
+  before(async () => {
+    env = await getTestEnv();
+    await installMonitoringCrds(env);
+    namespace = await newNamespace(env.kubeConfig, "chart");
+    watched = [
+      await newNamespace(env.kubeConfig, "chart-team-a"),
+      await newNamespace(env.kubeConfig, "chart-team-b"),
+    ];
+  });
+
+  const render = (values: Record<string, unknown>) =>
+    renderChart(env.helm, values, {
+      release: "ldpc",
+      namespace,
+      kubeVersion: env.kubernetesVersion,
+    });
+
+  for (const name of Object.keys(combinations([]))) {
+    test(`every object rendered with ${name} passes a strict server-side dry run`, async () => {
+      const values = combinations(watched)[name] ?? {};
+      const objects = await render(values);
+      assert.ok(objects.length >= 4);
+      const out = await kubectlApply(env, objects, { dryRun: true });
+      for (const obj of objects) {
+        const kind = obj.kind.toLowerCase();
+        assert.match(
+          out,
+          new RegExp(
+            `${kind}[./][^ ]*${obj.metadata.name} serverside-applied \\(server dry run\\)`,
+          ),
+          `${obj.kind} ${obj.metadata.name}`,
+        );
+      }
+    });
+  }
+
+  test("the strict dry run rejects an unknown field, so the passes above mean something", async () => {
+    const objects = await render({});
+    const deployment = objects.find((o) => o.kind === "Deployment");
+    assert.ok(deployment);
+    const broken: K8sObject = {
+      ...deployment,
+      spec: { ...(deployment.spec as object), replicaz: 2 },
+    };
+    await assert.rejects(kubectlApply(env, [broken], { dryRun: true }), /replicaz/);
+    const rule = (await render({ prometheusRule: { enabled: true } })).find(
+      (o) => o.kind === "PrometheusRule",
+    );
+    assert.ok(rule);
+    await assert.rejects(
+      kubectlApply(env, [{ ...rule, spec: { groups: [{ name: "x", rulez: [] }] } }], {
+        dryRun: true,
+      }),
+      /rulez/,
+    );
+  });
+
+  test("helm install --dry-run=server against the API server renders the NOTES", async () => {
+    const { stdout } = await run(env.helm, [
+      "install",
+      "ldpc",
+      chartDir,
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "--namespace",
+      namespace,
+      "--dry-run=server",
+      "--set",
+      "serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true",
+    ]);
+    assert.match(stdout, /NOTES:/);
+    assert.match(stdout, /EKS Pod Identity: associate an IAM role with the ServiceAccount/);
+    assert.match(stdout, /rollout status deployment\/ldpc-log-destination-policy-controller/);
+    assert.match(stdout, /PrometheusRule ldpc-log-destination-policy-controller holds the alerts/);
+  });
+});
