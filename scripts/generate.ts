@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { buildCrd } from "../src/api/crd.ts";
 import { CRD_NAME } from "../src/api/names.ts";
 import { chartOutputs } from "./chart.ts";
+import { docsOutputs } from "./docs.ts";
 
 const root = join(import.meta.dirname, "..");
 const header = "# Generated from src/api by `npm run generate`. Do not edit.\n";
@@ -16,6 +17,8 @@ const outputs: Record<string, string> = {
 };
 // The Helm chart's copies of the CRD and alerts, its dashboard, values schema and table.
 Object.assign(outputs, await chartOutputs(root, outputs));
+// docs/api-reference.md, and the tables of README.md and docs/operations.md.
+Object.assign(outputs, await docsOutputs(root));
 
 const check = process.argv.includes("--check");
 let stale = 0;
