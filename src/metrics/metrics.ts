@@ -150,6 +150,9 @@ export class ControllerMetrics {
       registers: r,
     });
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);
+    // Gauges exist from the start, as client-go's do: an idle queue reads 0, not "no data".
+    this.queueDepth.set({ name: QUEUE_NAME, controller: CONTROLLER_NAME }, 0);
+    this.activeWorkers.set({ controller: CONTROLLER_NAME }, 0);
   }
 
   /** Labels shared by every workqueue series. */
