@@ -55,6 +55,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Run the built dist/main.js instead of the TypeScript source. */
   built?: boolean;
+  /** Run this entry point instead, such as an image's main.js built outside Docker. */
+  entry?: string;
   /** Wait for /readyz; default true. */
   waitReady?: boolean;
 }
@@ -65,7 +67,8 @@ export async function startController(
 ): Promise<RunningController> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
-  const entry = options.built ? join(root, "dist", "main.js") : join(root, "src", "main.ts");
+  const entry =
+    options.entry ?? (options.built ? join(root, "dist", "main.js") : join(root, "src", "main.ts"));
   const child = spawn(
     process.execPath,
     [
