@@ -41,12 +41,18 @@ install_prometheus() {
       log "Debian's prometheus package is not available"
       exit 1
     }
-    log "downloading Debian prometheus $candidate into $root"
     local tmp
     tmp=$(mktemp -d)
     # apt's sandbox user cannot write into a root-owned mktemp dir.
     chmod 0777 "$tmp"
-    (cd "$tmp" && apt-get download -q "prometheus=$candidate" >&2)
+    log "downloading Debian prometheus $candidate into $root"
+    if ! (cd "$tmp" && apt-get download -q "prometheus=$candidate" >&2); then
+      # A stale package list names a build the archive no longer has.
+      log "download failed; refreshing the package lists and trying again"
+      apt-get update -qq >&2
+      candidate=$(apt-cache policy prometheus | awk '/Candidate:/ {print $2}')
+      (cd "$tmp" && apt-get download -q "prometheus=$candidate" >&2)
+    fi
     rm -rf "$root/$candidate"
     mkdir -p "$root/$candidate"
     dpkg -x "$tmp"/prometheus_*.deb "$root/$candidate"
