@@ -1,20 +1,40 @@
 // The only module that talks to CloudWatch Logs. Everything above it sees plain
-// inputs, plain results and AwsCallError.
+// inputs, plain results, AwsCallError and RoleNotAllowedError.
 import {
   CloudWatchLogsClient,
   DescribeDestinationsCommand,
   PutDestinationPolicyCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { classifyAwsError } from "./errors.ts";
+import { AwsRateLimiter, rateLimitKey } from "./rate-limit.ts";
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from "./retry.ts";
+import {
+  AssumedRoleCredentials,
+  DEFAULT_SESSION_NAME,
+  RoleAllowList,
+  RoleNotAllowedError,
+} from "./roles.ts";
 
 export interface AwsObserver {
   request(operation: string, outcome: string, seconds: number): void;
   retry(operation: string, errorName: string): void;
+  /** Time an attempt waited for the rate limit of its account and region. */
+  rateLimited?(key: string, seconds: number): void;
+  /** Every AssumeRole call, with "success" or the error's name. */
+  assumeRole?(outcome: string, seconds: number): void;
 }
 
-export interface PutPolicyInput {
+/**
+ * Where a call goes: a region, and the role to assume there, if any. The
+ * session name identifies the object in AWS's audit trail (see roleSessionName).
+ */
+export interface AwsTarget {
   region: string;
+  roleArn?: string;
+  sessionName?: string;
+}
+
+export interface PutPolicyInput extends AwsTarget {
   destinationName: string;
   /** The canonical JSON, sent as is. */
   accessPolicy: string;
@@ -29,8 +49,9 @@ export interface LiveDestination {
 
 export interface DestinationPolicyApi {
   putPolicy(input: PutPolicyInput, signal?: AbortSignal): Promise<void>;
+  /** `target` as a plain string is a region, without a role. */
   describe(
-    region: string,
+    target: AwsTarget | string,
     destinationName: string,
     signal?: AbortSignal,
   ): Promise<LiveDestination | undefined>;
@@ -42,38 +63,114 @@ export interface DestinationClientOptions {
   /** Per-attempt HTTP timeouts; a hung connection must fail into the retry loop. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Requests per second per account and region (0 = unlimited), and the burst; default unlimited. */
+  rateLimit?: { ratePerSecond: number; burst: number };
+  /** Roles that may be assumed; by default none. */
+  allowedRoles?: RoleAllowList;
+  /** For tests: assumed-role credentials from elsewhere than STS. */
+  credentials?: AssumedRoleCredentials;
+  /** Checked before every attempt; false refuses it (a leader that lost its lease). */
+  mayCall?: () => boolean;
 }
 
+// Clients and credentials of roles no object has used for this long are dropped.
+const IDLE_MS = 3_600_000;
+const SWEEP_EVERY_MS = 60_000;
+
 export class DestinationPolicyClient implements DestinationPolicyApi {
-  readonly #clients = new Map<string, CloudWatchLogsClient>();
+  /** Per region, role and session; those with a role share the role-less client's HTTP handler. */
+  readonly #clients = new Map<string, { client: CloudWatchLogsClient; lastUsed: number }>();
   readonly #retry: RetryPolicy;
   readonly #observer: AwsObserver | undefined;
   readonly #options: DestinationClientOptions;
+  readonly #limiter: AwsRateLimiter;
+  readonly #allowed: RoleAllowList;
+  readonly #credentials: AssumedRoleCredentials;
+  #lastSweep = Date.now();
+  /** Calls waiting to retry. */
+  #backingOff = 0;
+  #drain: (() => void) | undefined;
 
   constructor(options: DestinationClientOptions = {}) {
     this.#options = options;
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#observer = options.observer;
-  }
-
-  #client(region: string): CloudWatchLogsClient {
-    let client = this.#clients.get(region);
-    if (!client) {
-      client = new CloudWatchLogsClient({
-        region,
-        maxAttempts: 1,
-        requestHandler: {
-          connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
-          requestTimeout: this.#options.requestTimeoutMs ?? 10_000,
+    this.#limiter = new AwsRateLimiter(options.rateLimit ?? { ratePerSecond: 0, burst: 1 });
+    this.#allowed = options.allowedRoles ?? RoleAllowList.parse([]);
+    this.#credentials =
+      options.credentials ??
+      new AssumedRoleCredentials({
+        onAssume: (_role, outcome, seconds) => {
+          this.#observer?.assumeRole?.(outcome, seconds);
         },
       });
-      this.#clients.set(region, client);
+  }
+
+  /** Refuses a role outside the allow-list before anything is sent. */
+  #checkRole(target: AwsTarget): void {
+    if (target.roleArn !== undefined && !this.#allowed.allows(target.roleArn)) {
+      throw new RoleNotAllowedError(target.roleArn, this.#allowed);
     }
+  }
+
+  #client(target: AwsTarget): CloudWatchLogsClient {
+    const now = Date.now();
+    if (now - this.#lastSweep > SWEEP_EVERY_MS) this.#sweep(now);
+    const { region, roleArn } = target;
+    const sessionName = roleArn ? (target.sessionName ?? DEFAULT_SESSION_NAME) : "";
+    const key = `${region}\u0000${roleArn ?? ""}\u0000${sessionName}`;
+    const cached = this.#clients.get(key);
+    if (cached) {
+      cached.lastUsed = now;
+      return cached.client;
+    }
+    const client = new CloudWatchLogsClient({
+      region,
+      maxAttempts: 1,
+      requestHandler: roleArn
+        ? this.#client({ region }).config.requestHandler
+        : {
+            connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
+            requestTimeout: this.#options.requestTimeoutMs ?? 10_000,
+          },
+      ...(roleArn ? { credentials: this.#credentials.provider(roleArn, sessionName, region) } : {}),
+    });
+    this.#clients.set(key, { client, lastUsed: now });
     return client;
   }
 
-  async #call<T>(operation: string, send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  #sweep(now: number): void {
+    this.#lastSweep = now;
+    for (const [key, entry] of this.#clients) {
+      // Role-less clients own the shared HTTP handlers and stay; the others are
+      // dropped without destroy(), which would close the handler they share.
+      if (key.endsWith("\u0000\u0000") || now - entry.lastUsed < IDLE_MS) continue;
+      this.#clients.delete(key);
+    }
+    this.#credentials.sweep(IDLE_MS);
+  }
+
+  async #call<T>(
+    operation: string,
+    target: AwsTarget,
+    send: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const bucket = rateLimitKey(target.region, target.roleArn);
+    // Whether this call is between a failed attempt and its retry.
+    const retry = { pending: false };
     const observed = async () => {
+      if (retry.pending) {
+        retry.pending = false;
+        this.#backingOff--;
+        if (this.#interruptRetries()) signal?.throwIfAborted();
+      }
+      if (this.#options.mayCall && !this.#options.mayCall()) {
+        throw new Error(`${operation} refused: this process may no longer call AWS`);
+      }
+      // Every attempt, retries included, takes a token of its account and region.
+      const waited = await this.#limiter.take(bucket, signal);
+      if (waited > 0) this.#observer?.rateLimited?.(bucket, waited / 1000);
       const started = performance.now();
       try {
         const result = await send();
@@ -85,14 +182,40 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
         throw error;
       }
     };
-    return withRetries(operation, observed, this.#retry, signal, {
-      onRetry: (op, name) => {
-        this.#observer?.retry(op, name);
-      },
-    });
+    try {
+      return await withRetries(operation, observed, this.#retry, signal, {
+        mayRetry: () => !this.#interruptRetries(),
+        onRetry: (op, name) => {
+          retry.pending = true;
+          this.#backingOff++;
+          this.#observer?.retry(op, name);
+        },
+      });
+    } finally {
+      if (retry.pending) this.#backingOff--;
+    }
+  }
+
+  /** True, after asking for the interruption, once draining has begun. */
+  #interruptRetries(): boolean {
+    if (!this.#drain) return false;
+    this.#drain();
+    return true;
+  }
+
+  /**
+   * Shutdown: attempts under way may finish, but no call retries any more.
+   * A call that would retry, or is waiting to, calls `interrupt` instead, which
+   * should abort the signal the calls were given (the controller's stop(true)),
+   * so that they end as interrupted rather than failed.
+   */
+  drain(interrupt: () => void): void {
+    this.#drain = interrupt;
+    if (this.#backingOff > 0) interrupt();
   }
 
   async putPolicy(input: PutPolicyInput, signal?: AbortSignal): Promise<void> {
+    this.#checkRole(input);
     const command = new PutDestinationPolicyCommand({
       destinationName: input.destinationName,
       accessPolicy: input.accessPolicy,
@@ -100,7 +223,8 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     });
     await this.#call(
       "PutDestinationPolicy",
-      () => this.#client(input.region).send(command, { abortSignal: signal }),
+      input,
+      () => this.#client(input).send(command, { abortSignal: signal }),
       signal,
     );
   }
@@ -110,10 +234,12 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
    * of the page; other destinations sharing the prefix are not ours.
    */
   async describe(
-    region: string,
+    target: AwsTarget | string,
     destinationName: string,
     signal?: AbortSignal,
   ): Promise<LiveDestination | undefined> {
+    const where = typeof target === "string" ? { region: target } : target;
+    this.#checkRole(where);
     let nextToken: string | undefined;
     do {
       const command = new DescribeDestinationsCommand({
@@ -123,7 +249,8 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
       });
       const page = await this.#call(
         "DescribeDestinations",
-        () => this.#client(region).send(command, { abortSignal: signal }),
+        where,
+        () => this.#client(where).send(command, { abortSignal: signal }),
         signal,
       );
       const match = page.destinations?.find((d) => d.destinationName === destinationName);
@@ -140,7 +267,8 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
   }
 
   destroy(): void {
-    for (const client of this.#clients.values()) client.destroy();
+    for (const { client } of this.#clients.values()) client.destroy();
     this.#clients.clear();
+    this.#credentials.destroy();
   }
 }

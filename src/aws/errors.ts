@@ -24,6 +24,22 @@ const TRANSIENT_NAMES = new Set([
   "TimeoutError",
 ]);
 
+/** Transient errors that mean "slow down": retried, but never sooner than the throttle delay. */
+const THROTTLING_NAMES = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+]);
+
+export function isThrottling(classified: ClassifiedError): boolean {
+  return (
+    classified.kind === "transient" &&
+    (THROTTLING_NAMES.has(classified.name) || classified.httpStatus === 429)
+  );
+}
+
 const ACCESS_DENIED_NAMES = new Set([
   "AccessDeniedException",
   "AccessDenied",

@@ -1,0 +1,113 @@
+// Client-side rate limit for AWS calls: one token bucket per account and
+// region, shared by every worker, and taken once per attempt (retries too).
+// CloudWatch Logs control-plane calls share a per-account, per-region quota
+// (comparable calls allow 5 requests/s), so a burst of changes must not turn
+// into a storm of throttling errors that other tools in the account also pay
+// for.
+//
+// A bucket with rate r and capacity b grants at most b + r·T tokens in any
+// interval of length T: it starts full, holds at most b, and refills at r.
+// Waiters are served in the order they asked.
+
+/** Requests per second (0 = unlimited) and the bucket's capacity. */
+export interface RateLimit {
+  ratePerSecond: number;
+  burst: number;
+}
+
+export class TokenBucket {
+  readonly #perMs: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+  /** May go negative: each waiter reserves a token that is still to come. */
+  #tokens: number;
+  #last: number;
+
+  constructor(limit: RateLimit, now: () => number = () => performance.now()) {
+    if (!(limit.ratePerSecond > 0)) throw new RangeError("rate must be above 0");
+    if (!(limit.burst >= 1)) throw new RangeError("burst must be at least 1");
+    this.#perMs = limit.ratePerSecond / 1000;
+    this.#burst = Math.floor(limit.burst);
+    this.#now = now;
+    this.#tokens = this.#burst;
+    this.#last = now();
+  }
+
+  /**
+   * Reserves the next token and returns how long to wait for it, in ms. A
+   * reservation is never handed back: returning it could let a later caller
+   * go before a waiter already scheduled, and break the bound above.
+   */
+  reserve(): number {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#last = now;
+    this.#tokens -= 1;
+    // Rounded up: a timer that fires a fraction early would grant a token too soon.
+    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#perMs);
+  }
+
+  /** Waits for a token; rejects with the signal's reason if aborted first. Returns the ms waited. */
+  async take(signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
+    const wait = this.reserve();
+    if (wait > 0) await sleep(wait, signal);
+    return wait;
+  }
+}
+
+/** The buckets of one controller, keyed by account and region. */
+export class AwsRateLimiter {
+  readonly #limit: RateLimit;
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(limit: RateLimit) {
+    this.#limit = limit;
+  }
+
+  get unlimited(): boolean {
+    return this.#limit.ratePerSecond <= 0;
+  }
+
+  /** Waits for a token of the key's bucket; returns the ms waited. */
+  async take(key: string, signal?: AbortSignal): Promise<number> {
+    if (this.unlimited) return 0;
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(this.#limit);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket.take(signal);
+  }
+}
+
+/** "account/region"; the account comes from the role's ARN, "default" for the controller's own. */
+export function rateLimitKey(region: string, roleArn?: string): string {
+  const account = roleArn === undefined ? undefined : accountOfArn(roleArn);
+  return `${account ?? "default"}/${region}`;
+}
+
+/** The account field of an ARN (arn:partition:service:region:account:resource). */
+export function accountOfArn(arn: string): string | undefined {
+  const account = arn.split(":")[4];
+  return account && /^\d{12}$/.test(account) ? account : undefined;
+}
+
+/** A timer that an abort cancels; rejects with the signal's reason. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
