@@ -3,6 +3,7 @@
 // connection is made.
 import { z } from "zod";
 import { parseDuration } from "../api/duration.ts";
+import { RoleAllowList } from "../aws/roles.ts";
 
 export const duration = z.string().transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -35,6 +36,31 @@ const flagBoolean = z.union([
   z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
 ]);
 
+/** Comma-separated IAM role ARNs or patterns; empty allows none. */
+const roleArns = z.string().transform((value, ctx) => {
+  const entries = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  try {
+    return RoleAllowList.parse(entries);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+    return z.NEVER;
+  }
+});
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name");
+const dnsSubdomain = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    "must be a Kubernetes object name (lower case, digits, - and .)",
+  );
+
 const namespaces = z.string().transform((value) =>
   value
     .split(",")
@@ -42,23 +68,53 @@ const namespaces = z.string().transform((value) =>
     .filter((s) => s !== ""),
 );
 
-export const configSchema = z.object({
-  kubeconfig: z.string().optional(),
-  watchNamespace: namespaces.optional(),
-  maxConcurrentReconciles: z.coerce.number().int().min(1).max(1000),
-  metricsBindAddress: bindAddress,
-  healthProbeBindAddress: bindAddress,
-  awsRegion: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
-    .optional(),
-  awsMaxAttempts: z.coerce.number().int().min(1).max(20),
-  awsMaxRetryTime: duration,
-  shutdownGracePeriod: duration,
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
-  denyPublicAccessOverride: flagBoolean,
-  driftDetectionInterval: duration,
-});
+export const configSchema = z
+  .object({
+    kubeconfig: z.string().optional(),
+    watchNamespace: namespaces.optional(),
+    maxConcurrentReconciles: z.coerce.number().int().min(1).max(1000),
+    metricsBindAddress: bindAddress,
+    healthProbeBindAddress: bindAddress,
+    awsRegion: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
+      .optional(),
+    awsMaxAttempts: z.coerce.number().int().min(1).max(20),
+    awsMaxRetryTime: duration,
+    shutdownGracePeriod: duration,
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
+    denyPublicAccessOverride: flagBoolean,
+    driftDetectionInterval: duration,
+    leaderElect: flagBoolean,
+    leaderElectionNamespace: dnsLabel.optional(),
+    leaderElectionId: dnsSubdomain,
+    leaderElectLeaseDuration: duration,
+    leaderElectRenewDeadline: duration,
+    leaderElectRetryPeriod: duration,
+    watchSilenceTimeout: duration.refine((ms) => ms >= 1000, "must be at least 1s"),
+    awsRateLimit: z.coerce.number().min(0).max(10_000),
+    awsBurst: z.coerce.number().int().min(1).max(10_000).optional(),
+    allowedRoleArns: roleArns.optional(),
+  })
+  // client-go's rules, and one more that lets a leader always stop before a
+  // follower can take over (see src/kube/lease.ts).
+  .superRefine((c, ctx) => {
+    if (c.leaderElectRenewDeadline <= c.leaderElectRetryPeriod) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["leaderElectRenewDeadline"],
+        message: "must be longer than --leader-elect-retry-period",
+      });
+    }
+    if (c.leaderElectLeaseDuration <= c.leaderElectRenewDeadline + c.leaderElectRetryPeriod) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["leaderElectLeaseDuration"],
+        message:
+          "must be longer than --leader-elect-renew-deadline plus --leader-elect-retry-period",
+      });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 
@@ -146,6 +202,75 @@ export const FLAGS: readonly FlagSpec[] = [
     description:
       "refuse policies open to every AWS account even when an object sets spec.allowPublicAccess",
     default: "false",
+  },
+  {
+    key: "leaderElect",
+    flag: "--leader-elect [bool]",
+    env: "LDPC_LEADER_ELECT",
+    description: "elect a leader through a coordination.k8s.io Lease; only the leader reconciles",
+    default: "false",
+  },
+  {
+    key: "leaderElectionNamespace",
+    flag: "--leader-election-namespace <namespace>",
+    env: "LDPC_LEADER_ELECTION_NAMESPACE",
+    description: "namespace of the Lease; the pod's own namespace when unset, else default",
+  },
+  {
+    key: "leaderElectionId",
+    flag: "--leader-election-id <name>",
+    env: "LDPC_LEADER_ELECTION_ID",
+    description: "name of the Lease",
+    default: "log-destination-policy-controller",
+  },
+  {
+    key: "leaderElectLeaseDuration",
+    flag: "--leader-elect-lease-duration <duration>",
+    env: "LDPC_LEADER_ELECT_LEASE_DURATION",
+    description: "how long followers wait after the last renew before taking over",
+    default: "15s",
+  },
+  {
+    key: "leaderElectRenewDeadline",
+    flag: "--leader-elect-renew-deadline <duration>",
+    env: "LDPC_LEADER_ELECT_RENEW_DEADLINE",
+    description: "how long the leader keeps trying to renew before it stops reconciling and exits",
+    default: "10s",
+  },
+  {
+    key: "leaderElectRetryPeriod",
+    flag: "--leader-elect-retry-period <duration>",
+    env: "LDPC_LEADER_ELECT_RETRY_PERIOD",
+    description: "time between renews, and between a follower's looks at the Lease",
+    default: "2s",
+  },
+  {
+    key: "watchSilenceTimeout",
+    flag: "--watch-silence-timeout <duration>",
+    env: "LDPC_WATCH_SILENCE_TIMEOUT",
+    description:
+      "restart a watch that has brought no event or bookmark for this long (bookmarks come about every minute)",
+    default: "5m",
+  },
+  {
+    key: "awsRateLimit",
+    flag: "--aws-rate-limit <n>",
+    env: "LDPC_AWS_RATE_LIMIT",
+    description: "AWS requests per second per account and region, retries included; 0 = unlimited",
+    default: "5",
+  },
+  {
+    key: "awsBurst",
+    flag: "--aws-burst <n>",
+    env: "LDPC_AWS_BURST",
+    description: "AWS requests allowed at once above the rate; the rate (at least 1) when unset",
+  },
+  {
+    key: "allowedRoleArns",
+    flag: "--allowed-role-arns <list>",
+    env: "LDPC_ALLOWED_ROLE_ARNS",
+    description:
+      "comma-separated IAM role ARNs that spec.roleArn may name; * matches within one ARN field; none when unset",
   },
   {
     key: "logLevel",

@@ -1,14 +1,20 @@
-// Assembles the controller from its parts and runs it until SIGTERM or SIGINT.
+// Assembles the controller from its parts and runs it until SIGTERM or SIGINT,
+// or, with leader election, until it loses its Lease.
+import { readFileSync } from "node:fs";
+import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { DestinationPolicyClient } from "../aws/destinations.ts";
 import { DEFAULT_RETRY_POLICY } from "../aws/retry.ts";
+import { RoleAllowList } from "../aws/roles.ts";
 import { PolicyController } from "../controller/controller.ts";
 import { loadKubeConfig } from "../kube/client.ts";
 import { KubeEventRecorder } from "../kube/events.ts";
-import { KubePolicyWriter } from "../kube/resources.ts";
-import { PolicyWatcher } from "../kube/watch.ts";
+import { KubeLeaseStore, LeaderElector, leaderIdentity, type LostReason } from "../kube/lease.ts";
+import { KubePolicyWriter, type PolicyWriter } from "../kube/resources.ts";
+import { KubeWatchTransport, PolicyWatcher } from "../kube/watch.ts";
 import type { Logger } from "../logger.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
+import { ResilienceMetrics } from "../metrics/resilience.ts";
 import { closeServer, serveMetrics, serveProbes } from "../metrics/server.ts";
 import type { Config } from "./config.ts";
 
@@ -16,6 +22,14 @@ export const FIELD_MANAGER = "log-destination-policy-controller";
 const REPORTING_CONTROLLER = "logs.gitops.dev/log-destination-policy-controller";
 // After the grace period, status writes of aborted reconciles get this long to land.
 const FLUSH_MS = 5_000;
+// A leader that lost its Lease gives aborted work this long before it exits.
+const LOST_EXIT_MS = 2_000;
+const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/** The Lease was lost: the process must exit non-zero and be restarted, as controller-runtime does. */
+export class LeadershipLostError extends Error {
+  override name = "LeadershipLostError";
+}
 
 export async function runController(
   config: Config,
@@ -24,22 +38,67 @@ export async function runController(
 ): Promise<void> {
   const kc = loadKubeConfig(config.kubeconfig);
   const metrics = new ControllerMetrics();
+  const resilience = new ResilienceMetrics(metrics.registry);
+
+  let elector: LeaderElector | undefined;
+  const leaseName = config.leaderElectionId;
+  if (config.leaderElect) {
+    const namespace = config.leaderElectionNamespace ?? podNamespace();
+    elector = new LeaderElector(
+      new KubeLeaseStore(kc, namespace, leaseName),
+      {
+        identity: leaderIdentity(hostname()),
+        leaseDurationMs: config.leaderElectLeaseDuration,
+        renewDeadlineMs: config.leaderElectRenewDeadline,
+        retryPeriodMs: config.leaderElectRetryPeriod,
+      },
+      {
+        newLeader: (holder) => {
+          log.info({ lease: `${namespace}/${leaseName}`, holder }, "leader observed");
+        },
+        attemptFailed: (err, leading) => {
+          log.warn({ err: String(err), leading }, "could not read or update the lease");
+        },
+      },
+    );
+    resilience.leaderStatus.set({ name: leaseName }, 0);
+  }
+  // Once the Lease is lost, nothing this process still has in flight may write.
+  const mayWrite = () => elector?.leading ?? true;
+
+  const rate = config.awsRateLimit;
   const aws = new DestinationPolicyClient({
     retry: {
       ...DEFAULT_RETRY_POLICY,
       maxAttempts: config.awsMaxAttempts,
       maxElapsedMs: config.awsMaxRetryTime,
     },
-    observer: metrics.awsObserver(),
+    observer: {
+      ...metrics.awsObserver(),
+      rateLimited: (_key, seconds) => {
+        resilience.rateLimitWait.observe(seconds);
+      },
+      assumeRole: (outcome) => {
+        resilience.assumeRole.inc({ outcome });
+      },
+    },
+    rateLimit: { ratePerSecond: rate, burst: config.awsBurst ?? Math.max(1, Math.ceil(rate)) },
+    allowedRoles: config.allowedRoleArns ?? RoleAllowList.parse([]),
+    mayCall: mayWrite,
   });
   const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (err: unknown) => {
     log.warn({ err: String(err) }, "could not record event");
   });
-  const cache = { get: (namespace: string, name: string) => watcher.get(namespace, name) };
+  const cache = {
+    get: (namespace: string, name: string) => watcher.get(namespace, name),
+    get synced() {
+      return watcher.synced;
+    },
+  };
   const controller = new PolicyController(
     cache,
     aws,
-    new KubePolicyWriter(kc, FIELD_MANAGER),
+    fenced(new KubePolicyWriter(kc, FIELD_MANAGER), mayWrite),
     events,
     metrics,
     log,
@@ -50,56 +109,161 @@ export async function runController(
       denyPublicAccessOverride: config.denyPublicAccessOverride,
     },
   );
-  const watcher = new PolicyWatcher(kc, config.watchNamespace, {
-    upsert: (obj) => {
-      controller.upsert(obj);
+  const watcher = new PolicyWatcher(
+    new KubeWatchTransport(kc, { inactivityTimeoutMs: config.watchSilenceTimeout + 30_000 }),
+    config.watchNamespace,
+    {
+      upsert: (obj) => {
+        controller.upsert(obj);
+      },
+      remove: (obj) => {
+        controller.remove(obj);
+      },
+      error: (err, namespace, retryInMs) => {
+        resilience.watchRestarts.inc({ reason: "error" });
+        log.warn({ err: String(err), namespace, retryInMs }, "watch failed; restarting");
+      },
+      event: (event) => {
+        switch (event.type) {
+          case "expired":
+            resilience.watchRestarts.inc({ reason: "expired" });
+            log.info(event, "watch expired (410 Gone); relisting");
+            break;
+          case "silent":
+            resilience.watchRestarts.inc({ reason: "silent" });
+            log.warn(event, "watch silent for too long; restarting");
+            break;
+          case "listed":
+            log.info(event, "listed LogDestinationPolicy objects");
+            break;
+          case "resumed":
+            log.info(event, "watch resumed");
+            break;
+        }
+      },
     },
-    remove: (obj) => {
-      controller.remove(obj);
-    },
-    error: (err, namespace, retryInMs) => {
-      log.warn({ err: String(err), namespace, retryInMs }, "watch failed; restarting");
-    },
-  });
+    { silenceTimeoutMs: config.watchSilenceTimeout },
+  );
 
-  const servers = [];
+  let started = false;
+  const servers: Server[] = [];
   if (config.metricsBindAddress) {
     const { server, address } = await serveMetrics(metrics.registry, config.metricsBindAddress);
     servers.push(server);
     log.info({ address: `${address.address}:${address.port}` }, "serving metrics");
   }
   if (config.healthProbeBindAddress) {
-    const probes = { healthy: () => true, ready: () => watcher.synced };
+    // A follower is ready as soon as it runs: it is healthy and waiting to take
+    // over. The one that reconciles is ready once its cache is complete.
+    const probes = { healthy: () => true, ready: () => (started ? watcher.synced : !!elector) };
     const { server, address } = await serveProbes(probes, config.healthProbeBindAddress);
     servers.push(server);
     log.info({ address: `${address.address}:${address.port}` }, "serving health probes");
   }
+  const closeAll = async () => {
+    await Promise.all(servers.map(closeServer));
+    aws.destroy();
+  };
+
+  if (elector) {
+    const lease = `${config.leaderElectionNamespace ?? podNamespace()}/${leaseName}`;
+    log.info({ lease, identity: elector.identity }, "waiting to become the leader");
+    if (!(await elector.acquire(stopSignal))) {
+      await closeAll();
+      log.info("stopped before becoming the leader");
+      return;
+    }
+    resilience.leaderStatus.set({ name: leaseName }, 1);
+    log.info({ lease, identity: elector.identity }, "became the leader");
+  }
 
   watcher.start();
   const running = controller.run();
+  started = true;
   log.info(
     { namespaces: config.watchNamespace ?? "all", concurrency: config.maxConcurrentReconciles },
     "controller started",
   );
 
-  await new Promise<void>((resolve) => {
-    if (stopSignal.aborted) resolve();
+  const stopped = new Promise<"stop">((resolve) => {
+    if (stopSignal.aborted) resolve("stop");
     stopSignal.addEventListener("abort", () => {
-      resolve();
+      resolve("stop");
     });
   });
+  const why: "stop" | LostReason = await Promise.race([
+    stopped,
+    elector?.lost ?? new Promise<never>(() => undefined),
+  ]);
+
+  if (why !== "stop") {
+    // Stop before a follower can take over: in-flight AWS calls are aborted now,
+    // and the fence above refuses whatever they would still write.
+    resilience.leaderStatus.set({ name: leaseName }, 0);
+    log.error({ reason: why }, "lost the leader-election lease; stopping");
+    controller.stop(true);
+    await Promise.race([Promise.all([watcher.stop(), running]), sleep(LOST_EXIT_MS)]);
+    await closeAll();
+    // Hung requests to an unreachable API server must not keep the process alive.
+    setTimeout(() => process.exit(1), LOST_EXIT_MS).unref();
+    throw new LeadershipLostError(`lost the leader-election lease (${why})`);
+  }
+
   log.info({ gracePeriodMs: config.shutdownGracePeriod }, "shutting down");
   await watcher.stop();
-  // Retries are aborted at once; what is in flight records "Interrupted" in status.
-  controller.stop(true);
-  const finished = await Promise.race([
+  // No new work. In-flight reconciles may finish within the grace period, but
+  // none retries: a retry aborts them all, and they record "Interrupted".
+  controller.stop(false);
+  aws.drain(() => {
+    controller.stop(true);
+  });
+  let finished = await Promise.race([
     running.then(() => true),
-    sleep(config.shutdownGracePeriod + FLUSH_MS).then(() => false),
+    sleep(config.shutdownGracePeriod).then(() => false),
   ]);
-  if (!finished) log.warn("in-flight reconciles did not finish within the grace period");
-  await Promise.all(servers.map(closeServer));
-  aws.destroy();
+  if (!finished) {
+    log.warn("in-flight reconciles did not finish within the grace period; aborting them");
+    controller.stop(true);
+    finished = await Promise.race([running.then(() => true), sleep(FLUSH_MS).then(() => false)]);
+    if (!finished) log.warn("aborted reconciles did not record their status in time");
+  }
+  if (elector) {
+    // Handing the Lease back lets a follower take over at its next look.
+    await elector.release().then(
+      (released) => {
+        resilience.leaderStatus.set({ name: leaseName }, 0);
+        if (released) log.info("released the leader-election lease");
+      },
+      (err: unknown) => {
+        log.warn({ err: String(err) }, "could not release the leader-election lease");
+      },
+    );
+  }
+  await closeAll();
   log.info("stopped");
+}
+
+/** The pod's namespace from its service account, else "default" (as outside a cluster). */
+function podNamespace(): string {
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE, "utf8").trim() || "default";
+  } catch {
+    return "default";
+  }
+}
+
+/** A writer whose every method refuses to write once `allowed()` turns false. */
+function fenced(writer: PolicyWriter, allowed: () => boolean): PolicyWriter {
+  return new Proxy(writer, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]): unknown =>
+        allowed()
+          ? (value as (...a: unknown[]) => unknown).apply(target, args)
+          : Promise.reject(new Error("not written: this process no longer holds the lease"));
+    },
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { ThrottlingException } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  accountOfArn,
+  AwsRateLimiter,
+  rateLimitKey,
+  TokenBucket,
+} from "../../src/aws/rate-limit.ts";
+import { withRetries, DEFAULT_RETRY_POLICY } from "../../src/aws/retry.ts";
+
+/** Grant times of `requests` reservations made at the given times, under a fake clock. */
+function grants(rate: number, burst: number, requestTimes: number[]): number[] {
+  let now = 0;
+  const bucket = new TokenBucket({ ratePerSecond: rate, burst }, () => now);
+  return requestTimes.map((t) => {
+    now = t;
+    return t + bucket.reserve();
+  });
+}
+
+describe("the AWS rate limit", () => {
+  test("a full bucket grants the burst at once, then one token per 1/rate", () => {
+    const at = grants(10, 3, [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(at, [0, 0, 0, 100, 200, 300]);
+  });
+
+  test("an idle bucket refills up to the burst and no further", () => {
+    const at = grants(10, 2, [0, 0, 10_000, 10_000, 10_000]);
+    assert.deepEqual(at, [0, 0, 10_000, 10_000, 10_100]);
+  });
+
+  // Waits are rounded up to whole milliseconds, so a grant may come up to 1 ms late.
+  test("any interval of length T holds at most burst + rate·(T + 1 ms) grants, whatever the demand", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 120 }),
+        (rate, burst, times) => {
+          const at = grants(
+            rate,
+            burst,
+            times.sort((a, b) => a - b),
+          ).sort((a, b) => a - b);
+          for (let i = 0; i < at.length; i++) {
+            for (let j = i; j < at.length; j++) {
+              const span = (at[j] ?? 0) - (at[i] ?? 0);
+              const count = j - i + 1;
+              if (count > burst + (rate * (span + 1)) / 1000 + 1e-9) return false;
+            }
+          }
+          return true;
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test("waiters are served in the order they asked, and an abort ends a wait", async () => {
+    const bucket = new TokenBucket({ ratePerSecond: 20, burst: 1 });
+    const order: number[] = [];
+    const waits = [1, 2, 3].map((n) =>
+      bucket.take().then(() => {
+        order.push(n);
+      }),
+    );
+    await Promise.all(waits);
+    assert.deepEqual(order, [1, 2, 3]);
+    const aborted = new AbortController();
+    const pending = bucket.take(aborted.signal);
+    aborted.abort(new Error("shutdown"));
+    await assert.rejects(pending, /shutdown/);
+  });
+
+  test("buckets are per account and region; a role's ARN names its account", async () => {
+    assert.equal(rateLimitKey("eu-west-1"), "default/eu-west-1");
+    assert.equal(
+      rateLimitKey("eu-west-1", "arn:aws:iam::111122223333:role/x"),
+      "111122223333/eu-west-1",
+    );
+    assert.equal(accountOfArn("arn:aws:iam::not-an-account:role/x"), undefined);
+    const limiter = new AwsRateLimiter({ ratePerSecond: 1, burst: 1 });
+    assert.equal(await limiter.take("a/eu-west-1"), 0);
+    assert.equal(await limiter.take("b/eu-west-1"), 0, "another account has its own bucket");
+    assert.equal(await limiter.take("a/us-east-1"), 0, "another region has its own bucket");
+    const unlimited = new AwsRateLimiter({ ratePerSecond: 0, burst: 1 });
+    for (let i = 0; i < 100; i++) assert.equal(await unlimited.take("a/eu-west-1"), 0);
+  });
+
+  test("a throttled call waits at least the throttle delay before its retry", async () => {
+    const attempts: number[] = [];
+    await withRetries(
+      "PutDestinationPolicy",
+      () => {
+        attempts.push(performance.now());
+        if (attempts.length === 1) {
+          throw new ThrottlingException({
+            message: "Rate exceeded",
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return Promise.resolve();
+      },
+      { ...DEFAULT_RETRY_POLICY, minDelayMs: 10, throttleMinDelayMs: 1_000 },
+      undefined,
+    );
+    assert.equal(attempts.length, 2);
+    const gap = (attempts[1] ?? 0) - (attempts[0] ?? 0);
+    assert.ok(gap >= 1_000, `retried after ${gap.toFixed(0)} ms`);
+  });
+});
