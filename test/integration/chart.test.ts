@@ -4,7 +4,9 @@
 // monitoring.coreos.com CRDs from the prometheus-operator module.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { CRD_NAME } from "../../src/api/names.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { installCrd, Policies, samplePolicy } from "../support/policies.ts";
 import {
   chartDir,
   combinations,
@@ -77,22 +79,64 @@ describe("the chart on a real API server", () => {
     );
   });
 
-  test("helm install --dry-run=server against the API server renders the NOTES", async () => {
-    const { stdout } = await run(env.helm, [
-      "install",
-      "ldpc",
-      chartDir,
-      "--kubeconfig",
-      env.kubeconfigPath,
-      "--namespace",
-      namespace,
-      "--dry-run=server",
-      "--set",
-      "serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true",
-    ]);
-    assert.match(stdout, /NOTES:/);
-    assert.match(stdout, /EKS Pod Identity: associate an IAM role with the ServiceAccount/);
-    assert.match(stdout, /rollout status deployment\/ldpc-log-destination-policy-controller/);
-    assert.match(stdout, /PrometheusRule ldpc-log-destination-policy-controller holds the alerts/);
+  test("helm install prints the NOTES, and helm uninstall keeps the CRD and its objects", async () => {
+    // Other tests installed the CRD with kubectl; a user adopts it into a release
+    // with Helm's ownership metadata, as here.
+    const kubectl = (...args: string[]) =>
+      run(env.kubectl, ["--kubeconfig", env.kubeconfigPath, ...args]);
+    const crd = `crd/${CRD_NAME}`;
+    await installCrd(env);
+    await kubectl("label", crd, "app.kubernetes.io/managed-by=Helm", "--overwrite");
+    await kubectl(
+      "annotate",
+      crd,
+      "meta.helm.sh/release-name=keep",
+      `meta.helm.sh/release-namespace=${namespace}`,
+      "--overwrite",
+    );
+    try {
+      const policies = new Policies(env.kubeConfig, namespace);
+      await policies.create("survivor", {
+        destinationName: "survivor",
+        accessPolicy: samplePolicy("survivor"),
+      });
+      const helm = (...args: string[]) =>
+        run(env.helm, [...args, "--kubeconfig", env.kubeconfigPath, "--namespace", namespace]);
+      const { stdout } = await helm(
+        "install",
+        "keep",
+        chartDir,
+        "--set",
+        "serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true",
+      );
+      assert.match(stdout, /STATUS: deployed/);
+      assert.match(stdout, /NOTES:/);
+      assert.match(stdout, /EKS Pod Identity: associate an IAM role with the ServiceAccount/);
+      assert.match(stdout, /rollout status deployment\/keep-log-destination-policy-controller/);
+      assert.match(
+        stdout,
+        /PrometheusRule keep-log-destination-policy-controller holds the alerts/,
+      );
+      await kubectl("-n", namespace, "get", "deployment/keep-log-destination-policy-controller");
+
+      const uninstall = await helm("uninstall", "keep");
+      assert.match(uninstall.stdout, /kept due to the resource policy/);
+      assert.match(uninstall.stdout, new RegExp(CRD_NAME.replaceAll(".", "\\.")));
+      await kubectl("get", crd);
+      assert.equal((await policies.get("survivor")).metadata.name, "survivor");
+      await assert.rejects(
+        kubectl("-n", namespace, "get", "deployment/keep-log-destination-policy-controller"),
+        /NotFound/,
+      );
+    } finally {
+      await kubectl("label", crd, "app.kubernetes.io/managed-by-");
+      await kubectl(
+        "annotate",
+        crd,
+        "meta.helm.sh/release-name-",
+        "meta.helm.sh/release-namespace-",
+        "helm.sh/resource-policy-",
+      );
+    }
   });
 });
