@@ -12,18 +12,19 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
-import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
+import { GROUP, PLURAL, REVOKE_FINALIZER, VERSION } from "../../src/api/names.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import {
   kubectlApply,
-  LEASE_RULES,
+  leaseRules,
   POLICY_RULES,
   renderChart,
   run,
@@ -129,6 +130,7 @@ async function waitUntilAllowed(env: TestEnv, user: string, namespace: string): 
 interface Attributes {
   group: string;
   resource: string;
+  name?: string;
   subresource?: string;
   verb: string;
   namespace?: string;
@@ -372,6 +374,30 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     await waitForEvent(name, "InvalidSpec", "Warning");
   });
 
+  test("deletionPolicy Revoke holds a finalizer, and deleting the object revokes the policy first", async () => {
+    const name = unique("revoke");
+    await createDestination(env, name);
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicy: samplePolicy(name),
+      deletionPolicy: "Revoke",
+    });
+    await policies.waitForReason(name, "Applied", 15_000);
+    await waitFor("the revoke finalizer", async () =>
+      ((await policies.get(name)).metadata.finalizers ?? []).includes(REVOKE_FINALIZER),
+    );
+    await policies.delete(name);
+    await waitFor("the object is gone", async () => {
+      try {
+        await policies.get(name);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.match((await storedPolicy(env, name)) ?? "", /"Effect":"Deny"/);
+  });
+
   test("the controller hit no permission error", () => {
     const denied = controller.logs.filter((l) =>
       /forbidden|\b403\b|could not record event|could not write/i.test(JSON.stringify(l)),
@@ -528,24 +554,81 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
   });
 });
 
-// Leader election's Lease rules are checked by rendering (test/unit/chart.test.ts)
-// and by SubjectAccessReview here, once the chart grants them.
-describe("the chart's Lease RBAC with two replicas", () => {
-  test("grants get, create and update on Leases in the release namespace only", async () => {
-    const env = await getTestEnv();
-    const namespace = await newNamespace(env.kubeConfig, "chart-rbac-lease");
-    const installed = await installRbac(env, "lease", namespace, { replicaCount: 2 });
-    const user = `system:serviceaccount:${namespace}:${installed.serviceAccount}`;
+describe("the chart's leader election under the ServiceAccount's own token", () => {
+  let env: TestEnv;
+  let namespace: string;
+  let installed: Installed;
+  let controller: RunningController;
+  let user: string;
+  let id: string;
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    namespace = await newNamespace(env.kubeConfig, "chart-rbac-lease");
+    installed = await installRbac(env, "lease", namespace, { replicaCount: 2 });
+    user = `system:serviceaccount:${namespace}:${installed.serviceAccount}`;
+    id = installed.args.find((a) => a.startsWith("--leader-election-id="))?.split("=")[1] ?? "";
     await waitUntilAllowed(env, user, "");
-    const lease = (verb: string, ns: string) =>
-      allowed(env, user, { group: "coordination.k8s.io", resource: "leases", verb, namespace: ns });
-    for (const rule of LEASE_RULES) {
-      for (const verb of rule.verbs) assert.equal(await lease(verb, namespace), true, verb);
-    }
+    controller = await startController(env, {
+      args: [...installed.args, "--kubeconfig", installed.kubeconfig],
+    });
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  test("the controller takes its Lease, leads and reconciles", async () => {
+    assert.ok(installed.args.includes("--leader-elect"));
+    assert.ok(installed.args.includes(`--leader-election-namespace=${namespace}`));
+    const coordination = env.kubeConfig.makeApiClient(CoordinationV1Api);
+    await waitFor("the Lease has a holder", async () => {
+      const lease = await coordination.readNamespacedLease({ name: id, namespace });
+      return Boolean(lease.spec?.holderIdentity);
+    });
+    await waitFor(
+      "leader_election_master_status 1",
+      async () => (await controller.metric("leader_election_master_status")) === 1,
+    );
+    const policies = new Policies(env.kubeConfig, namespace);
+    const name = `leader-${process.pid}`;
+    await createDestination(env, name);
+    await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
+    await policies.waitForReason(name, "Applied", 20_000);
+    assert.deepEqual(
+      controller.logs.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l))),
+      [],
+    );
+  });
+
+  test("the Lease Role allows creating a Lease, and reading and renewing this Lease only", async () => {
+    const lease = (verb: string, ns: string, name?: string) =>
+      allowed(env, user, {
+        group: "coordination.k8s.io",
+        resource: "leases",
+        verb,
+        namespace: ns,
+        ...(name ? { name } : {}),
+      });
+    assert.deepEqual(leaseRulesOf(installed), leaseRules(id));
+    assert.equal(await lease("create", namespace), true);
+    assert.equal(await lease("get", namespace, id), true);
+    assert.equal(await lease("update", namespace, id), true);
+    assert.equal(await lease("get", namespace, "someone-elses-lease"), false);
+    assert.equal(await lease("update", namespace, "someone-elses-lease"), false);
     for (const verb of ["list", "watch", "patch", "delete"]) {
-      assert.equal(await lease(verb, namespace), false, verb);
+      assert.equal(await lease(verb, namespace, id), false, verb);
     }
-    assert.equal(await lease("get", "default"), false);
-    assert.equal(await lease("update", ""), false);
+    assert.equal(await lease("create", "default"), false);
+    assert.equal(await lease("get", "default", id), false);
   });
 });
+
+function leaseRulesOf(installed: Installed): PolicyRule[] {
+  const role = installed.objects.find(
+    (o) => o.kind === "Role" && o.metadata.name.endsWith("-leader-election"),
+  );
+  assert.ok(role);
+  return (role as unknown as { rules: PolicyRule[] }).rules;
+}

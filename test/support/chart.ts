@@ -45,7 +45,8 @@ export type Values = Record<string, unknown>;
  * in test/integration/chart-rbac.test.ts runs the controller with exactly these.
  */
 export const POLICY_RULES: PolicyRule[] = [
-  // The informer lists and watches the objects; annotations record the last-applied policy.
+  // The informer lists and watches the objects; merge patches of metadata record the
+  // last-applied policy (annotations) and hold the revoke finalizer (deletionPolicy: Revoke).
   {
     apiGroups: ["logs.gitops.dev"],
     resources: ["logdestinationpolicies"],
@@ -60,9 +61,18 @@ export const POLICY_RULES: PolicyRule[] = [
   // An event per outcome; a repeat bumps series.count.
   { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
 ];
-export const LEASE_RULES: PolicyRule[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-];
+/** Leader election: create the Lease once; read, renew and take over that one Lease. */
+export function leaseRules(id: string): PolicyRule[] {
+  return [
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      resourceNames: [id],
+      verbs: ["get", "update"],
+    },
+  ];
+}
 
 /**
  * The value combinations every chart test covers. `watchNamespaces` is filled in
@@ -81,7 +91,7 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
     "replicas 2": { replicaCount: 2 },
     "every optional object and pass-through": {
       replicaCount: 3,
-      leaderElection: { enabled: true, namespace: watchNamespaces[0] ?? "" },
+      leaderElection: { enabled: true, namespace: watchNamespaces[0] ?? "", id: "ldpc-leader" },
       image: { tag: "0.1.0", digest: `sha256:${"0123456789abcdef".repeat(4)}` },
       imagePullSecrets: [{ name: "registry" }],
       aws: { region: "eu-west-1", maxAttempts: 3, maxRetryTime: "1m30s" },

@@ -19,7 +19,7 @@ import {
   renderChart,
   renderChartText,
   root,
-  LEASE_RULES,
+  leaseRules,
   POLICY_RULES,
   type AlertRule,
   type K8sObject,
@@ -204,8 +204,11 @@ describe("the Helm chart", () => {
         const text = JSON.stringify(rules);
         assert.doesNotMatch(text, /"\*"/, `${name}: ${role.kind} has a wildcard`);
         assert.doesNotMatch(text, /secrets/, `${name}: ${role.kind} mentions Secrets`);
+        const id = /^--leader-election-id=(.*)$/
+          .exec(container(name).args.find((a) => a.startsWith("--leader-election-id=")) ?? "")
+          ?.at(1);
         const expected = role.metadata.name.endsWith("-leader-election")
-          ? LEASE_RULES
+          ? leaseRules(id ?? "")
           : POLICY_RULES;
         assert.deepEqual(rules, expected, `${name}: ${role.kind} ${role.metadata.name}`);
       }
@@ -310,6 +313,7 @@ describe("the Helm chart", () => {
     const args = container("replicas 2").args;
     assert.ok(args.includes("--leader-elect"));
     assert.ok(args.includes(`--leader-election-namespace=${NAMESPACE}`));
+    assert.ok(args.includes(`--leader-election-id=${FULLNAME}`), "a Lease per release");
     const role = only("replicas 2", "Role", `${FULLNAME}-leader-election`);
     assert.equal(role.metadata.namespace, NAMESPACE);
     only("replicas 2", "RoleBinding", `${FULLNAME}-leader-election`);
@@ -349,6 +353,7 @@ describe("the Helm chart", () => {
       "arn:aws:iam::111122223333:role/ldpc",
     );
     assert.ok(c.args.includes("--leader-election-namespace=team-a"));
+    assert.ok(c.args.includes("--leader-election-id=ldpc-leader"));
     assert.equal(only(name, "Role", `${FULLNAME}-leader-election`).metadata.namespace, "team-a");
 
     const dashboard = only(name, "ConfigMap") as unknown as {

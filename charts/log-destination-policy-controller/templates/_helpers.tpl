@@ -61,6 +61,10 @@ app.kubernetes.io/part-of: log-destination-policy-controller
 {{- default .Release.Namespace .Values.leaderElection.namespace }}
 {{- end }}
 
+{{- define "ldpc.leaderElectionId" -}}
+{{- default (include "ldpc.fullname" .) .Values.leaderElection.id }}
+{{- end }}
+
 {{/* The metrics Service exists on request, and always for a ServiceMonitor. */}}
 {{- define "ldpc.metricsService" -}}
 {{- if or .Values.metrics.service.enabled .Values.serviceMonitor.enabled }}true{{ end }}
