@@ -344,6 +344,74 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
           },
         ],
       },
+      {
+        title: "AWS rate-limit wait",
+        description:
+          "How long AWS calls waited for the client-side rate limit of their account and region (--aws-rate-limit). Only calls that waited are counted.",
+        type: "timeseries",
+        unit: "s",
+        width: 12,
+        targets: [
+          {
+            expr: quantile(0.99, "log_destination_policy_aws_rate_limit_wait_seconds", SCOPE),
+            legend: "p99",
+          },
+          {
+            expr: `sum(rate(log_destination_policy_aws_rate_limit_wait_seconds_count{${SCOPE}}${RATE}))`,
+            legend: "waits per second",
+          },
+        ],
+      },
+      {
+        title: "STS AssumeRole calls by outcome",
+        description:
+          "AssumeRole calls for objects that set spec.roleArn, by outcome. Empty when no object sets one.",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        stack: true,
+        targets: [
+          {
+            expr: rate("log_destination_policy_aws_assume_role_total", SCOPE, "outcome"),
+            legend: "{{outcome}}",
+          },
+        ],
+      },
+    ],
+  },
+  {
+    title: "Resilience",
+    panels: [
+      {
+        title: "Leader",
+        description:
+          "1 for the pod that holds the leader-election Lease and reconciles. Empty when leader election is off.",
+        type: "timeseries",
+        unit: "short",
+        width: 12,
+        min: 0,
+        targets: [
+          {
+            expr: `max by (pod) (leader_election_master_status{${SCOPE}})`,
+            legend: "{{pod}}",
+          },
+        ],
+      },
+      {
+        title: "Watch restarts by reason",
+        description:
+          "Watches restarted after an error, a 410 Gone (relisted) or a silence the watchdog noticed.",
+        type: "timeseries",
+        unit: "ops",
+        width: 12,
+        stack: true,
+        targets: [
+          {
+            expr: rate("log_destination_policy_watch_restarts_total", SCOPE, "reason"),
+            legend: "{{reason}}",
+          },
+        ],
+      },
     ],
   },
   {

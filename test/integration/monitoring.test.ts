@@ -31,6 +31,13 @@ const JOB = "log-destination-policy-controller";
 const NAMESPACE_LABEL = "ldpc-system";
 /** Series Prometheus makes itself for every target rather than scraping them. */
 const SYNTHETIC = new Set(["up"]);
+/**
+ * Metrics the scenario gives no sample, and why. Their names are still checked
+ * against the controller's # TYPE lines; the panels show "No data" until then.
+ */
+const NO_SAMPLES_IN_SCENARIO = new Map([
+  ["log_destination_policy_aws_assume_role_total", "no object sets spec.roleArn"],
+]);
 
 describe("the dashboard and alert expressions in a real Prometheus", () => {
   let env: TestEnv;
@@ -42,9 +49,23 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
   before(async () => {
     env = await getTestEnv();
     await installCrd(env);
-    const policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "monitoring"));
+    const namespace = await newNamespace(env.kubeConfig, "monitoring");
+    const policies = new Policies(env.kubeConfig, namespace);
+    // Leader election and a tight AWS rate limit give their series samples too.
     controller = await startController(env, {
-      args: ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"],
+      args: [
+        "--aws-max-attempts",
+        "3",
+        "--aws-max-retry-time",
+        "3s",
+        "--aws-rate-limit",
+        "1",
+        "--leader-elect",
+        "--leader-election-namespace",
+        namespace,
+        "--leader-election-id",
+        `monitoring-${process.pid}`,
+      ],
     });
     prometheus = await startPrometheus({
       targets: [
@@ -124,10 +145,13 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
           `${where}: ${name} is not exposed`,
         );
       }
-      if ((result.data?.result.length ?? 0) === 0) empty.push(`${where}: ${query}`);
+      const expected = metricNames(query).some((n) => NO_SAMPLES_IN_SCENARIO.has(n));
+      if ((result.data?.result.length ?? 0) === 0 && !expected) empty.push(`${where}: ${query}`);
     }
-    t.diagnostic(`expressions without data: ${empty.length === 0 ? "none" : empty.join("; ")}`);
-    assert.deepEqual(empty, [], "every panel shows data after the scenario");
+    t.diagnostic(
+      `without data by design: ${[...NO_SAMPLES_IN_SCENARIO].map(([m, why]) => `${m} (${why})`).join(", ")}`,
+    );
+    assert.deepEqual(empty, [], "every other panel shows data after the scenario");
   });
 
   test("the job and namespace variables find the scraped controller", async () => {
@@ -180,7 +204,9 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
     const missing: string[] = [];
     for (const name of [...names].sort()) {
       const result = await prometheus.query(`count({__name__="${name}", job="${JOB}"})`);
-      if ((result.data?.result.length ?? 0) === 0) missing.push(name);
+      if ((result.data?.result.length ?? 0) === 0 && !NO_SAMPLES_IN_SCENARIO.has(name)) {
+        missing.push(name);
+      }
     }
     t.diagnostic(`${names.size} metric names, without samples: ${missing.join(", ") || "none"}`);
     assert.deepEqual(missing, []);

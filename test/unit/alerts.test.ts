@@ -9,6 +9,7 @@ import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { OUTCOMES } from "../../src/controller/outcomes.ts";
 import { ControllerMetrics } from "../../src/metrics/metrics.ts";
+import { ResilienceMetrics } from "../../src/metrics/resilience.ts";
 import { READY_REASONS } from "../../scripts/dashboard.ts";
 import {
   alertRules,
@@ -46,6 +47,7 @@ before(async () => {
     (parse(await readText(alertsFile)) as { groups: { rules: AlertRule[] }[] }).groups,
   );
   const metrics = new ControllerMetrics();
+  new ResilienceMetrics(metrics.registry);
   families = exposedMetrics(await metrics.registry.metrics());
 });
 
@@ -171,6 +173,8 @@ describe("the Grafana dashboard", () => {
       "Memory",
       "CPU",
       "Event-loop lag",
+      "Leader",
+      "Watch restarts by reason",
     ]) {
       assert.ok(titles.includes(title), title);
     }
