@@ -94,10 +94,18 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       leaderElection: { enabled: true, namespace: watchNamespaces[0] ?? "", id: "ldpc-leader" },
       image: { tag: "0.1.0", digest: `sha256:${"0123456789abcdef".repeat(4)}` },
       imagePullSecrets: [{ name: "registry" }],
-      aws: { region: "eu-west-1", maxAttempts: 3, maxRetryTime: "1m30s" },
+      aws: {
+        region: "eu-west-1",
+        maxAttempts: 3,
+        maxRetryTime: "1m30s",
+        rateLimit: 2.5,
+        allowedRoleArns: ["arn:aws:iam::111111111111:role/ldpc", "arn:aws:iam::*:role/ldpc-target"],
+      },
       controller: {
         logLevel: "debug",
         maxConcurrentReconciles: 8,
+        driftDetectionInterval: "0",
+        denyPublicAccessOverride: true,
         extraArgs: ["--log-level=warn"],
       },
       serviceAccount: {

@@ -146,6 +146,8 @@ describe("the Helm chart", () => {
       "--shutdown-grace-period=25s",
       "--aws-max-attempts=5",
       "--aws-max-retry-time=30s",
+      "--aws-rate-limit=5",
+      "--drift-detection-interval=10m",
     ]);
     assert.deepEqual(
       c.ports.map((p) => [p.name, p.containerPort]),
@@ -335,6 +337,14 @@ describe("the Helm chart", () => {
     );
     assert.ok(c.args.includes("--aws-region=eu-west-1"));
     assert.ok(c.args.includes("--aws-max-retry-time=1m30s"));
+    assert.ok(c.args.includes("--aws-rate-limit=2.5"));
+    assert.ok(c.args.includes("--drift-detection-interval=0"));
+    assert.ok(c.args.includes("--deny-public-access-override"));
+    assert.ok(
+      c.args.includes(
+        "--allowed-role-arns=arn:aws:iam::111111111111:role/ldpc,arn:aws:iam::*:role/ldpc-target",
+      ),
+    );
     assert.equal(c.args.at(-1), "--log-level=warn", "extraArgs come last and so win");
     assert.deepEqual(c.env, [{ name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" }]);
     assert.equal(pod.priorityClassName, "system-cluster-critical");
