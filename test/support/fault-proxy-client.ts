@@ -11,7 +11,11 @@ export type Fault =
   | { kind: "drop" };
 
 export interface FaultRule {
-  /** An operation name (`PutDestinationPolicy`) or a full X-Amz-Target (`Logs_20140328.PutDestinationPolicy`). */
+  /**
+   * An operation name (`PutDestinationPolicy`, `AssumeRole`) or a full target:
+   * the X-Amz-Target (`Logs_20140328.PutDestinationPolicy`), or for query-protocol
+   * calls the signing service and Action (`sts.AssumeRole`).
+   */
   operation: string;
   fault: Fault;
   /** How many of the next matching calls the fault applies to; default 1, may be Infinity. */

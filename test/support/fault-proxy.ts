@@ -1,6 +1,6 @@
-// An HTTP proxy in front of the CloudWatch Logs emulator that fails chosen calls
-// the way AWS does. moto never throttles, aborts or returns 5xx, so these faults
-// are what exercises the controller's error handling.
+// An HTTP proxy in front of the CloudWatch Logs emulator (and moto's STS) that
+// fails chosen calls the way AWS does. moto never throttles, aborts or returns
+// 5xx, so these faults are what exercises the controller's error handling.
 //
 // Standalone: node test/support/fault-proxy.ts --port P --upstream URL
 import { randomUUID } from "node:crypto";
@@ -109,16 +109,23 @@ export class FaultProxy {
       return;
     }
     const header = req.headers["x-amz-target"];
-    const target = Array.isArray(header) ? (header[0] ?? "") : (header ?? "");
+    let target = Array.isArray(header) ? (header[0] ?? "") : (header ?? "");
+    const at = Date.now();
+    let queryBody: string | undefined;
+    if (target === "" && isQueryProtocol(req)) {
+      // The AWS query protocol (STS) names the operation in the form body's Action.
+      queryBody = await readBody(req);
+      const action = new URLSearchParams(queryBody).get("Action");
+      if (action) target = `${signingService(req)}.${action}`;
+    }
     if (target === "") {
-      // Not an AWS JSON call (e.g. /moto-api/reset): pass through unrecorded.
-      this.forward(req, res);
+      // Not an AWS call (e.g. /moto-api/reset): pass through unrecorded.
+      this.forward(req, res, undefined, queryBody);
       return;
     }
     const operation = target.slice(target.lastIndexOf(".") + 1);
-    const at = Date.now();
     // AWS JSON bodies are small; reading one lets tests count calls per destination.
-    const body = await readBody(req);
+    const body = queryBody ?? (await readBody(req));
     const fault = this.take(operation, target);
     const call: ProxyCall = { operation, target, at, status: 0 };
     const destination = destinationOf(body);
@@ -132,7 +139,12 @@ export class FaultProxy {
         return;
       case "error":
         call.status = fault.status ?? (fault.name === "ServiceUnavailableException" ? 500 : 400);
-        sendAwsError(res, call.status, fault.name, fault.message ?? `Injected ${fault.name}`);
+        (queryBody === undefined ? sendAwsError : sendQueryError)(
+          res,
+          call.status,
+          fault.name,
+          fault.message ?? `Injected ${fault.name}`,
+        );
         return;
       case "latency":
         await sleep(fault.ms);
@@ -215,6 +227,36 @@ function sendAwsError(res: ServerResponse, status: number, name: string, message
     "x-amzn-requestid": randomUUID(),
   });
   res.end(body);
+}
+
+/** The query protocol's XML error, as STS sends it. */
+function sendQueryError(res: ServerResponse, status: number, name: string, message: string): void {
+  const escape = (text: string) =>
+    text.replace(/[<>&]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;" })[c] ?? c);
+  const body =
+    `<ErrorResponse><Error><Type>${status >= 500 ? "Receiver" : "Sender"}</Type>` +
+    `<Code>${escape(name)}</Code><Message>${escape(message)}</Message></Error>` +
+    `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+  res.writeHead(status, {
+    "content-type": "text/xml",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function isQueryProtocol(req: IncomingMessage): boolean {
+  return (
+    req.method === "POST" &&
+    (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded") &&
+    (req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256")
+  );
+}
+
+/** The service a SigV4 request was signed for: Credential=KEY/DATE/REGION/SERVICE/aws4_request. */
+function signingService(req: IncomingMessage): string {
+  return (
+    /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? "")?.[1] ?? "aws"
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
