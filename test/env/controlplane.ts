@@ -61,6 +61,14 @@ export interface ControlPlane extends ControlPlaneState {
   /** The in-process proxy; undefined with proxyProcess (use FaultProxyClient on proxyUrl). */
   readonly proxy: FaultProxy | undefined;
   state(): ControlPlaneState;
+  /**
+   * Stops kube-apiserver (SIGTERM, by pid) and starts it again on the same
+   * port with the same flags; etcd keeps the data. `whileDown` runs in between.
+   * Resolves with when it stopped and when it was ready again (epoch ms).
+   */
+  restartApiServer(options?: {
+    whileDown?: () => Promise<void>;
+  }): Promise<{ stoppedAt: number; readyAt: number }>;
   stop(): Promise<void>;
 }
 
@@ -118,13 +126,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     ]);
 
     log("starting kube-apiserver");
+    let kubeApiserverArgs: string[] = [];
     const apiserverUrl = await withFreshPorts(async () => {
       const port = await freePort();
-      const proc = launch(
-        "kube-apiserver",
-        binaries.kubeApiserver,
-        apiserverArgs(stateDir, pki, port, etcdUrl),
-      );
+      kubeApiserverArgs = apiserverArgs(stateDir, pki, port, etcdUrl);
+      const proc = launch("kube-apiserver", binaries.kubeApiserver, kubeApiserverArgs);
       const url = `https://127.0.0.1:${port}`;
       await waitUntil(proc, () => apiserverReady(url, pki), readyTimeoutMs);
       return url;
@@ -174,6 +180,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       binaries,
       proxy,
       state,
+      restartApiServer: async ({ whileDown } = {}) => {
+        await stopPids(started.filter((p) => p.name === "kube-apiserver" && !p.hasExited()));
+        const stoppedAt = Date.now();
+        await whileDown?.();
+        const proc = launch("kube-apiserver", binaries.kubeApiserver, kubeApiserverArgs);
+        await waitUntil(proc, () => apiserverReady(apiserverUrl, pki), readyTimeoutMs);
+        return { stoppedAt, readyAt: Date.now() };
+      },
       stop: () => {
         stopping ??= stopAll().finally(() => guard.dispose());
         return stopping;
