@@ -397,10 +397,12 @@ export class KubeWatchTransport implements WatchTransport {
         namespace
           ? await this.#api.listNamespacedCustomObject({ ...params, namespace })
           : await this.#api.listClusterCustomObject(params)
-      ) as KubernetesListObject<KubernetesObject>;
+      ) as KubernetesListObject<KubernetesObject> & { metadata?: { continue?: string } };
       items.push(...page.items);
       resourceVersion = page.metadata?.resourceVersion ?? "";
-      next = page.metadata?._continue;
+      // Custom objects come back as plain JSON, so the token is "continue";
+      // only client-node's typed lists rename it to _continue.
+      next = page.metadata?.continue ?? page.metadata?._continue;
     } while (next);
     return { items, resourceVersion };
   }
