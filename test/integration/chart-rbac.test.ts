@@ -23,6 +23,7 @@ import { GROUP, PLURAL, REVOKE_FINALIZER, VERSION } from "../../src/api/names.ts
 import { startController, type RunningController } from "../support/controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import {
+  deletePolicies,
   kubectlApply,
   leaseRules,
   POLICY_RULES,
@@ -322,6 +323,7 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
 
   after(async () => {
     assert.equal(await controller.stop(), 0);
+    await deletePolicies(env, [namespace]);
   });
 
   test("the chart renders a ClusterRole with the rules the controller needs and no Lease Role", () => {
@@ -506,6 +508,7 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
 
   after(async () => {
     assert.equal(await controller.stop(), 0);
+    await deletePolicies(env, [...watched, outside]);
   });
 
   test("the controller watches only its namespaces and applies policies there", async () => {
@@ -577,6 +580,7 @@ describe("the chart's leader election under the ServiceAccount's own token", () 
 
   after(async () => {
     assert.equal(await controller.stop(), 0);
+    await deletePolicies(env, [namespace]);
   });
 
   test("the controller takes its Lease, leads and reconciles", async () => {

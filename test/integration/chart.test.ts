@@ -10,6 +10,7 @@ import { installCrd, Policies, samplePolicy } from "../support/policies.ts";
 import {
   chartDir,
   combinations,
+  deletePolicies,
   installMonitoringCrds,
   kubectlApply,
   renderChart,
@@ -129,6 +130,7 @@ describe("the chart on a real API server", () => {
         /NotFound/,
       );
     } finally {
+      await deletePolicies(env, [namespace]);
       await kubectl("label", crd, "app.kubernetes.io/managed-by-");
       await kubectl(
         "annotate",

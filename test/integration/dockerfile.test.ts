@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { startController } from "../support/controller.ts";
 import { getTestEnv, newNamespace } from "../support/env.ts";
-import { chartDir, root } from "../support/chart.ts";
+import { chartDir, deletePolicies, root } from "../support/chart.ts";
 import { createDestination, installCrd, Policies, samplePolicy } from "../support/policies.ts";
 
 interface Instruction {
@@ -270,7 +270,8 @@ describe("the Dockerfile's build replayed without Docker", () => {
   test("the entry point runs the controller, writes no file and exits 0 on SIGTERM", async () => {
     const env = await getTestEnv();
     await installCrd(env);
-    const policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "image"));
+    const namespace = await newNamespace(env.kubeConfig, "image");
+    const policies = new Policies(env.kubeConfig, namespace);
     const before = await snapshot(finalRoot);
     const [, args] = command();
     const controller = await startController(env, {
@@ -283,5 +284,6 @@ describe("the Dockerfile's build replayed without Docker", () => {
     await policies.waitForReason(name, "Applied", 15_000);
     assert.equal(await controller.stop(), 0);
     assert.deepEqual(await snapshot(finalRoot), before);
+    await deletePolicies(env, [namespace]);
   });
 });

@@ -11,6 +11,7 @@ import {
   alertRules,
   alertsFile,
   dashboardExpressions,
+  deletePolicies,
   exposedMetrics,
   isExposed,
   metricNames,
@@ -45,11 +46,12 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
   let prometheus: RunningPrometheus;
   let families: Map<string, string>;
   let rules: AlertRule[];
+  let namespace: string;
 
   before(async () => {
     env = await getTestEnv();
     await installCrd(env);
-    const namespace = await newNamespace(env.kubeConfig, "monitoring");
+    namespace = await newNamespace(env.kubeConfig, "monitoring");
     const policies = new Policies(env.kubeConfig, namespace);
     // Leader election and a tight AWS rate limit give their series samples too.
     controller = await startController(env, {
@@ -123,6 +125,7 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
     await env.proxy.clearFaults();
     await prometheus.stop();
     assert.equal(await controller.stop(), 0);
+    await deletePolicies(env, [namespace]);
   });
 
   const concrete = (expr: string) =>

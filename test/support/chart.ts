@@ -6,7 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { CustomObjectsApi } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
 import type { TestEnv } from "./env.ts";
 
 const execFileAsync = promisify(execFile);
@@ -261,6 +263,22 @@ export async function kubectlApply(
     return (await run(env.kubectl, args)).stdout;
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Deletes every LogDestinationPolicy in the namespaces, so that controllers of
+ * later test files do not keep retrying objects this file left failing.
+ */
+export async function deletePolicies(env: TestEnv, namespaces: string[]): Promise<void> {
+  const api = env.kubeConfig.makeApiClient(CustomObjectsApi);
+  for (const namespace of namespaces) {
+    await api.deleteCollectionNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+    });
   }
 }
 
