@@ -48,8 +48,8 @@ export class PolicyController {
   readonly #options: ControllerOptions;
   readonly #deps: ReconcileDeps;
   readonly #queue: WorkQueue;
-  /** The watch fingerprint last enqueued per key; see #worthReconciling. */
-  readonly #seen = new Map<string, string>();
+  /** The watch fingerprint last seen per key; see #worthReconciling. */
+  readonly #seen = new Map<string, { base: string; annotation: string }>();
   readonly #reasons = new Map<string, string>();
   readonly #owners = new OwnershipIndex();
   readonly #abort = new AbortController();
@@ -111,20 +111,22 @@ export class PolicyController {
    * Status-only updates (our own status writes among them) change neither the
    * generation nor the last-applied annotation, so they are not reconciled:
    * that keeps the controller's writes from feeding back into AWS calls and
-   * keeps a backing-off object from being retried early.
+   * keeps a backing-off object from being retried early. Nor is the echo of
+   * our own last-applied annotation write: the reconcile that wrote it has done
+   * everything a second one would, and a second one racing the first one's
+   * status write only wrote status again.
    */
   #worthReconciling(obj: LogDestinationPolicy): boolean {
     const m = obj.metadata;
-    const fingerprint = [
-      m.uid,
-      m.generation,
-      m.annotations?.[LAST_APPLIED_ANNOTATION] ?? "",
-      m.deletionTimestamp ? "deleting" : "",
-    ].join("\u0000");
+    const base = [m.uid, m.generation, m.deletionTimestamp ? "deleting" : ""].join("\u0000");
+    const annotation = m.annotations?.[LAST_APPLIED_ANNOTATION] ?? "";
     const key = keyOf(m);
-    if (this.#seen.get(key) === fingerprint) return false;
-    this.#seen.set(key, fingerprint);
-    return true;
+    const seen = this.#seen.get(key);
+    this.#seen.set(key, { base, annotation });
+    if (seen?.base !== base) return true;
+    if (seen.annotation === annotation) return false;
+    const ours = m.uid ? this.#deps.memory.get(m.uid) : undefined;
+    return ours === undefined || ours.generation !== m.generation || ours.annotation !== annotation;
   }
 
   upsert(obj: LogDestinationPolicy): void {
