@@ -115,13 +115,15 @@ describe("the Helm chart", () => {
     });
   }
 
-  test("the default values render the CRD, the ServiceAccount, the ClusterRole, its binding and the Deployment only", () => {
+  test("the default values render the CRD, the ServiceAccount, the ClusterRole, its binding, the Deployment and the admission policy only", () => {
     assert.deepEqual(kinds("default values"), [
       "ClusterRole",
       "ClusterRoleBinding",
       "CustomResourceDefinition",
       `Deployment ${NAMESPACE}`,
       `ServiceAccount ${NAMESPACE}`,
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
     ]);
   });
 
@@ -187,6 +189,8 @@ describe("the Helm chart", () => {
         "RoleBinding team-a",
         "RoleBinding team-b",
         `ServiceAccount ${NAMESPACE}`,
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
       ].sort(),
     );
     assert.ok(container("namespaced RBAC").args.includes("--watch-namespace=team-a,team-b"));

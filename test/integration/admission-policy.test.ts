@@ -1,0 +1,164 @@
+// The chart's ValidatingAdmissionPolicy on the real API server: it rejects at
+// apply time the YAML policies the controller would refuse as UnsafePolicy,
+// and nothing the controller accepts.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { installCrd, Policies } from "../support/policies.ts";
+import { kubectlApply, renderChart, run, type K8sObject } from "../support/chart.ts";
+
+const statement = (principal: unknown, condition?: unknown) => ({
+  Sid: "Open",
+  Effect: "Allow",
+  Principal: principal,
+  Action: "logs:PutSubscriptionFilter",
+  Resource: "*",
+  ...(condition === undefined ? {} : { Condition: condition }),
+});
+const policyOf = (...statements: unknown[]) => ({ Version: "2012-10-17", Statement: statements });
+
+const refused: [string, unknown][] = [
+  ['"Principal": "*" with no condition', policyOf(statement("*"))],
+  [
+    '"Principal": "*" with an unrelated condition',
+    policyOf(statement("*", { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } })),
+  ],
+  ['{"AWS": "*"}', policyOf(statement({ AWS: "*" }))],
+  ['a principal list that includes "*"', policyOf(statement({ AWS: ["111111111111", "*"] }))],
+  ["a single statement object", { Version: "2012-10-17", Statement: statement("*") }],
+];
+
+const accepted: [string, unknown][] = [
+  [
+    "an organization ID condition",
+    policyOf(statement("*", { StringEquals: { "aws:PrincipalOrgID": "o-abc123def4" } })),
+  ],
+  [
+    "a ForAnyValue:StringLike org-path condition",
+    policyOf(
+      statement("*", { "ForAnyValue:StringLike": { "aws:PrincipalOrgPaths": ["o-a/r-b/*"] } }),
+    ),
+  ],
+  ["account IDs", policyOf(statement({ AWS: ["111111111111"] }))],
+  ["a Deny for everyone", policyOf({ ...statement("*"), Effect: "Deny" })],
+];
+
+describe("the admission policy shipped in the chart", () => {
+  let env: TestEnv;
+  let policies: Policies;
+  let objects: K8sObject[] = [];
+  let seq = 0;
+
+  /** Installs the rendered policy and waits until a public policy with `probe` set is refused. */
+  async function deploy(
+    values: Record<string, unknown>,
+    probe: Record<string, unknown> = {},
+  ): Promise<void> {
+    if (objects.length > 0) await remove();
+    const rendered = await renderChart(env.helm, {
+      watchNamespaces: [policies.namespace],
+      ...values,
+    });
+    objects = rendered.filter((o) => o.kind.startsWith("ValidatingAdmissionPolicy"));
+    assert.equal(objects.length, 2);
+    await kubectlApply(env, objects);
+    // Policies compile asynchronously: wait until a known-bad object is refused.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if ((await attempt(policyOf(statement("*")), probe, true)).refused) return;
+      if (Date.now() > deadline) throw new Error("the admission policy never took effect");
+      await sleep(200);
+    }
+  }
+
+  async function remove(): Promise<void> {
+    for (const o of objects) {
+      await run(env.kubectl, [
+        "--kubeconfig",
+        env.kubeconfigPath,
+        "delete",
+        "--ignore-not-found",
+        o.kind,
+        o.metadata.name,
+      ]);
+    }
+    objects = [];
+  }
+
+  async function attempt(
+    accessPolicy: unknown,
+    extra: Record<string, unknown> = {},
+    dryRun = false,
+  ) {
+    const name = `adm-${++seq}`;
+    try {
+      await policies.api.createNamespacedCustomObject({
+        group: "logs.gitops.dev",
+        version: "v1alpha1",
+        plural: "logdestinationpolicies",
+        namespace: policies.namespace,
+        body: {
+          apiVersion: "logs.gitops.dev/v1alpha1",
+          kind: "LogDestinationPolicy",
+          metadata: { name },
+          spec: { destinationName: name, accessPolicy, ...extra },
+        },
+        ...(dryRun ? { dryRun: "All" } : {}),
+      });
+      return { refused: false, message: "" };
+    } catch (err) {
+      const e = err as { code?: number; body?: unknown };
+      if (e.code !== 422 && e.code !== 403) throw err;
+      return { refused: true, message: String(e.body) };
+    }
+  }
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "admission"));
+    await deploy({});
+  });
+
+  // The policy is cluster-scoped: never leave it behind for other test files.
+  after(async () => {
+    await remove();
+  });
+
+  for (const [shape, policy] of refused) {
+    test(`a policy with ${shape} is rejected at admission naming the statement`, async () => {
+      const result = await attempt(policy);
+      assert.ok(result.refused, "rejected");
+      assert.match(result.message, /Sid: Open/);
+      assert.match(result.message, /spec\.allowPublicAccess: true/);
+    });
+  }
+
+  for (const [shape, policy] of accepted) {
+    test(`a policy with ${shape} is admitted`, async () => {
+      assert.equal((await attempt(policy)).refused, false);
+    });
+  }
+
+  test("spec.allowPublicAccess admits a public policy", async () => {
+    assert.equal(
+      (await attempt(policyOf(statement("*")), { allowPublicAccess: true })).refused,
+      false,
+    );
+  });
+
+  test("the JSON-string form is left to the controller", async () => {
+    const result = await attempt(undefined, {
+      accessPolicyJson: JSON.stringify(policyOf(statement("*"))),
+    });
+    assert.equal(result.refused, false);
+  });
+
+  test("with the override forbidden, spec.allowPublicAccess no longer admits it", async () => {
+    await deploy({ controller: { denyPublicAccessOverride: true } }, { allowPublicAccess: true });
+    const result = await attempt(policyOf(statement("*")), { allowPublicAccess: true });
+    assert.ok(result.refused);
+    assert.match(result.message, /does not allow spec\.allowPublicAccess/);
+  });
+});
