@@ -7,7 +7,7 @@ import { DestinationPolicyClient } from "../aws/destinations.ts";
 import { DEFAULT_RETRY_POLICY } from "../aws/retry.ts";
 import { RoleAllowList } from "../aws/roles.ts";
 import { PolicyController } from "../controller/controller.ts";
-import { loadKubeConfig } from "../kube/client.ts";
+import { loadKubeConfig, resetConnections } from "../kube/client.ts";
 import { KubeEventRecorder } from "../kube/events.ts";
 import { KubeLeaseStore, LeaderElector, leaderIdentity, type LostReason } from "../kube/lease.ts";
 import { KubePolicyWriter, type PolicyWriter } from "../kube/resources.ts";
@@ -58,6 +58,8 @@ export async function runController(
         },
         attemptFailed: (err, leading) => {
           log.warn({ err: String(err), leading }, "could not read or update the lease");
+          // A request that timed out may sit on a connection that died silently.
+          if (err instanceof Error && err.name === "TimeoutError") resetConnections(kc);
         },
       },
     );

@@ -13,6 +13,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
 
 interface Dispatcher {
   close(): Promise<void>;
+  destroy(): Promise<void>;
 }
 type CreateDispatcher = (cluster: unknown, options: AgentOptions) => Dispatcher | undefined;
 
@@ -40,6 +41,10 @@ export function reuseConnections(kc: KubeConfig): void {
   if (!create) return;
   let current:
     { cluster: unknown; options: AgentOptions; dispatcher: Dispatcher | undefined } | undefined;
+  resets.set(kc, () => {
+    current?.dispatcher?.destroy().catch(() => undefined);
+    current = undefined;
+  });
   target.createDispatcher = (cluster, options) => {
     if (current && current.cluster === cluster && sameTls(current.options, options)) {
       return current.dispatcher;
@@ -48,6 +53,18 @@ export function reuseConnections(kc: KubeConfig): void {
     current = { cluster, options, dispatcher: create(cluster, options) };
     return current.dispatcher;
   };
+}
+
+const resets = new WeakMap<KubeConfig, () => void>();
+
+/**
+ * Drops the shared pool: requests still waiting on its connections fail at
+ * once, and the next request opens a new connection. For a connection that
+ * has gone silent without closing (a stuck proxy or NAT), which would
+ * otherwise hold every request multiplexed on it, a restarted watch included.
+ */
+export function resetConnections(kc: KubeConfig): void {
+  resets.get(kc)?.();
 }
 
 function sameTls(a: AgentOptions, b: AgentOptions): boolean {

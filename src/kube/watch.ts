@@ -20,6 +20,7 @@ import {
 } from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
+import { resetConnections } from "./client.ts";
 
 export interface WatchHandlers {
   upsert(obj: LogDestinationPolicy): void;
@@ -55,6 +56,8 @@ export interface WatchTransport {
     onEvent: (type: string, object: unknown) => void,
     onDone: (err: unknown) => void,
   ): Promise<{ abort(): void }>;
+  /** Called when a watch went silent, before it is restarted: drop connections that may be dead. */
+  reset?(): void;
 }
 
 export interface WatcherOptions {
@@ -177,6 +180,7 @@ export class PolicyWatcher {
               await this.#backoff(stream, new Error("watch expired twice"));
             break;
           case "silent":
+            this.#transport.reset?.();
             this.#handlers.event?.({
               type: "silent",
               namespace: stream.namespace,
@@ -367,7 +371,12 @@ export interface KubeWatchTransportOptions {
   pageSize?: number;
 }
 
-/** The real transport: CustomObjectsApi lists and client-node's Watch. */
+/**
+ * The real transport: CustomObjectsApi lists and client-node's Watch. A silent
+ * watch drops the kubeconfig's shared connection pool (see resetConnections):
+ * over HTTP/2 every request shares one connection, so a restart on the same
+ * dead connection would stay just as silent.
+ */
 export class KubeWatchTransport implements WatchTransport {
   readonly #kc: KubeConfig;
   readonly #api: CustomObjectsApi;
@@ -405,6 +414,10 @@ export class KubeWatchTransport implements WatchTransport {
       next = page.metadata?.continue ?? page.metadata?._continue;
     } while (next);
     return { items, resourceVersion };
+  }
+
+  reset(): void {
+    resetConnections(this.#kc);
   }
 
   async watch(
