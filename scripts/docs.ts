@@ -3,7 +3,8 @@
 // - docs/api-reference.md, whole, from the CRD that src/api builds and from the
 //   controller's table of outcomes;
 // - the configuration table in README.md, from the flags of src/cli/config.ts;
-// - the metrics table in docs/operations.md, from src/metrics/metrics.ts.
+// - the metrics table in docs/operations.md, from src/metrics/metrics.ts and
+//   src/metrics/resilience.ts.
 // The tables inside hand-written files sit between marker comments; the rest of
 // those files is left as it is.
 import { readFile } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { API_VERSION, KIND, PLURAL, SHORT_NAMES } from "../src/api/names.ts";
 import { FLAGS } from "../src/cli/config.ts";
 import { OUTCOMES, type Reason } from "../src/controller/outcomes.ts";
 import { ControllerMetrics } from "../src/metrics/metrics.ts";
+import { ResilienceMetrics } from "../src/metrics/resilience.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -28,7 +30,7 @@ export async function docsOutputs(root: string): Promise<Record<string, string>>
   };
   const sections: [string, string, string, string][] = [
     ["README.md", "configuration", "src/cli/config.ts", configurationTable()],
-    [join("docs", "operations.md"), "metrics", "src/metrics/metrics.ts", metricsTable()],
+    [join("docs", "operations.md"), "metrics", "src/metrics", metricsTable()],
   ];
   for (const [file, name, source, content] of sections) {
     const current = await readFile(join(root, file), "utf8").catch(() => undefined);
@@ -85,6 +87,7 @@ export function configurationTable(): string {
 
 export function metricsTable(): string {
   const metrics = new ControllerMetrics(new Registry(), { defaultMetrics: false });
+  new ResilienceMetrics(metrics.registry);
   const rows = metrics.registry.getMetricsAsArray().map((metric) => {
     const { name, help, type, labelNames } = metric as unknown as {
       name: string;
