@@ -49,9 +49,8 @@ export interface LiveDestination {
 
 export interface DestinationPolicyApi {
   putPolicy(input: PutPolicyInput, signal?: AbortSignal): Promise<void>;
-  /** `target` as a plain string is a region, without a role. */
   describe(
-    target: AwsTarget | string,
+    target: AwsTarget,
     destinationName: string,
     signal?: AbortSignal,
   ): Promise<LiveDestination | undefined>;
@@ -234,12 +233,11 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
    * of the page; other destinations sharing the prefix are not ours.
    */
   async describe(
-    target: AwsTarget | string,
+    target: AwsTarget,
     destinationName: string,
     signal?: AbortSignal,
   ): Promise<LiveDestination | undefined> {
-    const where = typeof target === "string" ? { region: target } : target;
-    this.#checkRole(where);
+    this.#checkRole(target);
     let nextToken: string | undefined;
     do {
       const command = new DescribeDestinationsCommand({
@@ -249,8 +247,8 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
       });
       const page = await this.#call(
         "DescribeDestinations",
-        where,
-        () => this.#client(where).send(command, { abortSignal: signal }),
+        target,
+        () => this.#client(target).send(command, { abortSignal: signal }),
         signal,
       );
       const match = page.destinations?.find((d) => d.destinationName === destinationName);
