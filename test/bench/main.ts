@@ -1,0 +1,536 @@
+// npm run bench: how fast the controller converges, what an unchanged restart
+// costs, how quickly one change reaches AWS, and how small the process stays,
+// each measured against a real kube-apiserver and compared with the fastest a
+// bare client can make the same writes on this machine.
+//
+//   npm run bench                                  N = 1,000 and 10,000, about 10 minutes
+//   npm run bench -- --sizes 1000 --rate-check 0   a quick run
+//   npm run bench -- --help                        every option
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { CRD_NAME, LAST_APPLIED_ANNOTATION, PLURAL } from "../../src/api/names.ts";
+import { specSchema } from "../../src/api/v1alpha1.ts";
+import { desiredState } from "../../src/controller/desired.ts";
+import { repoRoot } from "../env/binaries.ts";
+import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
+import { ControllerProcess, entryPoint, supportedFlags } from "./controller.ts";
+import {
+  apiserverRequestCounts,
+  createNamespace,
+  diffCounts,
+  forEachConcurrent,
+  KubeHttp,
+  MERGE_PATCH,
+  policyPath,
+  type PolicyObject,
+  type RequestCounts,
+} from "./kube.ts";
+import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
+import { ReadyWatch } from "./ready-watch.ts";
+import {
+  countWrites,
+  currentLoad,
+  machineDescription,
+  percentile,
+  renderReport,
+  type RateCheck,
+  type Report,
+  type SizeResult,
+} from "./report.ts";
+
+const USAGE = `usage: npm run bench -- [options]
+  --sizes LIST               object counts, comma-separated (default 1000,10000)
+  --reconciles N             controller --max-concurrent-reconciles (default 16)
+  --ceiling-concurrency LIST in-flight requests of the bare client; the best is kept (default 16,32)
+  --changes N                single-object spec changes per size (default 200)
+  --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
+  --endpoint memory|moto     CloudWatch Logs endpoint (default memory)
+  --[no-]built               run dist/main.js (npm run build first; npm run bench does) or src/main.ts
+  --node-options "FLAGS"     node flags for the controller, e.g. "--max-old-space-size=128"
+  --cpu-prof DIR             write the controller's CPU profiles (node --cpu-prof) to DIR
+  --out FILE                 results file (default bench-results/bench-<time>.md)
+  --keep-logs DIR            keep the controller's logs in DIR`;
+
+const RESOURCES = [PLURAL, "events"] as const;
+const SETUP_CONCURRENCY = 32;
+const REGION = "us-east-1";
+const DEFAULT_AWS_RATE = 5;
+
+interface Options {
+  sizes: number[];
+  reconciles: number;
+  ceilingConcurrency: number[];
+  changes: number;
+  rateCheck: number;
+  endpoint: "memory" | "moto";
+  built: boolean;
+  nodeOptions: string[];
+  cpuProf: string | undefined;
+  out: string;
+  logDir: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    allowNegative: true,
+    options: {
+      sizes: { type: "string", default: "1000,10000" },
+      reconciles: { type: "string", default: "16" },
+      "ceiling-concurrency": { type: "string", default: "16,32" },
+      changes: { type: "string", default: "200" },
+      "rate-check": { type: "string", default: "1000" },
+      endpoint: { type: "string", default: "memory" },
+      built: { type: "boolean", default: false },
+      "node-options": { type: "string", default: "" },
+      "cpu-prof": { type: "string" },
+      out: { type: "string" },
+      "keep-logs": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const list = (s: string) =>
+    s.split(",").map((x) => {
+      const n = Number(x.trim().replace(/_/g, ""));
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`not a positive integer: "${x}"\n${USAGE}`);
+      return n;
+    });
+  const int = (s: string, min: number) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) throw new Error(`not an integer >= ${min}: "${s}"`);
+    return n;
+  };
+  if (values.endpoint !== "memory" && values.endpoint !== "moto")
+    throw new Error(`--endpoint must be memory or moto\n${USAGE}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return {
+    sizes: list(values.sizes),
+    reconciles: int(values.reconciles, 1),
+    ceilingConcurrency: list(values["ceiling-concurrency"]),
+    changes: int(values.changes, 1),
+    rateCheck: int(values["rate-check"], 0),
+    endpoint: values.endpoint,
+    built: values.built,
+    nodeOptions: values["node-options"].split(/\s+/).filter((x) => x !== ""),
+    cpuProf: values["cpu-prof"] ? resolve(values["cpu-prof"]) : undefined,
+    out: resolve(values.out ?? join(repoRoot, "bench-results", `bench-${stamp}.md`)),
+    logDir: values["keep-logs"]
+      ? resolve(values["keep-logs"])
+      : mkdtempSync(join(tmpdir(), "ldpc-bench-logs-")),
+  };
+}
+
+function log(line: string): void {
+  console.error(`[bench] ${line}`);
+}
+
+const seconds = (ms: number) => ms / 1000;
+
+/** A policy for one destination; `account` varies it for the change phase. */
+function policyFor(destination: string, account: string) {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: [account] },
+        Action: "logs:PutSubscriptionFilter",
+        Resource: `arn:aws:logs:${REGION}:222222222222:destination:${destination}`,
+      },
+    ],
+  };
+}
+
+function specFor(destination: string, account = "111111111111") {
+  return { destinationName: destination, accessPolicy: policyFor(destination, account) };
+}
+
+class Bench {
+  readonly #options: Options;
+  readonly #cp: ControlPlane;
+  readonly #kube: KubeHttp;
+  readonly #endpoint: LogsEndpoint;
+  readonly #controllerArgs: string[];
+  #runs = 0;
+  #ceilings = 0;
+
+  constructor(
+    options: Options,
+    cp: ControlPlane,
+    kube: KubeHttp,
+    endpoint: LogsEndpoint,
+    rateLimitFlag: boolean,
+  ) {
+    this.#options = options;
+    this.#cp = cp;
+    this.#kube = kube;
+    this.#endpoint = endpoint;
+    this.#controllerArgs = [
+      "--max-concurrent-reconciles",
+      String(options.reconciles),
+      ...(rateLimitFlag ? ["--aws-rate-limit", "0"] : []),
+    ];
+  }
+
+  get controllerArgs(): readonly string[] {
+    return this.#controllerArgs;
+  }
+
+  async #startController(namespace: string, args = this.#controllerArgs) {
+    const run = ++this.#runs;
+    const nodeArgs = [...this.#options.nodeOptions];
+    if (this.#options.cpuProf) {
+      nodeArgs.push(
+        "--cpu-prof",
+        `--cpu-prof-dir=${this.#options.cpuProf}`,
+        `--cpu-prof-name=${namespace}-${run}.cpuprofile`,
+      );
+    }
+    return ControllerProcess.start({
+      kubeconfigPath: this.#cp.kubeconfigPath,
+      awsEndpoint: this.#endpoint.url,
+      region: REGION,
+      namespace,
+      args,
+      built: this.#options.built,
+      logFile: join(this.#options.logDir, `controller-${run}-${namespace}.log`),
+      nodeArgs,
+    });
+  }
+
+  #counts(): Promise<RequestCounts> {
+    return apiserverRequestCounts(this.#kube, RESOURCES);
+  }
+
+  /** Waits until the controller's trailing writes (events are fire and forget) have landed. */
+  async #settledCounts(): Promise<RequestCounts> {
+    let last = await this.#counts();
+    for (let i = 0; i < 20; i++) {
+      await sleep(500);
+      const next = await this.#counts();
+      if (countWrites(next) === countWrites(last)) return next;
+      last = next;
+    }
+    return last;
+  }
+
+  async #createObjects(namespace: string, n: number, destination: (i: number) => string) {
+    const started = performance.now();
+    await forEachConcurrent(n, SETUP_CONCURRENCY, async (i) => {
+      await this.#kube.request("POST", policyPath(namespace), {
+        apiVersion: "logs.gitops.dev/v1alpha1",
+        kind: "LogDestinationPolicy",
+        metadata: { name: `p${i}` },
+        spec: specFor(destination(i)),
+      });
+    });
+    return n / seconds(performance.now() - started);
+  }
+
+  /**
+   * The physical limit: the writes the controller must make for each object (one
+   * annotation merge patch, one status merge patch), made by a bare client with
+   * `concurrency` requests in flight.
+   */
+  async ceiling(n: number, concurrency: number): Promise<{ create: number; patch: number }> {
+    const namespace = `ceiling-${n}-${concurrency}-${++this.#ceilings}`;
+    await createNamespace(this.#kube, namespace);
+    const destination = (i: number) => `${namespace}-d${i}`;
+    const create = await this.#createObjects(namespace, n, destination);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const started = performance.now();
+    await forEachConcurrent(n, concurrency, async (i) => {
+      const desired = desiredState(specSchema.parse(specFor(destination(i))), REGION);
+      const name = `p${i}`;
+      await this.#kube.request(
+        "PATCH",
+        `${policyPath(namespace, name)}?fieldManager=bench`,
+        { metadata: { annotations: { [LAST_APPLIED_ANNOTATION]: desired.annotation } } },
+        MERGE_PATCH,
+      );
+      const message = `Policy ${desired.hash} is applied to destination ${desired.destinationName} in ${REGION}`;
+      await this.#kube.request(
+        "PATCH",
+        `${policyPath(namespace, name, "status")}?fieldManager=bench`,
+        {
+          status: {
+            conditions: [
+              {
+                type: "Ready",
+                status: "True",
+                observedGeneration: 1,
+                reason: "Applied",
+                message,
+                lastTransitionTime: now,
+              },
+            ],
+            observedGeneration: 1,
+            appliedPolicyHash: desired.hash,
+            lastAppliedTime: now,
+          },
+        },
+        MERGE_PATCH,
+      );
+    });
+    const patch = n / seconds(performance.now() - started);
+    // Deleted so that later phases run against the same amount of data.
+    await this.#kube.request("DELETE", policyPath(namespace));
+    return { create, patch };
+  }
+
+  async #prepare(namespace: string, n: number): Promise<string[]> {
+    await createNamespace(this.#kube, namespace);
+    const destinations = Array.from({ length: n }, (_, i) => `${namespace}-d${i}`);
+    await this.#endpoint.createDestinations(destinations);
+    await this.#createObjects(namespace, n, (i) => destinations[i] ?? "");
+    return destinations;
+  }
+
+  /** Starts the controller on N objects it has never seen; until all are Ready. */
+  async #converge(namespace: string, n: number, args: readonly string[], timeoutMs: number) {
+    const watch = await ReadyWatch.start(this.#kube, namespace);
+    let controller: ControllerProcess | undefined;
+    try {
+      const countsBefore = await this.#counts();
+      const putsBefore = this.#endpoint.puts().length;
+      controller = await this.#startController(namespace, [...args]);
+      const allReady = await watch.waitForAll(n, timeoutMs);
+      const countsAfter = await this.#settledCounts();
+      const footprint = controller.footprint();
+      return {
+        seconds: seconds(allReady - controller.startedAt),
+        firstReadySeconds: seconds((watch.firstReadyAt ?? NaN) - controller.startedAt),
+        puts: this.#endpoint.puts().length - putsBefore,
+        requests: diffCounts(countsAfter, countsBefore),
+        footprint,
+      };
+    } finally {
+      watch.stop();
+      await controller?.stop();
+    }
+  }
+
+  async size(n: number): Promise<SizeResult> {
+    const o = this.#options;
+    let best = { create: 0, patch: 0, concurrency: 0 };
+    for (const concurrency of o.ceilingConcurrency) {
+      log(`N=${n}: ceiling with ${concurrency} requests in flight`);
+      const c = await this.ceiling(n, concurrency);
+      log(
+        `  creates ${c.create.toFixed(0)}/s, annotation + status ${c.patch.toFixed(0)} objects/s`,
+      );
+      if (c.patch > best.patch) best = { ...c, concurrency };
+    }
+
+    const namespace = `bench-${n}`;
+    log(`N=${n}: creating ${n} destinations and objects`);
+    const destinations = await this.#prepare(namespace, n);
+
+    log(`N=${n}: convergence`);
+    const converged = await this.#converge(namespace, n, this.#controllerArgs, 30 * 60_000);
+    log(
+      `  ${converged.seconds.toFixed(1)} s, ${(n / converged.seconds).toFixed(0)} objects/s, ${converged.puts} puts`,
+    );
+
+    log(`N=${n}: restart with nothing changed`);
+    const watch = await ReadyWatch.start(this.#kube, namespace);
+    let controller: ControllerProcess | undefined;
+    try {
+      const countsBefore = await this.#counts();
+      const putsBefore = this.#endpoint.puts().length;
+      controller = await this.#startController(namespace);
+      const verifiedAt = await controller.waitForMetric(
+        "log_destination_policy_apply_skipped_total",
+        n,
+        10 * 60_000,
+      );
+      const noopSeconds = seconds(verifiedAt - controller.startedAt);
+      const noopCounts = diffCounts(await this.#settledCounts(), countsBefore);
+      const noopPuts = this.#endpoint.puts().length - putsBefore;
+      log(`  ${noopSeconds.toFixed(1)} s to verify, ${noopPuts} puts`);
+
+      log(`N=${n}: ${o.changes} single-object changes`);
+      const changeCountsBefore = await this.#counts();
+      const toPut: number[] = [];
+      const toReady: number[] = [];
+      for (let k = 0; k < o.changes; k++) {
+        // Spread over the objects; spaced so that the queue is idle for each change.
+        const i = Math.floor(((k + 0.5) * n) / o.changes);
+        const name = `p${i}`;
+        const destination = destinations[i] ?? "";
+        await sleep(100 + Math.random() * 100);
+        const putIndex = this.#endpoint.puts().length;
+        const writtenAt = Date.now();
+        const { body } = await this.#kube.request<PolicyObject>(
+          "PATCH",
+          policyPath(namespace, name),
+          { spec: specFor(destination, String(300_000_000_000 + k)) },
+          MERGE_PATCH,
+        );
+        const readyAt = await watch.waitFor(name, body.metadata.generation ?? 0, 30_000);
+        const put = this.#endpoint
+          .puts()
+          .slice(putIndex)
+          .find((p) => p.destinationName === undefined || p.destinationName === destination);
+        if (!put) throw new Error(`no PutDestinationPolicy for ${destination} after change ${k}`);
+        toPut.push(put.at - writtenAt);
+        toReady.push(readyAt - writtenAt);
+      }
+      const changeCounts = diffCounts(await this.#settledCounts(), changeCountsBefore);
+      // The bench's own spec patches are not the controller's.
+      const own = `PATCH ${PLURAL}`;
+      changeCounts.set(own, (changeCounts.get(own) ?? 0) - o.changes);
+      if (changeCounts.get(own) === 0) changeCounts.delete(own);
+      const stats = (xs: number[]) => ({
+        p50: percentile(xs, 50),
+        p99: percentile(xs, 99),
+        max: Math.max(...xs),
+      });
+      const restartFootprint = controller.footprint();
+      const result: SizeResult = {
+        n,
+        ceilingConcurrency: best.concurrency,
+        createRate: best.create,
+        ceilingRate: best.patch,
+        convergeSeconds: converged.seconds,
+        firstReadySeconds: converged.firstReadySeconds,
+        convergePuts: converged.puts,
+        convergeFootprint: converged.footprint,
+        convergeRequests: converged.requests,
+        noopPuts,
+        noopSeconds,
+        noopRequests: noopCounts,
+        changes: o.changes,
+        changeToPut: stats(toPut),
+        changeToReady: stats(toReady),
+        changeRequests: changeCounts,
+        restartFootprint,
+      };
+      log(
+        `  change → put p50 ${result.changeToPut.p50} ms, p99 ${result.changeToPut.p99} ms; → Ready p50 ${result.changeToReady.p50} ms, p99 ${result.changeToReady.p99} ms`,
+      );
+      return result;
+    } finally {
+      watch.stop();
+      await controller?.stop();
+    }
+  }
+
+  /** N objects with the controller's default AWS rate limit: must take N ÷ rate seconds. */
+  async rateCheck(n: number): Promise<RateCheck> {
+    const namespace = `rate-${n}`;
+    log(`rate-limit check: ${n} objects at the default ${DEFAULT_AWS_RATE} requests/s`);
+    await this.#prepare(namespace, n);
+    const args = ["--max-concurrent-reconciles", String(this.#options.reconciles)];
+    const bound = n / DEFAULT_AWS_RATE;
+    const converged = await this.#converge(namespace, n, args, bound * 3_000 + 120_000);
+    log(`  ${converged.seconds.toFixed(1)} s (bound ${bound} s)`);
+    return {
+      n,
+      rate: DEFAULT_AWS_RATE,
+      boundSeconds: bound,
+      measuredSeconds: converged.seconds,
+      puts: converged.puts,
+    };
+  }
+}
+
+async function installCrd(cp: ControlPlane): Promise<void> {
+  const run = promisify(execFile);
+  const kubeconfig = ["--kubeconfig", cp.kubeconfigPath];
+  const file = join(repoRoot, "crds", `${CRD_NAME}.yaml`);
+  await run(cp.kubectl, [...kubeconfig, "apply", "--server-side", "-f", file]);
+  await run(cp.kubectl, [
+    ...kubeconfig,
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    `crd/${CRD_NAME}`,
+  ]);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const loadBefore = currentLoad();
+  if (options.built && !existsSync(entryPoint(true)))
+    throw new Error("--built needs dist/main.js: run npm run build first");
+  const flags = supportedFlags(options.built);
+  const rateLimitFlag = flags.has("--aws-rate-limit");
+  const notes: string[] = [];
+  if (!rateLimitFlag)
+    notes.push("The controller's --help lists no --aws-rate-limit flag; none was passed.");
+
+  // etcd's data on tmpfs when there is one: a benchmark of the controller, not of the disk.
+  const shm = "/dev/shm";
+  const stateDir = existsSync(shm) ? mkdtempSync(join(shm, "ldpc-bench-")) : undefined;
+  log(`machine: ${machineDescription()}; load ${loadBefore.join(" ")}`);
+  mkdirSync(options.logDir, { recursive: true });
+  const cp = await startControlPlane({ ...(stateDir ? { stateDir } : {}), log });
+  const kube = new KubeHttp(cp.kubeconfigPath, 64);
+  let endpoint: LogsEndpoint | undefined;
+  try {
+    await installCrd(cp);
+    endpoint =
+      options.endpoint === "memory"
+        ? await MemoryLogsEndpoint.start(REGION)
+        : new MotoLogsEndpoint(cp);
+    const bench = new Bench(options, cp, kube, endpoint, rateLimitFlag);
+    const results: SizeResult[] = [];
+    for (const n of options.sizes) results.push(await bench.size(n));
+    const rateCheck =
+      rateLimitFlag && options.rateCheck > 0 ? await bench.rateCheck(options.rateCheck) : undefined;
+
+    const report: Report = {
+      startedAt,
+      machine: machineDescription(),
+      loadBefore,
+      loadAfter: currentLoad(),
+      endpoint:
+        endpoint.kind === "memory"
+          ? "in-process AWS JSON 1.1 server (test/bench/logs-endpoint.ts)"
+          : "moto behind the fault proxy",
+      controllerCommand: [
+        "node",
+        ...options.nodeOptions,
+        options.built ? "dist/main.js" : "src/main.ts",
+        ...bench.controllerArgs,
+      ].join(" "),
+      benchCommand: `npm run bench -- ${process.argv.slice(2).join(" ")}`
+        .trim()
+        .replace(/ --$/, ""),
+      kubernetesVersion: cp.kubernetesVersion,
+      etcdOnTmpfs: stateDir !== undefined,
+      results,
+      rateLimitFlag,
+      rateCheck,
+      notes,
+    };
+    const markdown = renderReport(report);
+    console.log(markdown);
+    mkdirSync(dirname(options.out), { recursive: true });
+    writeFileSync(options.out, `${markdown}\n`);
+    log(`results written to ${options.out}; controller logs in ${options.logDir}`);
+  } finally {
+    kube.close();
+    await endpoint?.close();
+    // stop() removes the state directory; keep the servers' logs next to the controller's.
+    cpSync(join(cp.stateDir, "logs"), options.logDir, { recursive: true });
+    await cp.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 1;
+});

@@ -1,0 +1,228 @@
+// Turns the measurements into the markdown the benchmark prints and writes.
+import { cpus, loadavg, totalmem } from "node:os";
+import type { Footprint } from "./controller.ts";
+import type { RequestCounts } from "./kube.ts";
+
+export interface SizeResult {
+  n: number;
+  ceilingConcurrency: number;
+  /** Objects created per second by the bare client. */
+  createRate: number;
+  /** Objects per second given their annotation and status patches by the bare client. */
+  ceilingRate: number;
+  convergeSeconds: number;
+  firstReadySeconds: number;
+  convergePuts: number;
+  convergeFootprint: Footprint;
+  convergeRequests: RequestCounts;
+  noopPuts: number;
+  noopSeconds: number;
+  noopRequests: RequestCounts;
+  changes: number;
+  changeToPut: { p50: number; p99: number; max: number };
+  changeToReady: { p50: number; p99: number; max: number };
+  /** Controller requests during the change phase; the bench's own spec patches are removed. */
+  changeRequests: RequestCounts;
+  restartFootprint: Footprint;
+}
+
+export interface RateCheck {
+  n: number;
+  rate: number;
+  boundSeconds: number;
+  measuredSeconds: number;
+  puts: number;
+}
+
+export interface Report {
+  startedAt: Date;
+  machine: string;
+  loadBefore: readonly number[];
+  loadAfter: readonly number[];
+  endpoint: string;
+  controllerCommand: string;
+  benchCommand: string;
+  kubernetesVersion: string;
+  etcdOnTmpfs: boolean;
+  results: SizeResult[];
+  rateLimitFlag: boolean;
+  rateCheck: RateCheck | undefined;
+  notes: string[];
+}
+
+export function machineDescription(): string {
+  const model = cpus()[0]?.model ?? "unknown CPU";
+  const memGiB = totalmem() / 2 ** 30;
+  return `${cpus().length} CPUs (${model}), ${memGiB.toFixed(1)} GiB memory, Node ${process.version}, ${process.platform}`;
+}
+
+export function currentLoad(): number[] {
+  return loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+/** Nearest-rank percentile of milliseconds. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? NaN;
+}
+
+const WRITE_VERBS = new Set(["POST", "PUT", "PATCH", "DELETE", "APPLY"]);
+
+export function countWrites(counts: RequestCounts): number {
+  let total = 0;
+  for (const [key, value] of counts) if (WRITE_VERBS.has(key.split(" ")[0] ?? "")) total += value;
+  return total;
+}
+
+function describeCounts(counts: RequestCounts, per: number, onlyWrites: boolean): string {
+  const parts = [...counts]
+    .filter(([key]) => !onlyWrites || WRITE_VERBS.has(key.split(" ")[0] ?? ""))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key} ${per === 1 ? thousands(value) : fixed(value / per, 2)}`);
+  return parts.length > 0 ? parts.join(", ") : "none";
+}
+
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
+
+function thousands(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+interface Target {
+  what: string;
+  measured: string;
+  reached: boolean;
+}
+
+function targets(report: Report): Target[] {
+  const largest = report.results.reduce<SizeResult | undefined>(
+    (a, b) => (a && a.n >= b.n ? a : b),
+    undefined,
+  );
+  if (!largest) return [];
+  const at = `at N = ${thousands(largest.n)}`;
+  const ratio =
+    largest.ceilingRate > 0 ? largest.n / largest.convergeSeconds / largest.ceilingRate : 0;
+  const maxPutsOnRestart = Math.max(...report.results.map((r) => r.noopPuts));
+  const worstP99 = Math.max(...report.results.map((r) => r.changeToPut.p99));
+  const changeWrites = Math.max(
+    ...report.results.map((r) => countWrites(r.changeRequests) / r.changes),
+  );
+  const convergeWrites = Math.max(
+    ...report.results.map((r) => countWrites(r.convergeRequests) / r.n),
+  );
+  return [
+    {
+      what: "Convergence ≥ 50 % of the ceiling",
+      measured: `${fixed(ratio * 100, 0)} % ${at}`,
+      reached: ratio >= 0.5,
+    },
+    {
+      what: "0 PutDestinationPolicy calls on restart",
+      measured: `${maxPutsOnRestart}`,
+      reached: maxPutsOnRestart === 0,
+    },
+    {
+      what: "p99 change → call ≤ 500 ms (idle queue)",
+      measured: `${fixed(worstP99, 0)} ms (worst size)`,
+      reached: worstP99 <= 500,
+    },
+    {
+      what: "Peak RSS ≤ 200 MiB at 10,000",
+      measured: `${fixed(largest.convergeFootprint.peakRssMiB, 0)} MiB ${at}`,
+      reached: largest.n >= 10_000 && largest.convergeFootprint.peakRssMiB <= 200,
+    },
+    {
+      what: "≤ 3 API-server writes per changed object",
+      measured: `${fixed(changeWrites, 2)} per change, ${fixed(convergeWrites, 2)} per object at convergence`,
+      reached: changeWrites <= 3 && convergeWrites <= 3,
+    },
+  ];
+}
+
+export function renderReport(report: Report): string {
+  const rs = report.results;
+  const head = `| | ${rs.map((r) => `N = ${thousands(r.n)}`).join(" | ")} |`;
+  const rule = `|---|${rs.map(() => "---:|").join("")}`;
+  const row = (label: string, cell: (r: SizeResult) => string) =>
+    `| ${label} | ${rs.map(cell).join(" | ")} |`;
+  const lines = [
+    `## Benchmark ${report.startedAt.toISOString().replace(/\.\d+Z$/, "Z")}`,
+    "",
+    `- Machine: ${report.machine}; load average ${report.loadBefore.join(" ")} before, ${report.loadAfter.join(" ")} after`,
+    `- Control plane: kube-apiserver ${report.kubernetesVersion} and etcd${report.etcdOnTmpfs ? " on tmpfs" : ""}; CloudWatch Logs endpoint: ${report.endpoint}`,
+    `- Controller: \`${report.controllerCommand}\``,
+    `- Command: \`${report.benchCommand}\``,
+    "",
+    head,
+    rule,
+    row("Ceiling: bare-client creates (objects/s)", (r) => fixed(r.createRate, 0)),
+    row(
+      "Ceiling: annotation + status patch (objects/s)",
+      (r) => `${fixed(r.ceilingRate, 0)} (${r.ceilingConcurrency} in flight)`,
+    ),
+    row("Convergence: start → all Ready (s)", (r) => fixed(r.convergeSeconds, 1)),
+    row("Convergence: start → first Ready (s)", (r) => fixed(r.firstReadySeconds, 2)),
+    row("Convergence (objects/s)", (r) => fixed(r.n / r.convergeSeconds, 0)),
+    row(
+      "Convergence / ceiling",
+      (r) => `${fixed((r.n / r.convergeSeconds / r.ceilingRate) * 100, 0)} %`,
+    ),
+    row("PutDestinationPolicy calls, convergence", (r) => thousands(r.convergePuts)),
+    row("API-server writes per object, convergence", (r) =>
+      fixed(countWrites(r.convergeRequests) / r.n, 2),
+    ),
+    row("No-op restart: PutDestinationPolicy calls", (r) => thousands(r.noopPuts)),
+    row("No-op restart: start → all N verified (s)", (r) => fixed(r.noopSeconds, 1)),
+    row("No-op restart: API-server writes", (r) => thousands(countWrites(r.noopRequests))),
+    row(
+      "Change → PutDestinationPolicy p50 / p99 (ms)",
+      (r) => `${fixed(r.changeToPut.p50, 0)} / ${fixed(r.changeToPut.p99, 0)}`,
+    ),
+    row(
+      "Change → Ready p50 / p99 (ms)",
+      (r) => `${fixed(r.changeToReady.p50, 0)} / ${fixed(r.changeToReady.p99, 0)}`,
+    ),
+    row("API-server writes per changed object", (r) =>
+      fixed(countWrites(r.changeRequests) / r.changes, 2),
+    ),
+    row("Peak RSS, convergence (MiB)", (r) => fixed(r.convergeFootprint.peakRssMiB, 0)),
+    row("CPU, convergence (s)", (r) => fixed(r.convergeFootprint.cpuSeconds, 1)),
+    row("Peak RSS, restart + changes (MiB)", (r) => fixed(r.restartFootprint.peakRssMiB, 0)),
+    row("CPU, restart + changes (s)", (r) => fixed(r.restartFootprint.cpuSeconds, 1)),
+    "",
+    "API-server requests by the controller (apiserver_request_total for logdestinationpolicies and events): writes per object at convergence and per change, and every request of the no-op restart:",
+    "",
+    ...rs.map(
+      (r) =>
+        `- N = ${thousands(r.n)}: convergence ${describeCounts(r.convergeRequests, r.n, true)}; change ${describeCounts(r.changeRequests, r.changes, true)}; restart ${describeCounts(r.noopRequests, 1, false)}`,
+    ),
+    "",
+  ];
+  if (report.rateCheck) {
+    const c = report.rateCheck;
+    lines.push(
+      `Default AWS rate limit (${c.rate} requests/s): N = ${thousands(c.n)} needs about N ÷ rate = ${fixed(c.boundSeconds, 0)} s (the first burst goes at once); measured ${fixed(c.measuredSeconds, 1)} s (${thousands(c.puts)} calls, ${fixed(c.puts / c.measuredSeconds, 2)} calls/s). At N = 10,000 the bound is ${fixed(10_000 / c.rate, 0)} s.`,
+      "",
+    );
+  } else if (!report.rateLimitFlag) {
+    lines.push(
+      "The controller has no --aws-rate-limit flag yet: convergence ran without a client-side AWS rate limit, and the default-limit check was skipped.",
+      "",
+    );
+  }
+  const t = targets(report);
+  if (t.length > 0) {
+    lines.push("| Target | Measured | Reached |", "|---|---|---|");
+    for (const target of t)
+      lines.push(`| ${target.what} | ${target.measured} | ${target.reached ? "yes" : "no"} |`);
+    lines.push("");
+  }
+  for (const note of report.notes) lines.push(`- ${note}`);
+  if (report.notes.length > 0) lines.push("");
+  return lines.join("\n");
+}
