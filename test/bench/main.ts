@@ -51,7 +51,7 @@ const USAGE = `usage: npm run bench -- [options]
   --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
   --endpoint memory|moto     CloudWatch Logs endpoint (default memory)
   --[no-]built               run dist/main.js (npm run build first; npm run bench does) or src/main.ts
-  --node-options "FLAGS"     node flags for the controller, e.g. "--max-old-space-size=128"
+  --node-options="FLAGS"     node flags for the controller, e.g. --node-options="--max-old-space-size=128"
   --cpu-prof DIR             write the controller's CPU profiles (node --cpu-prof) to DIR
   --out FILE                 results file (default bench-results/bench-<time>.md)
   --keep-logs DIR            keep the controller's logs in DIR`;
@@ -445,6 +445,26 @@ class Bench {
   }
 }
 
+/** The command line as typed: npm run bench adds --built itself. */
+function benchCommand(): string {
+  let args = process.argv.slice(2);
+  if (process.env.npm_lifecycle_event === "bench" && args[0] === "--built") args = args.slice(1);
+  if (process.env.npm_lifecycle_event !== "bench")
+    return ["node test/bench/main.ts", ...args.map(shellWord)].join(" ");
+  return args.length === 0
+    ? "npm run bench"
+    : ["npm run bench --", ...args.map(shellWord)].join(" ");
+}
+
+/** An argument as it would be typed, e.g. --node-options="--a --b". */
+function shellWord(arg: string): string {
+  if (!/\s/.test(arg)) return arg;
+  const eq = arg.indexOf("=");
+  return eq > 0 && arg.startsWith("--")
+    ? `${arg.slice(0, eq + 1)}"${arg.slice(eq + 1)}"`
+    : `"${arg}"`;
+}
+
 async function installCrd(cp: ControlPlane): Promise<void> {
   const run = promisify(execFile);
   const kubeconfig = ["--kubeconfig", cp.kubeconfigPath];
@@ -506,9 +526,7 @@ async function main(): Promise<void> {
         options.built ? "dist/main.js" : "src/main.ts",
         ...bench.controllerArgs,
       ].join(" "),
-      benchCommand: `npm run bench -- ${process.argv.slice(2).join(" ")}`
-        .trim()
-        .replace(/ --$/, ""),
+      benchCommand: benchCommand(),
       kubernetesVersion: cp.kubernetesVersion,
       etcdOnTmpfs: stateDir !== undefined,
       results,
