@@ -103,14 +103,7 @@ describe("conflicts and deletion", () => {
     );
     assert.ok(obj);
     await first.delete(name);
-    await waitFor("object gone", async () => {
-      try {
-        await first.get(name);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await first.waitUntilGone(name);
     assert.equal(await storedPolicy(env, name), DENY_ALL_POLICY);
   });
 
@@ -123,13 +116,6 @@ describe("conflicts and deletion", () => {
     });
     await first.waitForReason(name, "DestinationNotFound");
     await first.delete(name);
-    await waitFor("object gone", async () => {
-      try {
-        await first.get(name);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await first.waitUntilGone(name);
   });
 });

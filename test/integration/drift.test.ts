@@ -1,16 +1,15 @@
 // Drift detection: someone changes the policy in AWS behind the controller's back.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { PutDestinationPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  emulator,
   installCrd,
   Policies,
+  putPolicyDirectly,
   samplePolicy,
   storedPolicy,
   waitFor,
@@ -37,17 +36,8 @@ describe("drift detection", () => {
     assert.equal(await controller.stop(), 0);
   });
 
-  async function tamper(name: string): Promise<void> {
-    const client = emulator(env);
-    const policy = samplePolicy(name, ["999999999999"]);
-    await client.send(
-      new PutDestinationPolicyCommand({
-        destinationName: name,
-        accessPolicy: JSON.stringify(policy),
-      }),
-    );
-    client.destroy();
-  }
+  const tamper = (name: string) =>
+    putPolicyDirectly(env, name, samplePolicy(name, ["999999999999"]));
 
   test("a policy changed in AWS is detected and corrected by default", async () => {
     const name = unique("correct");

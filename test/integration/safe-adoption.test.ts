@@ -4,16 +4,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PutDestinationPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  emulator,
   installCrd,
   Policies,
+  putPolicyDirectly,
   samplePolicy,
   storedPolicy,
 } from "../support/policies.ts";
@@ -46,16 +45,7 @@ describe("safe adoption", () => {
     assert.equal(await strictController.stop(), 0);
   });
 
-  async function putDirectly(name: string, policy: unknown): Promise<void> {
-    const client = emulator(env);
-    await client.send(
-      new PutDestinationPolicyCommand({
-        destinationName: name,
-        accessPolicy: JSON.stringify(policy),
-      }),
-    );
-    client.destroy();
-  }
+  const putDirectly = (name: string, policy: unknown) => putPolicyDirectly(env, name, policy);
 
   test("observe mode reports a different live policy as OutOfSync, names the difference and never writes", async () => {
     const name = unique("observe");

@@ -7,6 +7,7 @@ import {
   CreateLogGroupCommand,
   DescribeDestinationsCommand,
   PutDestinationCommand,
+  PutDestinationPolicyCommand,
   CloudWatchLogsClient,
 } from "@aws-sdk/client-cloudwatch-logs";
 import {
@@ -110,6 +111,19 @@ export class Policies {
     )) as LogDestinationPolicy;
   }
 
+  /** Resolves once the object no longer exists (its finalizers, if any, are gone). */
+  async waitUntilGone(name: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(
+      `${name} gone`,
+      () =>
+        this.get(name).then(
+          () => false,
+          () => true,
+        ),
+      timeoutMs,
+    );
+  }
+
   async delete(name: string): Promise<void> {
     await this.api.deleteNamespacedCustomObject({
       group: GROUP,
@@ -195,6 +209,22 @@ export async function createDestination(
       destinationName: name,
       targetArn: `arn:aws:kinesis:${region}:123456789012:stream/${name}`,
       roleArn: "arn:aws:iam::123456789012:role/cwl-to-kinesis",
+    }),
+  );
+  client.destroy();
+}
+
+/** Changes a destination's policy behind the controller's back, as someone in the console would. */
+export async function putPolicyDirectly(
+  env: TestEnv,
+  name: string,
+  policy: unknown,
+): Promise<void> {
+  const client = emulator(env);
+  await client.send(
+    new PutDestinationPolicyCommand({
+      destinationName: name,
+      accessPolicy: JSON.stringify(policy),
     }),
   );
   client.destroy();
