@@ -16,12 +16,11 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { GROUP, PLURAL, REVOKE_FINALIZER, VERSION } from "../../src/api/names.ts";
 import { startController, type RunningController } from "../support/controller.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { asToken, getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import {
   deletePolicies,
   kubectlApply,
@@ -102,20 +101,6 @@ async function tokenFor(env: TestEnv, namespace: string, name: string): Promise<
   const token = response.status?.token;
   assert.ok(token, "TokenRequest returned no token");
   return token;
-}
-
-/** A kubeconfig for the same cluster that authenticates with a bearer token only. */
-function asToken(admin: KubeConfig, token: string): KubeConfig {
-  const cluster = admin.getCurrentCluster();
-  assert.ok(cluster);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: "controller", token }],
-    contexts: [{ name: "controller", cluster: cluster.name, user: "controller" }],
-    currentContext: "controller",
-  });
-  return kc;
 }
 
 /** Waits until the authorizer has seen the new bindings (it learns them through a watch). */

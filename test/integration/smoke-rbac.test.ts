@@ -3,14 +3,14 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, loadYaml } from "@kubernetes/client-node";
+import { CoreV1Api, RbacAuthorizationV1Api, loadYaml } from "@kubernetes/client-node";
 import type {
   AuthenticationV1TokenRequest,
   V1Role,
   V1RoleBinding,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
-import { getTestEnv, newNamespace } from "../support/env.ts";
+import { asToken, getTestEnv, newNamespace } from "../support/env.ts";
 import type { TestEnv } from "../support/env.ts";
 
 let env: TestEnv;
@@ -20,20 +20,6 @@ before(async () => {
   env = await getTestEnv();
   namespace = await newNamespace(env.kubeConfig, "smoke-rbac");
 });
-
-/** A kubeconfig for the same cluster that authenticates with a bearer token only. */
-function asToken(admin: KubeConfig, token: string): KubeConfig {
-  const cluster = admin.getCurrentCluster();
-  assert.ok(cluster);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: "sa", token }],
-    contexts: [{ name: "sa", cluster: cluster.name, user: "sa" }],
-    currentContext: "sa",
-  });
-  return kc;
-}
 
 async function status(call: Promise<unknown>): Promise<number> {
   try {

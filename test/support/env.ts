@@ -104,3 +104,17 @@ export function logsClient(config: CloudWatchLogsClientConfig = {}): CloudWatchL
     ...config,
   });
 }
+
+/** A kubeconfig for the same cluster that authenticates with a bearer token only. */
+export function asToken(admin: KubeConfig, token: string, user = "token-user"): KubeConfig {
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: user, token }],
+    contexts: [{ name: user, cluster: cluster.name, user }],
+    currentContext: user,
+  });
+  return kc;
+}
