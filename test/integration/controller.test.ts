@@ -151,6 +151,7 @@ describe("the controller", () => {
       operation: PUT,
       fault: { kind: "error", name: "OperationAbortedException" },
       count: 2,
+      destination: name,
     });
     await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
     await policies.waitForReason(name, "Applied");
@@ -168,6 +169,7 @@ describe("the controller", () => {
       operation: PUT,
       fault: { kind: "error", name: "ServiceUnavailableException" },
       count: Infinity,
+      destination: name,
     });
     await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
     const failed = await policies.waitForReason(name, "AWSUnavailable", 15_000);
@@ -185,6 +187,7 @@ describe("the controller", () => {
       operation: PUT,
       fault: { kind: "error", name: "InvalidParameterException", message: "policy is not valid" },
       count: Infinity,
+      destination: name,
     });
     const before = await putCount();
     try {

@@ -92,6 +92,7 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
       operation: "PutDestinationPolicy",
       fault: { kind: "error", name: "OperationAbortedException" },
       count: 2,
+      destination: applied,
     });
     await policies.create(applied, {
       destinationName: applied,

@@ -122,6 +122,7 @@ describe("the AWS rate limit", () => {
       operation: PUT,
       fault: { kind: "error", name: "ThrottlingException", message: "Rate exceeded" },
       count: 2,
+      destination: name,
     });
     await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
     await policies.waitForReason(name, "Applied", 20_000);

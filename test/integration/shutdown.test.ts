@@ -2,7 +2,7 @@
 // within the grace period, never starts a retry, records what it cut short as
 // Interrupted, and exits 0.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import {
@@ -26,6 +26,11 @@ describe("graceful shutdown", () => {
   before(async () => {
     env = await getTestEnv();
     await installCrd(env);
+  });
+
+  // Each test starts its own controller; a namespace of its own keeps that
+  // controller from picking up the objects an earlier test left unfinished.
+  beforeEach(async () => {
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "shutdown"));
   });
 
@@ -58,7 +63,11 @@ describe("graceful shutdown", () => {
     const name = unique("held");
     await createDestination(env, name);
     const controller = await start(["--shutdown-grace-period", "3s"]);
-    await env.proxy.inject({ operation: PUT, fault: { kind: "latency", ms: 10_000 } });
+    await env.proxy.inject({
+      operation: PUT,
+      fault: { kind: "latency", ms: 10_000 },
+      destination: name,
+    });
     try {
       await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
       await putInFlight(name);
@@ -94,6 +103,7 @@ describe("graceful shutdown", () => {
       operation: PUT,
       fault: { kind: "error", name: "ServiceUnavailableException" },
       count: Infinity,
+      destination: name,
     });
     try {
       await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
@@ -130,7 +140,11 @@ describe("graceful shutdown", () => {
       "--max-concurrent-reconciles",
       "1",
     ]);
-    await env.proxy.inject({ operation: PUT, fault: { kind: "latency", ms: 2_000 } });
+    await env.proxy.inject({
+      operation: PUT,
+      fault: { kind: "latency", ms: 2_000 },
+      destination: first,
+    });
     try {
       await policies.create(first, { destinationName: first, accessPolicy: samplePolicy(first) });
       await putInFlight(first);

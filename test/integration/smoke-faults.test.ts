@@ -134,3 +134,15 @@ void test("a dropped connection reaches the SDK as a network error, not an AWS e
     ],
   );
 });
+
+void test("a fault scoped to a destination leaves calls about other destinations alone", async () => {
+  await env.proxy.inject({
+    operation: "PutDestinationPolicy",
+    fault: { kind: "error", name: "OperationAbortedException" },
+    destination: "some-other-destination",
+  });
+  await putPolicy();
+  const [call] = await env.proxy.calls("PutDestinationPolicy");
+  assert.equal(call?.status, 200);
+  assert.equal(call.fault, undefined);
+});

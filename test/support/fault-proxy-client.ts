@@ -20,7 +20,16 @@ export interface FaultRule {
   fault: Fault;
   /** How many of the next matching calls the fault applies to; default 1, may be Infinity. */
   count?: number;
+  /**
+   * Only calls whose body names this destination match. A controller may be
+   * working on other objects at the same time; without this, their calls could
+   * use up a fault meant for one object.
+   */
+  destination?: string;
 }
+
+/** A rule as the proxy keeps it: every field but `destination` filled in. */
+export type ParsedRule = Required<Omit<FaultRule, "destination">> & Pick<FaultRule, "destination">;
 
 export interface ProxyCall {
   operation: string;
@@ -37,13 +46,20 @@ export interface ProxyCall {
 export const adminPrefix = "/__proxy/";
 
 /** Accepts what the admin endpoint receives: JSON has no Infinity, so null or "Infinity" stand for it. */
-export function parseRule(input: unknown): Required<FaultRule> {
+export function parseRule(input: unknown): ParsedRule {
   if (typeof input !== "object" || input === null) throw new TypeError("rule must be an object");
-  const { operation, fault, count } = input as Record<string, unknown>;
+  const { operation, fault, count, destination } = input as Record<string, unknown>;
   if (typeof operation !== "string" || operation === "") {
     throw new TypeError("operation must be a non-empty string");
   }
-  return { operation, fault: parseFault(fault), count: parseCount(count) };
+  const rule: ParsedRule = { operation, fault: parseFault(fault), count: parseCount(count) };
+  if (destination !== undefined && destination !== null) {
+    if (typeof destination !== "string" || destination === "") {
+      throw new TypeError("destination must be a non-empty string");
+    }
+    rule.destination = destination;
+  }
+  return rule;
 }
 
 function parseCount(count: unknown): number {

@@ -10,10 +10,10 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { adminPrefix, parseRule } from "./fault-proxy-client.ts";
-import type { Fault, FaultRule, ProxyCall } from "./fault-proxy-client.ts";
+import type { Fault, FaultRule, ParsedRule, ProxyCall } from "./fault-proxy-client.ts";
 
 export { FaultProxyClient, parseRule } from "./fault-proxy-client.ts";
-export type { Fault, FaultRule, ProxyCall } from "./fault-proxy-client.ts";
+export type { Fault, FaultRule, ParsedRule, ProxyCall } from "./fault-proxy-client.ts";
 
 export interface FaultProxyOptions {
   /** The emulator's URL; must be a loopback address. */
@@ -29,7 +29,7 @@ export class FaultProxy {
   readonly port: number;
   private readonly server: Server;
   private readonly upstream: URL;
-  private rules: Required<FaultRule>[] = [];
+  private rules: ParsedRule[] = [];
   private log: ProxyCall[] = [];
 
   private constructor(server: Server, upstream: URL) {
@@ -95,8 +95,12 @@ export class FaultProxy {
     await closed;
   }
 
-  private take(operation: string, target: string): Fault | undefined {
-    const rule = this.rules.find((r) => r.operation === operation || r.operation === target);
+  private take(operation: string, target: string, destination?: string): Fault | undefined {
+    const rule = this.rules.find(
+      (r) =>
+        (r.operation === operation || r.operation === target) &&
+        (r.destination === undefined || r.destination === destination),
+    );
     if (!rule) return undefined;
     rule.count -= 1;
     if (rule.count <= 0) this.rules = this.rules.filter((r) => r !== rule);
@@ -126,9 +130,9 @@ export class FaultProxy {
     const operation = target.slice(target.lastIndexOf(".") + 1);
     // AWS JSON bodies are small; reading one lets tests count calls per destination.
     const body = queryBody ?? (await readBody(req));
-    const fault = this.take(operation, target);
-    const call: ProxyCall = { operation, target, at, status: 0 };
     const destination = destinationOf(body);
+    const fault = this.take(operation, target, destination);
+    const call: ProxyCall = { operation, target, at, status: 0 };
     if (destination !== undefined) call.destination = destination;
     if (fault) call.fault = fault;
     this.log.push(call);
