@@ -106,8 +106,16 @@ describe("the AWS rate limit", () => {
         `${perFiveSeconds} (bound ${BURST + 5 * RATE})`,
     );
     assert.equal(calls.filter((c) => c.operation === PUT).length, OBJECTS, "one put per object");
-    assert.ok(perSecond <= BURST + RATE, `${perSecond} calls in one second`);
-    assert.ok(perFiveSeconds <= BURST + 5 * RATE, `${perFiveSeconds} calls in five seconds`);
+    // The bucket bounds when calls leave the controller; the proxy sees when they
+    // arrive, a few milliseconds later and not always by the same amount. A full
+    // bucket drained at a window's start can therefore show one call more than
+    // the bound in a window measured at the proxy, never two.
+    const jitter = 1;
+    assert.ok(perSecond <= BURST + RATE + jitter, `${perSecond} calls in one second`);
+    assert.ok(
+      perFiveSeconds <= BURST + 5 * RATE + jitter,
+      `${perFiveSeconds} calls in five seconds`,
+    );
     // Paced, not just bounded: the last calls had to wait for refills.
     assert.ok(spanMs >= ((calls.length - BURST) / RATE) * 1000 - 100, `all done in ${spanMs} ms`);
     assert.ok(
