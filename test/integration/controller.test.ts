@@ -43,7 +43,14 @@ describe("the controller", () => {
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "controller"));
     // A small retry budget keeps the "retries exhausted" scenario short.
     controller = await startController(env, {
-      args: ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"],
+      args: [
+        "--watch-namespace",
+        policies.namespace,
+        "--aws-max-attempts",
+        "3",
+        "--aws-max-retry-time",
+        "3s",
+      ],
     });
   });
 
@@ -288,7 +295,14 @@ describe("the controller", () => {
     const before = await putCount();
     const skippedMetric = "log_destination_policy_apply_skipped_total";
     controller = await startController(env, {
-      args: ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"],
+      args: [
+        "--watch-namespace",
+        policies.namespace,
+        "--aws-max-attempts",
+        "3",
+        "--aws-max-retry-time",
+        "3s",
+      ],
     });
     const applied = (await policies.api.listNamespacedCustomObject({
       group: "logs.gitops.dev",

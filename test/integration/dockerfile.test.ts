@@ -276,6 +276,7 @@ describe("the Dockerfile's build replayed without Docker", () => {
     const [, args] = command();
     const controller = await startController(env, {
       entry: args[0] ?? "",
+      args: ["--watch-namespace", namespace],
       env: { NODE_ENV: "production" },
     });
     const name = `image-${process.pid}`;
