@@ -1,33 +1,34 @@
 # syntax=docker/dockerfile:1
-# The controller's image: compiled JavaScript and production dependencies on
-# distroless Node.js 24, running as a non-root numeric UID. Nothing is written to
-# the filesystem at run time, so the root filesystem can be read-only.
+# The controller's image: the compiled controller bundled with its dependencies
+# into one file (scripts/bundle.ts), on distroless Node.js 24, running as a
+# non-root numeric UID. There is no node_modules: the bundle holds all the code
+# the controller reaches. Nothing is written to the filesystem at run time, so
+# the root filesystem can be read-only.
 #
-# Build stages use the same Node as CI (test/env/versions.env, NODE_VERSION).
+# The build stage uses the same Node as CI (test/env/versions.env, NODE_VERSION).
 # test/integration/dockerfile.test.ts replays these steps without Docker.
 
-# --- build: full dependencies, TypeScript compiled to dist/ ---
+# --- build: full dependencies, TypeScript compiled to dist/, then bundled ---
 FROM node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ ./src/
+COPY scripts/bundle.ts ./scripts/
 RUN npm run build
-
-# --- deps: production dependencies only ---
-FROM node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553 AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm run bundle
 
 # --- runtime: no shell, no package manager ---
 FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
 WORKDIR /app
-ENV NODE_ENV=production
-COPY --from=deps /app/node_modules ./node_modules/
-COPY --from=build /app/dist ./dist/
-COPY package.json ./
+# Two malloc arenas instead of one per thread: memory freed by one of V8's or
+# libuv's threads is reused by the others, which keeps the peak resident memory
+# at 10,000 objects under 200 MiB (README, Performance).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
+# dist/main.js, dist/THIRD-PARTY-NOTICES.txt and package.json, from which the
+# controller reads its version ("type": "module" makes main.js an ES module).
+COPY --from=build /app/out/image/ ./
 USER 65532:65532
 EXPOSE 8080 8081
 # Node runs as PID 1 and handles SIGTERM itself: it stops watching, lets

@@ -5,6 +5,7 @@
 //   dashboards/*.json    the Grafana dashboard built by scripts/dashboard.ts;
 //   values.schema.json   and the table in README.md, both from the `# --`
 //                        comments and `# @schema` lines of values.yaml.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { format, resolveConfig } from "prettier";
@@ -92,6 +93,22 @@ function describeMap(map: YAMLMap, path: string[], docs: ValueDoc[]): JsonSchema
     });
   }
   return { type: "object", additionalProperties: false, properties };
+}
+
+/**
+ * The NODE_OPTIONS the chart sets with its default values, built the way the
+ * Deployment template builds it; the benchmark runs the controller with it.
+ */
+export function chartNodeOptions(root = join(import.meta.dirname, "..")): string {
+  const values = parse(readFileSync(join(root, CHART_DIR, "values.yaml"), "utf8")) as {
+    heap: { maxOldSpaceMiB: number; maxSemiSpaceMiB: number };
+  };
+  const options: string[] = [];
+  if (values.heap.maxOldSpaceMiB > 0)
+    options.push(`--max-old-space-size=${String(values.heap.maxOldSpaceMiB)}`);
+  if (values.heap.maxSemiSpaceMiB > 0)
+    options.push(`--max-semi-space-size=${String(values.heap.maxSemiSpaceMiB)}`);
+  return options.join(" ");
 }
 
 /** The JSON schema of values.yaml and one row per documented key. */

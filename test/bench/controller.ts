@@ -14,8 +14,8 @@ export interface ControllerOptions {
   region: string;
   namespace: string;
   args: readonly string[];
-  /** Run dist/main.js (after `npm run build`) rather than src/main.ts. */
-  built: boolean;
+  /** Which build of the controller runs. */
+  entry: Entry;
   logFile: string;
   /** Extra node options, e.g. --cpu-prof. */
   nodeArgs?: readonly string[];
@@ -31,13 +31,36 @@ export interface Footprint {
 const CLOCK_TICKS =
   Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-export function entryPoint(built: boolean): string {
-  return built ? join(repoRoot, "dist", "main.js") : join(repoRoot, "src", "main.ts");
+/**
+ * src: the TypeScript sources; dist: npm run build's output with node_modules;
+ * image: npm run bundle's single file, what the container image runs.
+ */
+export type Entry = "src" | "dist" | "image";
+
+export const ENTRY_FILES: Record<Entry, string> = {
+  src: "src/main.ts",
+  dist: "dist/main.js",
+  image: "out/image/dist/main.js",
+};
+
+/** The ENV of the Dockerfile's final stage: the image's bundle runs with it. */
+export function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  const env: Record<string, string> = {};
+  for (const [, line = ""] of finalStage.matchAll(/^ENV\s+(.*)$/gm)) {
+    for (const [, key = "", value = ""] of line.matchAll(/(\w+)=(\S+)/g)) env[key] = value;
+  }
+  return env;
+}
+
+export function entryPoint(entry: Entry): string {
+  return join(repoRoot, ENTRY_FILES[entry]);
 }
 
 /** Flags the controller's --help lists; a flag another change adds may be missing. */
-export function supportedFlags(built: boolean): Set<string> {
-  const help = execFileSync(process.execPath, [entryPoint(built), "run", "--help"], {
+export function supportedFlags(entry: Entry): Set<string> {
+  const help = execFileSync(process.execPath, [entryPoint(entry), "run", "--help"], {
     encoding: "utf8",
     cwd: repoRoot,
   });
@@ -75,7 +98,7 @@ export class ControllerProcess {
         process.execPath,
         [
           ...(options.nodeArgs ?? []),
-          entryPoint(options.built),
+          entryPoint(options.entry),
           "--kubeconfig",
           options.kubeconfigPath,
           "--watch-namespace",
@@ -93,6 +116,7 @@ export class ControllerProcess {
           stdio: ["ignore", log, log],
           env: {
             ...process.env,
+            ...(options.entry === "image" ? imageEnv() : {}),
             AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: options.awsEndpoint,
             AWS_REGION: options.region,
             AWS_ACCESS_KEY_ID: dummyCredentials.accessKeyId,

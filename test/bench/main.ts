@@ -18,7 +18,15 @@ import { specSchema } from "../../src/api/v1alpha1.ts";
 import { desiredState } from "../../src/controller/desired.ts";
 import { repoRoot } from "../env/binaries.ts";
 import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
-import { ControllerProcess, entryPoint, supportedFlags } from "./controller.ts";
+import { chartNodeOptions } from "../../scripts/chart.ts";
+import {
+  ControllerProcess,
+  ENTRY_FILES,
+  entryPoint,
+  imageEnv,
+  supportedFlags,
+  type Entry,
+} from "./controller.ts";
 import {
   apiserverRequestCounts,
   createNamespace,
@@ -50,8 +58,10 @@ const USAGE = `usage: npm run bench -- [options]
   --changes N                single-object spec changes per size (default 200)
   --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
   --endpoint memory|moto     CloudWatch Logs endpoint (default memory)
-  --[no-]built               run dist/main.js (npm run build first; npm run bench does) or src/main.ts
-  --node-options="FLAGS"     node flags for the controller, e.g. --node-options="--max-old-space-size=128"
+  --entry image|dist|src     the controller to run: the image's bundle (npm run bundle), dist/main.js
+                             (npm run build) or the sources; npm run bench builds and runs image
+  --node-options="FLAGS"     node flags for the controller (default: the NODE_OPTIONS the Helm chart
+                             sets by default); --node-options="" runs with Node's own defaults
   --cpu-prof DIR             write the controller's CPU profiles (node --cpu-prof) to DIR
   --out FILE                 results file (default bench-results/bench-<time>.md)
   --keep-logs DIR            keep the controller's logs in DIR`;
@@ -68,7 +78,7 @@ interface Options {
   changes: number;
   rateCheck: number;
   endpoint: "memory" | "moto";
-  built: boolean;
+  entry: Entry;
   nodeOptions: string[];
   cpuProf: string | undefined;
   out: string;
@@ -86,8 +96,8 @@ function parseOptions(argv: string[]): Options {
       changes: { type: "string", default: "200" },
       "rate-check": { type: "string", default: "1000" },
       endpoint: { type: "string", default: "memory" },
-      built: { type: "boolean", default: false },
-      "node-options": { type: "string", default: "" },
+      entry: { type: "string", default: "src" },
+      "node-options": { type: "string" },
       "cpu-prof": { type: "string" },
       out: { type: "string" },
       "keep-logs": { type: "string" },
@@ -110,6 +120,8 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(n) || n < min) throw new Error(`not an integer >= ${min}: "${s}"`);
     return n;
   };
+  if (!(values.entry in ENTRY_FILES))
+    throw new Error(`--entry must be image, dist or src\n${USAGE}`);
   if (values.endpoint !== "memory" && values.endpoint !== "moto")
     throw new Error(`--endpoint must be memory or moto\n${USAGE}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -120,8 +132,10 @@ function parseOptions(argv: string[]): Options {
     changes: int(values.changes, 1),
     rateCheck: int(values["rate-check"], 0),
     endpoint: values.endpoint,
-    built: values.built,
-    nodeOptions: values["node-options"].split(/\s+/).filter((x) => x !== ""),
+    entry: values.entry as Entry,
+    nodeOptions: (values["node-options"] ?? chartNodeOptions())
+      .split(/\s+/)
+      .filter((x) => x !== ""),
     cpuProf: values["cpu-prof"] ? resolve(values["cpu-prof"]) : undefined,
     out: resolve(values.out ?? join(repoRoot, "bench-results", `bench-${stamp}.md`)),
     logDir: values["keep-logs"]
@@ -202,7 +216,7 @@ class Bench {
       region: REGION,
       namespace,
       args,
-      built: this.#options.built,
+      entry: this.#options.entry,
       logFile: join(this.#options.logDir, `controller-${run}-${namespace}.log`),
       nodeArgs,
     });
@@ -445,10 +459,11 @@ class Bench {
   }
 }
 
-/** The command line as typed: npm run bench adds --built itself. */
+/** The command line as typed: npm run bench adds --entry image itself. */
 function benchCommand(): string {
   let args = process.argv.slice(2);
-  if (process.env.npm_lifecycle_event === "bench" && args[0] === "--built") args = args.slice(1);
+  if (process.env.npm_lifecycle_event === "bench" && args[0] === "--entry=image")
+    args = args.slice(1);
   if (process.env.npm_lifecycle_event !== "bench")
     return ["node test/bench/main.ts", ...args.map(shellWord)].join(" ");
   return args.length === 0
@@ -483,9 +498,9 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date();
   const loadBefore = currentLoad();
-  if (options.built && !existsSync(entryPoint(true)))
-    throw new Error("--built needs dist/main.js: run npm run build first");
-  const flags = supportedFlags(options.built);
+  if (!existsSync(entryPoint(options.entry)))
+    throw new Error(`--entry ${options.entry} needs ${ENTRY_FILES[options.entry]}: see --help`);
+  const flags = supportedFlags(options.entry);
   const rateLimitFlag = flags.has("--aws-rate-limit");
   const notes: string[] = [];
   if (!rateLimitFlag)
@@ -521,9 +536,12 @@ async function main(): Promise<void> {
           ? "in-process AWS JSON 1.1 server (test/bench/logs-endpoint.ts)"
           : "moto behind the fault proxy",
       controllerCommand: [
+        ...(options.entry === "image"
+          ? Object.entries(imageEnv()).map(([k, v]) => `${k}=${v}`)
+          : []),
         "node",
         ...options.nodeOptions,
-        options.built ? "dist/main.js" : "src/main.ts",
+        ENTRY_FILES[options.entry],
         ...bench.controllerArgs,
       ].join(" "),
       benchCommand: benchCommand(),

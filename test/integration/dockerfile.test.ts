@@ -6,7 +6,9 @@
 // a check that it wrote nothing to its (read-only in the image) filesystem.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join, posix, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -107,11 +109,15 @@ describe("the Dockerfile", () => {
     assert.match(final.from, /^gcr\.io\/distroless\/nodejs24-debian12:nonroot@/);
   });
 
-  test("builds with npm ci and npm run build, and ships production dependencies only", () => {
+  test("builds with npm ci, npm run build and npm run bundle, and ships the bundle only", () => {
     const runs = stages.flatMap((s) => instructions(s, "RUN"));
-    assert.ok(runs.some((r) => /^npm ci\b(?!.*--omit=dev)/.test(r)));
+    assert.ok(runs.some((r) => /^npm ci\b/.test(r)));
     assert.ok(runs.includes("npm run build"));
-    assert.ok(runs.some((r) => /^npm ci\b.*--omit=dev/.test(r)));
+    assert.ok(runs.indexOf("npm run build") < runs.indexOf("npm run bundle"));
+    assert.deepEqual(
+      instructions(final, "COPY").filter((c) => c.startsWith("--from=")),
+      ["--from=build /app/out/image/ ./"],
+    );
     assert.deepEqual(
       instructions(final, "RUN"),
       [],
@@ -162,6 +168,8 @@ describe("the Dockerfile's build replayed without Docker", () => {
   let pkg: { version: string; name: string };
   let finalRoot: string;
   let entrypoint: string[];
+  /** The final stage's ENV, which the image's processes run with. */
+  let imageEnv: Record<string, string> = {};
   const started = Date.now();
 
   before(async () => {
@@ -226,6 +234,7 @@ describe("the Dockerfile's build replayed without Docker", () => {
             break; // USER, EXPOSE, LABEL and ARG change nothing on disk
         }
       }
+      if (stage === final) imageEnv = env;
     }
     finalRoot = roots.get(final.name) ?? "";
     assert.ok(entrypoint.length > 0);
@@ -241,20 +250,26 @@ describe("the Dockerfile's build replayed without Docker", () => {
     return [process.execPath, rest.map((a) => (a.startsWith("/") ? join(finalRoot, a) : a))];
   }
 
-  test("the final image holds the compiled code and production dependencies only", async (t) => {
+  test("the final image holds the bundle, its licence notices and package.json, and no node_modules", async (t) => {
     t.diagnostic(
       `replayed ${stages.length} stages in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
-    assert.deepEqual((await readdir(join(finalRoot, "app"))).sort(), [
-      "dist",
-      "node_modules",
-      "package.json",
+    assert.deepEqual((await readdir(join(finalRoot, "app"))).sort(), ["dist", "package.json"]);
+    assert.deepEqual((await readdir(join(finalRoot, "app", "dist"))).sort(), [
+      "THIRD-PARTY-NOTICES.txt",
+      "main.js",
     ]);
-    const modules = await readdir(join(finalRoot, "app", "node_modules"));
-    for (const dev of ["typescript", "eslint", "prettier", "fast-check"]) {
-      assert.ok(!modules.includes(dev), `${dev} is a dev dependency`);
+    const bundle = await stat(join(finalRoot, "app", "dist", "main.js"));
+    t.diagnostic(`bundle ${(bundle.size / 1048576).toFixed(2)} MiB`);
+    assert.ok(bundle.size < 8 << 20, "the bundle is tree-shaken and minified");
+    const notices = await readFile(
+      join(finalRoot, "app", "dist", "THIRD-PARTY-NOTICES.txt"),
+      "utf8",
+    );
+    for (const pkg of ["@kubernetes/client-node", "@aws-sdk/client-cloudwatch-logs", "zod"]) {
+      assert.match(notices, new RegExp(`^${pkg} \\d`, "m"), pkg);
     }
-    assert.ok(modules.includes("@kubernetes") && modules.includes("zod"));
+    assert.match(notices, /Apache License/);
   });
 
   test("the entry point answers --help and --version with the program name and version", async () => {
@@ -277,7 +292,7 @@ describe("the Dockerfile's build replayed without Docker", () => {
     const controller = await startController(env, {
       entry: args[0] ?? "",
       args: ["--watch-namespace", namespace],
-      env: { NODE_ENV: "production" },
+      env: imageEnv,
     });
     const name = `image-${process.pid}`;
     await createDestination(env, name);
@@ -286,5 +301,78 @@ describe("the Dockerfile's build replayed without Docker", () => {
     assert.equal(await controller.stop(), 0);
     assert.deepEqual(await snapshot(finalRoot), before);
     await deletePolicies(env, [namespace]);
+  });
+
+  // The bundle holds the SDK's credential providers, which the SDK loads on
+  // demand: these prove they are in it. Neither test gives static keys.
+  const noStaticKeys = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
+
+  async function appliedWith(prefix: string, credentialEnv: NodeJS.ProcessEnv): Promise<void> {
+    const env = await getTestEnv();
+    await installCrd(env);
+    const namespace = await newNamespace(env.kubeConfig, prefix);
+    const policies = new Policies(env.kubeConfig, namespace);
+    const [, args] = command();
+    const controller = await startController(env, {
+      entry: args[0] ?? "",
+      args: ["--watch-namespace", namespace],
+      env: { ...imageEnv, ...noStaticKeys, ...credentialEnv },
+    });
+    try {
+      const name = `${prefix}-${process.pid}`;
+      await createDestination(env, name);
+      await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
+      await policies.waitForReason(name, "Applied", 15_000);
+    } finally {
+      assert.equal(await controller.stop(), 0);
+      await deletePolicies(env, [namespace]);
+    }
+  }
+
+  test("the bundled controller signs in the IRSA way, with a web identity token file and a role", async () => {
+    const env = await getTestEnv();
+    const tokenFile = join(scratch, "irsa-token");
+    await writeFile(tokenFile, "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl");
+    const before = (await env.proxy.calls("sts.AssumeRoleWithWebIdentity")).length;
+    await appliedWith("irsa", {
+      AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/ldpc",
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ENDPOINT_URL_STS: env.awsEndpoint,
+    });
+    const after = (await env.proxy.calls("sts.AssumeRoleWithWebIdentity")).length;
+    assert.ok(after > before, "the controller asked STS for web identity credentials");
+  });
+
+  test("the bundled controller signs in the EKS Pod Identity way, from the container credentials endpoint", async () => {
+    let requests = 0;
+    let authorization: string | undefined;
+    const agent = createServer((req, res) => {
+      requests++;
+      authorization = req.headers.authorization;
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify({
+          AccessKeyId: "ASIAPODIDENTITY00001",
+          SecretAccessKey: "pod-identity-secret",
+          Token: "pod-identity-session",
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => agent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = agent.address() as AddressInfo;
+      const tokenFile = join(scratch, "pod-identity-token");
+      await writeFile(tokenFile, "pod-identity-token");
+      await appliedWith("pod-identity", {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/v1/credentials`,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+      });
+      assert.ok(requests > 0, "the controller fetched credentials from the agent");
+      assert.equal(authorization, "pod-identity-token");
+    } finally {
+      agent.closeAllConnections();
+      await new Promise((resolve) => agent.close(resolve));
+    }
   });
 });

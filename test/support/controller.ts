@@ -52,7 +52,8 @@ export interface RunningController {
 
 export interface StartOptions {
   args?: string[];
-  env?: Record<string, string>;
+  /** Added to this process's environment; an undefined value removes the variable. */
+  env?: NodeJS.ProcessEnv;
   /** Run the built dist/main.js instead of the TypeScript source. */
   built?: boolean;
   /** Run this entry point instead, such as an image's main.js built outside Docker. */

@@ -251,16 +251,19 @@ function sendQueryError(res: ServerResponse, status: number, name: string, messa
 function isQueryProtocol(req: IncomingMessage): boolean {
   return (
     req.method === "POST" &&
-    (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded") &&
-    (req.headers.authorization ?? "").startsWith("AWS4-HMAC-SHA256")
+    (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")
   );
 }
 
 /** The service a SigV4 request was signed for: Credential=KEY/DATE/REGION/SERVICE/aws4_request. */
+/**
+ * The service a query-protocol call is signed for. Only STS takes unsigned
+ * calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML: the token is the proof).
+ */
 function signingService(req: IncomingMessage): string {
-  return (
-    /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? "")?.[1] ?? "aws"
-  );
+  const authorization = req.headers.authorization;
+  if (authorization === undefined) return "sts";
+  return /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(authorization)?.[1] ?? "aws";
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

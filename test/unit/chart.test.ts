@@ -9,7 +9,7 @@ import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { FLAGS } from "../../src/cli/config.ts";
 import { resolveBinaries } from "../env/binaries.ts";
-import { describeValues } from "../../scripts/chart.ts";
+import { chartNodeOptions, describeValues } from "../../scripts/chart.ts";
 import {
   alertsFile,
   chartDir,
@@ -350,7 +350,10 @@ describe("the Helm chart", () => {
       ),
     );
     assert.equal(c.args.at(-1), "--log-level=warn", "extraArgs come last and so win");
-    assert.deepEqual(c.env, [{ name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" }]);
+    assert.deepEqual(c.env, [
+      { name: "NODE_OPTIONS", value: chartNodeOptions() },
+      { name: "AWS_STS_REGIONAL_ENDPOINTS", value: "regional" },
+    ]);
     assert.equal(pod.priorityClassName, "system-cluster-critical");
     assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux" });
     assert.ok(pod.affinity && pod.tolerations);
@@ -445,6 +448,41 @@ describe("the Helm chart", () => {
     }
   });
 
+  test("the heap sizes reach NODE_OPTIONS as the benchmark uses them, stay below the memory limit, and give way to extraEnv", async () => {
+    const envOf = async (values: Record<string, unknown>) => {
+      const objects = await renderChart(helm, values);
+      const deployment = objects.find((o) => o.kind === "Deployment") as unknown as {
+        spec: { template: { spec: PodSpec } };
+      };
+      return deployment.spec.template.spec.containers[0]?.env;
+    };
+    assert.equal(chartNodeOptions(), "--max-old-space-size=128 --max-semi-space-size=4");
+    assert.deepEqual(container("default values").env, [
+      { name: "NODE_OPTIONS", value: chartNodeOptions() },
+    ]);
+    assert.equal(await envOf({ heap: { maxOldSpaceMiB: 0, maxSemiSpaceMiB: 0 } }), undefined);
+    assert.deepEqual(
+      await envOf({ heap: { maxOldSpaceMiB: 700 }, resources: { limits: { memory: "1Gi" } } }),
+      [{ name: "NODE_OPTIONS", value: "--max-old-space-size=700 --max-semi-space-size=4" }],
+    );
+    const own = { name: "NODE_OPTIONS", value: "--max-old-space-size=64" };
+    assert.deepEqual(await envOf({ extraEnv: [own] }), [own]);
+    for (const memory of ["256Mi", "268435456", "268M"]) {
+      await assert.rejects(
+        renderChartText(helm, {
+          heap: { maxOldSpaceMiB: 256 },
+          resources: { limits: { memory } },
+        }),
+        /heap.maxOldSpaceMiB \(256\) must be below resources.limits.memory/,
+        memory,
+      );
+    }
+    // A form the chart does not read is left to the API server to check.
+    assert.ok(
+      await envOf({ heap: { maxOldSpaceMiB: 256 }, resources: { limits: { memory: "0.25Gi" } } }),
+    );
+  });
+
   test("the schema rejects unknown keys and out-of-range values", async () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ replicaCount: 1, replicas: 2 }, /additional properties 'replicas'/],
@@ -452,6 +490,7 @@ describe("the Helm chart", () => {
       [{ image: { digest: "latest" } }, /digest/],
       [{ watchNamespaces: ["Not_A_Namespace"] }, /watchNamespaces/],
       [{ aws: { maxRetryTime: "30 seconds" } }, /maxRetryTime/],
+      [{ heap: { maxOldSpaceMiB: -1 } }, /maxOldSpaceMiB/],
     ];
     for (const [values, message] of bad) {
       await assert.rejects(renderChartText(helm, values), message, JSON.stringify(values));

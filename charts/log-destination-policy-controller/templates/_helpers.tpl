@@ -86,3 +86,47 @@ the controller calls; see the chart README.
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+A memory quantity in MiB, rounded down; empty for a form this does not read
+(such as millibytes), which skips the check against it.
+*/}}
+{{- define "ldpc.quantityMiB" -}}
+{{- $q := toString . }}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 }}
+{{- if regexMatch "^[0-9]+$" $q }}
+{{- div (int64 $q) 1048576 }}
+{{- else if regexMatch "^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)$" $q }}
+{{- $unit := regexFind "(Ki|Mi|Gi|Ti|k|M|G|T)$" $q }}
+{{- div (mul (int64 (trimSuffix $unit $q)) (get $units $unit)) 1048576 }}
+{{- end }}
+{{- end }}
+
+{{/*
+NODE_OPTIONS carrying the heap sizes, unless they are off or extraEnv sets
+NODE_OPTIONS itself (a second entry of the same name would make server-side
+apply refuse the Deployment). scripts/chart.ts builds the same string for the
+benchmark.
+*/}}
+{{- define "ldpc.nodeOptions" -}}
+{{- $own := true }}
+{{- range .Values.extraEnv }}
+{{- if eq .name "NODE_OPTIONS" }}{{ $own = false }}{{ end }}
+{{- end }}
+{{- $old := int64 .Values.heap.maxOldSpaceMiB }}
+{{- $semi := int64 .Values.heap.maxSemiSpaceMiB }}
+{{- if $own }}
+{{- $options := list }}
+{{- if gt $old 0 }}
+{{- $limit := include "ldpc.quantityMiB" (dig "limits" "memory" "" (.Values.resources | default dict)) }}
+{{- if and $limit (ge $old (int64 $limit)) }}
+{{- fail (printf "heap.maxOldSpaceMiB (%d) must be below resources.limits.memory (%s, %s MiB): the heap is only part of the process's memory" $old .Values.resources.limits.memory $limit) }}
+{{- end }}
+{{- $options = append $options (printf "--max-old-space-size=%d" $old) }}
+{{- end }}
+{{- if gt $semi 0 }}
+{{- $options = append $options (printf "--max-semi-space-size=%d" $semi) }}
+{{- end }}
+{{- join " " $options }}
+{{- end }}
+{{- end }}
