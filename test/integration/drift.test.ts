@@ -52,7 +52,8 @@ describe("drift detection", () => {
       async () => (await storedPolicy(env, name)) === canonicalJson(desired),
       15_000,
     );
-    assert.ok((await controller.metric(metric)) > detected);
+    // The put comes first; the metric and the status follow when the reconcile ends.
+    await waitFor("the drift counted", async () => (await controller.metric(metric)) > detected);
     const obj = await policies.waitForReason(name, "Applied");
     assert.match(obj.status?.lastDriftCheckTime ?? "", /^\d{4}-/);
   });
