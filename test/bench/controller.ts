@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "../env/binaries.ts";
 import { dummyCredentials } from "../env/variables.ts";
 import { freePort } from "../env/processes.ts";
+import { imageEnv } from "../support/dockerfile.ts";
 
 export interface ControllerOptions {
   kubeconfigPath: string;
@@ -42,17 +43,6 @@ export const ENTRY_FILES: Record<Entry, string> = {
   dist: "dist/main.js",
   image: "out/image/dist/main.js",
 };
-
-/** The ENV of the Dockerfile's final stage: the image's bundle runs with it. */
-export function imageEnv(): Record<string, string> {
-  const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
-  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
-  const env: Record<string, string> = {};
-  for (const [, line = ""] of finalStage.matchAll(/^ENV\s+(.*)$/gm)) {
-    for (const [, key = "", value = ""] of line.matchAll(/(\w+)=(\S+)/g)) env[key] = value;
-  }
-  return env;
-}
 
 export function entryPoint(entry: Entry): string {
   return join(repoRoot, ENTRY_FILES[entry]);

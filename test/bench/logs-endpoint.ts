@@ -9,6 +9,7 @@ import { Agent, createServer, request } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ControlPlane } from "../env/controlplane.ts";
+import { sendAwsError } from "../support/aws-wire.ts";
 import { forEachConcurrent } from "./kube.ts";
 
 export const PUT = "PutDestinationPolicy";
@@ -111,7 +112,7 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
           unknown
         >;
       } catch {
-        sendError(res, 400, "SerializationException", "body is not JSON");
+        sendAwsError(res, 400, "SerializationException", "body is not JSON");
         return;
       }
       switch (target) {
@@ -122,7 +123,7 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
           this.#describe(input, res);
           return;
         default:
-          sendError(res, 400, "UnknownOperationException", `unsupported target "${target}"`);
+          sendAwsError(res, 400, "UnknownOperationException", `unsupported target "${target}"`);
       }
     });
   }
@@ -135,13 +136,18 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
     this.#puts.push(call);
     if (typeof name !== "string" || typeof policy !== "string" || policy === "") {
       call.status = 400;
-      sendError(res, 400, "InvalidParameterException", "destinationName and accessPolicy needed");
+      sendAwsError(
+        res,
+        400,
+        "InvalidParameterException",
+        "destinationName and accessPolicy needed",
+      );
       return;
     }
     const destination = this.#destinations.get(name);
     if (!destination) {
       call.status = 400;
-      sendError(res, 400, "ResourceNotFoundException", "The specified resource does not exist.");
+      sendAwsError(res, 400, "ResourceNotFoundException", "The specified resource does not exist.");
       return;
     }
     destination.accessPolicy = policy;
@@ -168,18 +174,6 @@ function sendJson(res: ServerResponse, value: unknown): void {
   res.writeHead(200, {
     "content-type": "application/x-amz-json-1.1",
     "content-length": Buffer.byteLength(body),
-    "x-amzn-requestid": randomUUID(),
-  });
-  res.end(body);
-}
-
-/** The AWS JSON 1.1 error shape: the SDK reads the class name from x-amzn-ErrorType or __type. */
-function sendError(res: ServerResponse, status: number, name: string, message: string): void {
-  const body = JSON.stringify({ __type: name, message });
-  res.writeHead(status, {
-    "content-type": "application/x-amz-json-1.1",
-    "content-length": Buffer.byteLength(body),
-    "x-amzn-errortype": name,
     "x-amzn-requestid": randomUUID(),
   });
   res.end(body);

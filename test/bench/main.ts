@@ -19,11 +19,11 @@ import { desiredState } from "../../src/controller/desired.ts";
 import { repoRoot } from "../env/binaries.ts";
 import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
 import { chartNodeOptions } from "../../scripts/chart.ts";
+import { imageEnv } from "../support/dockerfile.ts";
 import {
   ControllerProcess,
   ENTRY_FILES,
   entryPoint,
-  imageEnv,
   supportedFlags,
   type Entry,
 } from "./controller.ts";

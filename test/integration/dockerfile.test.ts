@@ -16,49 +16,8 @@ import { parse } from "yaml";
 import { startController } from "../support/controller.ts";
 import { getTestEnv, newNamespace } from "../support/env.ts";
 import { chartDir, deletePolicies, root } from "../support/chart.ts";
+import { envOf, parseDockerfile, type Stage } from "../support/dockerfile.ts";
 import { createDestination, installCrd, Policies, samplePolicy } from "../support/policies.ts";
-
-interface Instruction {
-  op: string;
-  args: string;
-}
-
-interface Stage {
-  name: string;
-  from: string;
-  instructions: Instruction[];
-}
-
-/** Splits a Dockerfile into stages of instructions, joining continued lines. */
-function parseDockerfile(text: string): Stage[] {
-  const lines: string[] = [];
-  let pending = "";
-  for (const raw of text.split("\n")) {
-    if (/^\s*#/.test(raw) && pending === "") continue;
-    if (raw.trimEnd().endsWith("\\")) {
-      pending += raw.trimEnd().slice(0, -1) + " ";
-      continue;
-    }
-    const line = (pending + raw).trim();
-    pending = "";
-    if (line !== "") lines.push(line);
-  }
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [op = "", ...rest] = line.split(/\s+/);
-    const args = rest.join(" ");
-    if (op.toUpperCase() === "FROM") {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
-      assert.ok(match?.[1], `FROM ${args}`);
-      stages.push({ from: match[1], name: match[2] ?? `stage-${stages.length}`, instructions: [] });
-      continue;
-    }
-    const stage = stages.at(-1);
-    if (!stage) continue; // ARG before the first FROM
-    stage.instructions.push({ op: op.toUpperCase(), args });
-  }
-  return stages;
-}
 
 function execFileResult(
   command: string,
@@ -193,7 +152,7 @@ describe("the Dockerfile's build replayed without Docker", () => {
             await mkdir(inStage("."), { recursive: true });
             break;
           case "ENV":
-            for (const m of args.matchAll(/(\w+)=(\S+)/g)) env[m[1] ?? ""] = m[2] ?? "";
+            Object.assign(env, envOf(args));
             break;
           case "COPY": {
             const parts = args.split(/\s+/);

@@ -9,6 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { sendAwsError } from "./aws-wire.ts";
 import { adminPrefix, parseRule } from "./fault-proxy-client.ts";
 import type { Fault, FaultRule, ParsedRule, ProxyCall } from "./fault-proxy-client.ts";
 
@@ -221,18 +222,6 @@ export class FaultProxy {
   }
 }
 
-/** The AWS JSON 1.1 error shape: the SDK reads the class name from x-amzn-ErrorType or __type. */
-function sendAwsError(res: ServerResponse, status: number, name: string, message: string): void {
-  const body = JSON.stringify({ __type: name, message });
-  res.writeHead(status, {
-    "content-type": "application/x-amz-json-1.1",
-    "content-length": Buffer.byteLength(body),
-    "x-amzn-errortype": name,
-    "x-amzn-requestid": randomUUID(),
-  });
-  res.end(body);
-}
-
 /** The query protocol's XML error, as STS sends it. */
 function sendQueryError(res: ServerResponse, status: number, name: string, message: string): void {
   const escape = (text: string) =>
@@ -255,7 +244,6 @@ function isQueryProtocol(req: IncomingMessage): boolean {
   );
 }
 
-/** The service a SigV4 request was signed for: Credential=KEY/DATE/REGION/SERVICE/aws4_request. */
 /**
  * The service a query-protocol call is signed for. Only STS takes unsigned
  * calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML: the token is the proof).
