@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, FLAGS, resolveConfig } from "./cli/config.ts";
 import { runController } from "./cli/run.ts";
+import { registerDiffCommand } from "./cli/diff.ts";
 import { registerValidateCommand } from "./cli/validate.ts";
 import { createLogger } from "./logger.ts";
 
@@ -43,6 +44,7 @@ run.action(async (flags: Record<string, unknown>) => {
 });
 
 registerValidateCommand(program);
+registerDiffCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -239,13 +239,23 @@ export class AssumedRoleCredentials {
   }
 }
 
+/** A failed AssumeRole, told apart from a failure of the call that needed the role. */
+export class AssumeRoleError extends Error {
+  readonly roleArn: string;
+
+  constructor(roleArn: string, message: string, options?: ErrorOptions) {
+    super(`AssumeRole ${roleArn}: ${message}`, options);
+    this.roleArn = roleArn;
+  }
+}
+
 /**
  * Keeps the AWS error's name and metadata, so it is classified like any other
  * AWS error, and says which role failed.
  */
 function assumeRoleFailure(roleArn: string, error: unknown): Error {
-  if (!(error instanceof Error)) return new Error(`AssumeRole ${roleArn}: ${String(error)}`);
-  const wrapped = new Error(`AssumeRole ${roleArn}: ${error.message}`, { cause: error });
+  if (!(error instanceof Error)) return new AssumeRoleError(roleArn, String(error));
+  const wrapped = new AssumeRoleError(roleArn, error.message, { cause: error });
   wrapped.name = error.name;
   const metadata = (error as { $metadata?: unknown }).$metadata;
   if (metadata !== undefined) Object.assign(wrapped, { $metadata: metadata });

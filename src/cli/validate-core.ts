@@ -13,12 +13,13 @@ import {
   type Document,
 } from "yaml";
 import { API_VERSION, GROUP, KIND } from "../api/names.ts";
-import { specSchema } from "../api/v1alpha1.ts";
+import { specSchema, type LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import { formatPath } from "../controller/spec-issues.ts";
 import {
   describePublicStatements,
   findPublicStatements,
   resolveAccessPolicy,
+  type ResolvedAccessPolicy,
 } from "../policy/index.ts";
 
 export interface Problem {
@@ -29,6 +30,23 @@ export interface Problem {
   /** The field, as the controller names it in its conditions: spec.accessPolicy.Statement[0]. */
   path: string;
   message: string;
+  /** Set on the public-access guardrail's findings: the policy is valid, but would be refused. */
+  guardrail?: true;
+}
+
+/** A LogDestinationPolicy that passed every check but the guardrail: what `diff` compares. */
+export interface ManifestPolicy {
+  file: string;
+  /** Line of metadata.name. */
+  line: number;
+  name: string;
+  namespace?: string;
+  spec: LogDestinationPolicySpec;
+  policy: ResolvedAccessPolicy;
+  /** The guardrail's findings for this object; empty when it would be applied. */
+  guardrail: Problem[];
+  /** Line of a spec field, or of the nearest enclosing node when the field is absent. */
+  lineOf(field: string): number;
 }
 
 export interface ValidationResult {
@@ -37,6 +55,8 @@ export interface ValidationResult {
   checked: number;
   /** Documents that are not LogDestinationPolicy objects, and so were skipped. */
   ignored: number;
+  /** The objects without problems other than the guardrail's, in document order. */
+  policies: ManifestPolicy[];
 }
 
 export const STDIN_NAME = "<stdin>";
@@ -52,6 +72,7 @@ export function formatProblem(problem: Problem): string {
 }
 
 type Segment = string | number;
+type ValidSpec = Pick<ManifestPolicy, "spec" | "policy">;
 
 const SPEC_FIELDS = new Set(Object.keys(specSchema.shape));
 const POLICY_FIELDS = new Set(["accessPolicy", "accessPolicyJson"]);
@@ -67,7 +88,7 @@ export function validateManifests(
 ): ValidationResult {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
-  const result: ValidationResult = { problems: [], checked: 0, ignored: 0 };
+  const result: ValidationResult = { problems: [], checked: 0, ignored: 0, policies: [] };
   for (const document of documents) {
     new DocumentChecker(document, lineCounter, file, result, options).check();
   }
@@ -134,6 +155,7 @@ class DocumentChecker {
       return;
     }
     this.result.checked++;
+    const before = this.result.problems.length;
     if (value.apiVersion !== API_VERSION) {
       this.report(
         [...base, "apiVersion"],
@@ -143,8 +165,23 @@ class DocumentChecker {
     }
     this.checkName(value.metadata, base);
     // The CRD requires spec, so the API server refuses an object without one.
+    const at = [...base, "spec"];
+    let valid: ValidSpec | undefined;
     if (value.spec === undefined || value.spec === null) this.report(base, "spec", "required");
-    else this.checkSpec(value.spec, [...base, "spec"]);
+    else valid = this.checkSpec(value.spec, at);
+    const found = this.result.problems.slice(before);
+    if (!valid || found.some((problem) => problem.guardrail !== true)) return;
+    // checkName found nothing wrong, so the name is a valid string.
+    const metadata = value.metadata as { name: string; namespace?: unknown };
+    this.result.policies.push({
+      file: this.file,
+      line: this.lineOf([...base, "metadata", "name"]),
+      name: metadata.name,
+      ...(typeof metadata.namespace === "string" ? { namespace: metadata.namespace } : {}),
+      ...valid,
+      guardrail: found,
+      lineOf: (field) => this.lineOf([...at, field]),
+    });
   }
 
   private checkName(metadata: unknown, base: Segment[]): void {
@@ -160,7 +197,8 @@ class DocumentChecker {
     }
   }
 
-  private checkSpec(spec: unknown, at: Segment[]): void {
+  /** The parsed spec and its policy when both are valid. */
+  private checkSpec(spec: unknown, at: Segment[]): ValidSpec | undefined {
     // The same order as the controller: schema first, then the policy document.
     const parsed = specSchema.safeParse(spec);
     const policyFieldsValid =
@@ -183,7 +221,7 @@ class DocumentChecker {
         }
       }
     }
-    if (!policyFieldsValid || !isObject(spec)) return;
+    if (!policyFieldsValid || !isObject(spec)) return undefined;
 
     const resolved = resolveAccessPolicy(
       {
@@ -198,12 +236,13 @@ class DocumentChecker {
       for (const issue of resolved.issues) {
         this.report([...at.slice(0, -1), ...parsePath(issue.path)], issue.path, issue.message);
       }
-      return;
+      return undefined;
     }
+    const valid = parsed.success ? { spec: parsed.data, policy: resolved } : undefined;
 
     const allowPublic = parsed.success ? parsed.data.allowPublicAccess : spec.allowPublicAccess;
     const denied = this.options.denyPublicAccessOverride === true;
-    if (allowPublic === true && !denied) return;
+    if (allowPublic === true && !denied) return valid;
     const remedy =
       allowPublic === true
         ? "spec.allowPublicAccess is set, but --deny-public-access-override forbids that override"
@@ -215,16 +254,24 @@ class DocumentChecker {
         [...at, field, "Statement", statement.index],
         path,
         `${describePublicStatements([statement])}, so the policy is public; ${remedy}`,
+        true,
       );
     }
+    return valid;
   }
 
-  private report(segments: readonly Segment[], path: string, message: string): void {
+  private report(
+    segments: readonly Segment[],
+    path: string,
+    message: string,
+    guardrail = false,
+  ): void {
     this.result.problems.push({
       file: this.file,
       line: this.lineOf(segments),
       path,
       message,
+      ...(guardrail ? { guardrail: true } : {}),
     });
   }
 

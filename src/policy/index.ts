@@ -48,4 +48,14 @@ export {
   type PublicStatement,
 } from "./public-access.ts";
 export { MAX_DIFF_TEXT_CHARS, summarizePolicyDiff, type PolicyDiffSummary } from "./diff.ts";
+export {
+  GRANTEE_KINDS,
+  accessChange,
+  describeGrantee,
+  grantees,
+  switchesToOrganization,
+  type AccessChange,
+  type Grantee,
+  type GranteeKind,
+} from "./grantees.ts";
 export { formatIssues } from "./issues.ts";

@@ -1,0 +1,257 @@
+// `log-destination-policy-controller diff <files|dirs|->`: an access preview for
+// pull requests. Reads the manifests as validate does, reads the live policy of
+// each destination with DescribeDestinations (the only AWS call it makes, besides
+// AssumeRole for spec.roleArn), and says who gains and who loses access.
+// It never writes to AWS and never talks to a cluster.
+//
+// Exit codes, as `flux diff` and `terraform plan -detailed-exitcode`:
+// 0 no change, 1 changes, 2 an error (bad input, AWS, a missing destination).
+import type { Command } from "commander";
+import { Option } from "commander";
+import { z } from "zod";
+import type { DestinationPolicyApi } from "../aws/destinations.ts";
+import { DestinationPolicyClient } from "../aws/destinations.ts";
+import { AwsCallError } from "../aws/errors.ts";
+import { AssumeRoleError, RoleAllowList, RoleNotAllowedError } from "../aws/roles.ts";
+import { ConfigError, configSchema, FLAGS } from "./config.ts";
+import { compareWithLive, type DestinationDiff, type DiffError } from "./diff-report.ts";
+import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./diff-render.ts";
+import { readInputs, readProcessStdin } from "./inputs.ts";
+import { validateManifests, type ManifestPolicy, type ValidateOptions } from "./validate-core.ts";
+
+export const EXIT_NO_CHANGES = 0;
+export const EXIT_CHANGES = 1;
+export const EXIT_ERROR = 2;
+
+/** Reads at once; a repository of hundreds of policies should not wait on one at a time. */
+const CONCURRENT_READS = 4;
+/** How the reads appear in CloudTrail, for whoever audits the role. */
+const SESSION_NAME = "log-destination-policy-controller-diff";
+
+export interface DiffIo {
+  readStdin(): Promise<string>;
+  out(text: string): void;
+  err(line: string): void;
+}
+
+export interface DiffOptions extends ValidateOptions {
+  output: OutputFormat;
+  /** The region of objects without spec.region. */
+  region?: string;
+  /** Reads the live policies, and refuses roles outside the allow-list; the caller destroys it. */
+  aws: DestinationPolicyApi;
+}
+
+type Outcome = { diff?: DestinationDiff } | { error: DiffError };
+
+/** Runs the command and returns its exit code. */
+export async function diffPaths(
+  paths: readonly string[],
+  io: DiffIo,
+  options: DiffOptions,
+): Promise<number> {
+  const { texts, unreadable } = await readInputs(paths, () => io.readStdin());
+  const errors: DiffError[] = unreadable.map(({ path, message }) => ({
+    file: path,
+    path: "",
+    message,
+  }));
+  const policies: ManifestPolicy[] = [];
+  let checked = 0;
+  let ignored = 0;
+  for (const input of texts) {
+    const result = validateManifests(input.text, input.name, options);
+    checked += result.checked;
+    ignored += result.ignored;
+    policies.push(...result.policies);
+    // The guardrail's findings are part of the diff, not errors.
+    for (const problem of result.problems) {
+      if (problem.guardrail !== true) errors.push({ ...problem });
+    }
+  }
+
+  const outcomes = await mapConcurrently(policies, CONCURRENT_READS, (policy) =>
+    compare(policy, options),
+  );
+  const destinations: DestinationDiff[] = [];
+  for (const outcome of outcomes) {
+    if ("error" in outcome) errors.push(outcome.error);
+    else if (outcome.diff) destinations.push(outcome.diff);
+  }
+  const compared = outcomes.filter((outcome) => !("error" in outcome)).length;
+  const report = {
+    version: 1 as const,
+    summary: { compared, changed: destinations.length, errors: errors.length },
+    destinations,
+    errors,
+  };
+
+  const rendered = renderReport(report, options.output);
+  if (rendered !== "") io.out(rendered);
+  for (const error of errors)
+    io.err(error.line === undefined ? `error: ${error.message}` : formatError(error));
+  const inputs = texts.length === 1 ? "1 input" : `${texts.length} inputs`;
+  const objects = checked === 1 ? "1 LogDestinationPolicy" : `${checked} LogDestinationPolicies`;
+  const others = ignored === 1 ? "1 other document" : `${ignored} other documents`;
+  const failed = errors.length === 1 ? "1 error" : `${errors.length} errors`;
+  io.err(`${objects} in ${inputs} (${others} ignored): ${destinations.length} changed, ${failed}`);
+  if (errors.length > 0) return EXIT_ERROR;
+  return destinations.length > 0 ? EXIT_CHANGES : EXIT_NO_CHANGES;
+}
+
+async function compare(policy: ManifestPolicy, options: DiffOptions): Promise<Outcome> {
+  const { spec } = policy;
+  const fail = (field: string, message: string): Outcome => ({
+    error: { file: policy.file, line: policy.lineOf(field), path: `spec.${field}`, message },
+  });
+  const region = spec.region ?? options.region;
+  if (region === undefined) {
+    return fail("region", "not set, and no default region is given (--aws-region or AWS_REGION)");
+  }
+  const place = `in ${region}${spec.roleArn === undefined ? "" : ` (through ${spec.roleArn})`}`;
+  const destination = `destination ${JSON.stringify(spec.destinationName)} ${place}`;
+  try {
+    const target = {
+      region,
+      ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn, sessionName: SESSION_NAME }),
+    };
+    const live = await options.aws.describe(target, spec.destinationName);
+    if (live === undefined) return fail("destinationName", `${destination} does not exist`);
+    const diff = compareWithLive(policy, region, live.accessPolicy);
+    return diff === undefined ? {} : { diff };
+  } catch (error) {
+    if (error instanceof RoleNotAllowedError) return fail("roleArn", error.message);
+    if (!(error instanceof AwsCallError)) throw error;
+    if (error.cause instanceof AssumeRoleError) {
+      return fail("roleArn", `AssumeRole of ${error.cause.roleArn} failed (${error.awsName})`);
+    }
+    return fail("destinationName", awsFailure(error, destination));
+  }
+}
+
+/**
+ * What went wrong, by the AWS error's name only. The messages AWS sends with
+ * it name the caller's identity and account, which a pull-request comment or
+ * a public CI log must not show.
+ */
+function awsFailure(error: AwsCallError, destination: string): string {
+  switch (error.kind) {
+    case "not-found":
+      return `${destination} does not exist (${error.awsName})`;
+    case "access-denied":
+      return error.awsName === "CredentialsProviderError"
+        ? "no AWS credentials: the default credential chain found none (environment, shared config or credentials file, SSO, container or instance role)"
+        : `access denied reading ${destination} (${error.awsName})`;
+    case "transient":
+      return `no answer reading ${destination} after ${error.attempts} attempts (${error.awsName})`;
+    case "invalid":
+    case "unknown":
+      return `reading ${destination} failed (${error.awsName})`;
+  }
+}
+
+/** Like Promise.all over `items.map(work)`, with at most `limit` under way at once. */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const flagsSchema = z.object({
+  output: z.enum(OUTPUT_FORMATS),
+  awsRegion: configSchema.shape.awsRegion,
+  allowedRoleArns: configSchema.shape.allowedRoleArns,
+});
+
+function flagOf(key: "awsRegion" | "allowedRoleArns"): {
+  flag: string;
+  env: string;
+  description: string;
+} {
+  const spec = FLAGS.find((f) => f.key === key);
+  if (!spec) throw new Error(`no flag ${key}`);
+  return spec;
+}
+
+/** As for the controller's flags: an empty variable counts as unset. */
+function environment(name: string): string | undefined {
+  const value = process.env[name];
+  return value === "" ? undefined : value;
+}
+
+export function registerDiffCommand(program: Command): void {
+  const region = flagOf("awsRegion");
+  const roles = flagOf("allowedRoleArns");
+  program
+    .command("diff")
+    .description(
+      "show who gains and who loses access to each destination if the manifests were applied, " +
+        "by reading the live policies (DescribeDestinations only; nothing is written); " +
+        "exits 0 when nothing changes, 1 when something does, 2 on an error",
+    )
+    .argument(
+      "<paths...>",
+      "files, directories (*.yaml, *.yml, *.json, recursively) or - for stdin",
+    )
+    .addOption(
+      new Option("-o, --output <format>", "text, json or markdown (a pull-request comment)")
+        .choices(OUTPUT_FORMATS)
+        .default("text"),
+    )
+    .option(region.flag, `${region.description} [env ${region.env}]`)
+    .option(roles.flag, `${roles.description}, as for the controller [env ${roles.env}]`)
+    .option(
+      "--deny-public-access-override",
+      "treat public statements as refused even where spec.allowPublicAccess is true, as a controller run with this flag does",
+    )
+    .action(async (paths: string[], flags: Record<string, unknown>) => {
+      const parsed = flagsSchema.safeParse({
+        output: flags.output,
+        awsRegion: flags.awsRegion ?? environment(region.env),
+        allowedRoleArns: flags.allowedRoleArns ?? environment(roles.env),
+      });
+      if (!parsed.success) {
+        const lines = parsed.error.issues.map((issue) => {
+          const spec = issue.path[0] === "awsRegion" ? region : roles;
+          return `${spec.flag.split(" ")[0] ?? ""} (${spec.env}): ${issue.message}`;
+        });
+        throw new ConfigError(`invalid flags:\n  ${lines.join("\n  ")}`);
+      }
+      const aws = new DestinationPolicyClient({
+        allowedRoles: parsed.data.allowedRoleArns ?? RoleAllowList.parse([]),
+      });
+      try {
+        process.exitCode = await diffPaths(
+          paths,
+          {
+            readStdin: readProcessStdin,
+            out: (text) => process.stdout.write(text),
+            err: (line) => process.stderr.write(`${line}\n`),
+          },
+          {
+            output: parsed.data.output,
+            ...(parsed.data.awsRegion === undefined ? {} : { region: parsed.data.awsRegion }),
+            aws,
+            denyPublicAccessOverride: flags.denyPublicAccessOverride === true,
+          },
+        );
+      } catch (error) {
+        // Exit code 1 means "changes": anything unforeseen must not look like that.
+        process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exitCode = EXIT_ERROR;
+      } finally {
+        aws.destroy();
+      }
+    });
+}
