@@ -3,9 +3,12 @@
 // catches a schema change whose CRD was not regenerated.
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import * as prettier from "prettier";
 import { stringify } from "yaml";
+import { z } from "zod";
 import { buildCrd } from "../src/api/crd.ts";
 import { CRD_NAME } from "../src/api/names.ts";
+import { diffReportSchema } from "../src/cli/diff-report.ts";
 import { chartOutputs } from "./chart.ts";
 import { docsOutputs } from "./docs.ts";
 
@@ -19,6 +22,12 @@ const outputs: Record<string, string> = {
 Object.assign(outputs, await chartOutputs(root, outputs));
 // docs/api-reference.md, and the tables of README.md and docs/operations.md.
 Object.assign(outputs, await docsOutputs(root));
+// The documented schema of `diff -o json`, from the schema its test checks output against;
+// read as input, so that it lets through the fields a later version may add.
+outputs[join("docs", "diff-output.schema.json")] = await prettier.format(
+  JSON.stringify(z.toJSONSchema(diffReportSchema, { io: "input" })),
+  { ...(await prettier.resolveConfig(join(root, "README.md"))), parser: "json" },
+);
 
 const check = process.argv.includes("--check");
 let stale = 0;

@@ -109,7 +109,11 @@ export const diffErrorSchema = z
 
 export const diffReportSchema = z
   .object({
-    version: z.literal(1).describe("Changes only in ways that old readers can ignore."),
+    version: z
+      .literal(1)
+      .describe(
+        "Raised when a field is removed or changes meaning; new fields may appear without it.",
+      ),
     summary: z.object({
       compared: z.int().min(0).describe("LogDestinationPolicies whose live policy was read."),
       changed: z.int().min(0),
