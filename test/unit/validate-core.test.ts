@@ -71,7 +71,41 @@ describe("validate: the examples", () => {
 describe("validate: problems and their lines", () => {
   test("a valid object has no problem", () => {
     const text = `${header("ok")}spec:\n  destinationName: central\n${validPolicy}`;
-    assert.deepEqual(validateManifests(text, "ok.yaml"), { problems: [], checked: 1, ignored: 0 });
+    const { policies, ...counts } = validateManifests(text, "ok.yaml");
+    assert.deepEqual(counts, { problems: [], checked: 1, ignored: 0 });
+    // What diff compares: the parsed spec with its defaults, and lines to report against.
+    const [policy] = policies;
+    assert.equal(policies.length, 1);
+    assert.equal(policy?.name, "ok");
+    assert.equal(policy.line, lineOf(text, "name: ok"));
+    assert.equal(policy.lineOf("destinationName"), lineOf(text, "destinationName:"));
+    assert.equal(policy.lineOf("region"), lineOf(text, "spec:"));
+    assert.equal(policy.spec.mode, "Enforce");
+    assert.equal(policy.policy.bytes, policy.policy.canonical.length);
+    assert.deepEqual(policy.guardrail, []);
+  });
+
+  test("only objects without problems, or with the guardrail's alone, are handed to diff", () => {
+    const bad = `${header("bad")}spec:\n  destinationName: "a:b"\n${validPolicy}`;
+    const open = `${header("open")}spec:
+  destinationName: central
+  accessPolicy:
+    Version: "2012-10-17"
+    Statement:
+      - Effect: Allow
+        Principal: "*"
+        Action: logs:PutSubscriptionFilter
+        Resource: "*"
+`;
+    const result = validateManifests(`${bad}---\n${open}`, "two.yaml");
+    assert.deepEqual(
+      result.problems.map((problem) => problem.guardrail === true),
+      [false, true],
+    );
+    assert.deepEqual(
+      result.policies.map((policy) => [policy.name, policy.guardrail.length]),
+      [["open", 1]],
+    );
   });
 
   test("each schema problem points at the line of its field", () => {
