@@ -21,10 +21,10 @@ export function renderReport(report: DiffReport, format: OutputFormat): string {
   }
 }
 
-/** `file:line: path: message`, as validate prints problems. */
+/** `file:line: path: message`, as validate prints problems; `error: message` for a file. */
 export function formatError(error: DiffError): string {
-  const path = error.path === "" ? "" : `${error.path}: `;
-  return printable(`${error.file}:${error.line}: ${path}${error.message}`);
+  if (error.line === undefined) return printable(`error: ${error.message}`);
+  return printable(`${error.file}:${error.line}: ${error.path}: ${error.message}`);
 }
 
 // C0 and C1 controls, line and paragraph separators, and bidirectional overrides.
@@ -163,7 +163,7 @@ function markdownBlock(d: DestinationDiff): string {
 function markdown(report: DiffReport): string {
   const { compared, changed, errors } = report.summary;
   if (changed === 0 && errors === 0) return "";
-  const counts = `${changed} of ${compared} ${compared === 1 ? "destination changes" : "destinations change"}`;
+  const counts = `${changed} of ${compared} ${compared === 1 ? "destination" : "destinations"} would change`;
   const failed = errors === 0 ? "" : `; ${errors} ${errors === 1 ? "error" : "errors"}`;
   const parts = [`### Destination access policies\n\n${counts}${failed}.\n`];
   parts.push(...report.destinations.map(markdownBlock));

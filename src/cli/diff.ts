@@ -88,13 +88,14 @@ export async function diffPaths(
 
   const rendered = renderReport(report, options.output);
   if (rendered !== "") io.out(rendered);
-  for (const error of errors)
-    io.err(error.line === undefined ? `error: ${error.message}` : formatError(error));
+  for (const error of errors) io.err(formatError(error));
   const inputs = texts.length === 1 ? "1 input" : `${texts.length} inputs`;
   const objects = checked === 1 ? "1 LogDestinationPolicy" : `${checked} LogDestinationPolicies`;
   const others = ignored === 1 ? "1 other document" : `${ignored} other documents`;
   const failed = errors.length === 1 ? "1 error" : `${errors.length} errors`;
-  io.err(`${objects} in ${inputs} (${others} ignored): ${destinations.length} changed, ${failed}`);
+  io.err(
+    `${objects} in ${inputs} (${others} ignored): ${destinations.length} would change, ${failed}`,
+  );
   if (errors.length > 0) return EXIT_ERROR;
   return destinations.length > 0 ? EXIT_CHANGES : EXIT_NO_CHANGES;
 }

@@ -137,7 +137,7 @@ describe("diff", () => {
       assert.equal(ran.code, 0);
       assert.equal(ran.out, "", format);
       assert.deepEqual(ran.err, [
-        "1 LogDestinationPolicy in 1 input (0 other documents ignored): 0 changed, 0 errors",
+        "1 LogDestinationPolicy in 1 input (0 other documents ignored): 0 would change, 0 errors",
       ]);
     }
     const ran = await diff(input, aws, "json");
@@ -182,7 +182,10 @@ describe("diff", () => {
 
     const markdown = await diff(input, aws, "markdown");
     assert.equal(markdown.code, 1);
-    assert.match(markdown.out, /^### Destination access policies\n\n1 of 1 destination changes\./);
+    assert.match(
+      markdown.out,
+      /^### Destination access policies\n\n1 of 1 destination would change\./,
+    );
     assert.match(markdown.out, /- \*\*Gains access:\*\* account `333333333333`/);
     assert.match(markdown.out, /- \*\*Loses access:\*\* account `222222222222`/);
   });
@@ -292,6 +295,33 @@ ${extra}accessPolicy:
     });
     assert.equal(noRegion.code, 2);
     assert.match(noRegion.err[0] ?? "", /^<stdin>:5: spec\.region: not set, and no default region/);
+  });
+
+  test("a file that cannot be read is an error without a line, in the JSON too", async () => {
+    const aws = new FakeLogs({});
+    let out = "";
+    const err: string[] = [];
+    const code = await diffPaths(
+      ["/nonexistent/policies.yaml"],
+      {
+        readStdin: () => Promise.reject(new Error("unused")),
+        out: (text) => (out += text),
+        err: (line) => err.push(line),
+      },
+      { output: "json", region: "us-east-1", aws },
+    );
+    assert.equal(code, 2);
+    assert.equal(
+      err[0],
+      "error: cannot read /nonexistent/policies.yaml: no such file or directory",
+    );
+    assert.deepEqual(parseReport(out).errors, [
+      {
+        file: "/nonexistent/policies.yaml",
+        path: "",
+        message: "cannot read /nonexistent/policies.yaml: no such file or directory",
+      },
+    ]);
   });
 
   test("a role outside the allow-list is an error at spec.roleArn", async () => {
