@@ -13,7 +13,7 @@ import type { DestinationPolicyApi } from "../aws/destinations.ts";
 import { DestinationPolicyClient } from "../aws/destinations.ts";
 import { AwsCallError } from "../aws/errors.ts";
 import { AssumeRoleError, RoleAllowList, RoleNotAllowedError } from "../aws/roles.ts";
-import { ConfigError, configSchema, FLAGS } from "./config.ts";
+import { ConfigError, configSchema, FLAGS, type FlagSpec } from "./config.ts";
 import { compareWithLive, type DestinationDiff, type DiffError } from "./diff-report.ts";
 import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./diff-render.ts";
 import { readInputs, readProcessStdin } from "./inputs.ts";
@@ -169,32 +169,40 @@ async function mapConcurrently<T, R>(
   return results;
 }
 
-const flagsSchema = z.object({
-  output: z.enum(OUTPUT_FORMATS),
-  awsRegion: configSchema.shape.awsRegion,
-  allowedRoleArns: configSchema.shape.allowedRoleArns,
+// The controller's own flags, with the same parsing, environment variables and defaults.
+const SHARED_FLAGS = ["awsRegion", "allowedRoleArns", "awsRateLimit"] as const;
+const { shape } = configSchema;
+const sharedSchema = z.object({
+  awsRegion: shape.awsRegion,
+  allowedRoleArns: shape.allowedRoleArns,
+  awsRateLimit: shape.awsRateLimit,
 });
 
-function flagOf(key: "awsRegion" | "allowedRoleArns"): {
-  flag: string;
-  env: string;
-  description: string;
-} {
+function sharedFlag(key: (typeof SHARED_FLAGS)[number]): FlagSpec {
   const spec = FLAGS.find((f) => f.key === key);
   if (!spec) throw new Error(`no flag ${key}`);
   return spec;
 }
 
-/** As for the controller's flags: an empty variable counts as unset. */
-function environment(name: string): string | undefined {
-  const value = process.env[name];
-  return value === "" ? undefined : value;
+/** Flag, else environment variable (an empty one counts as unset), else default. */
+function sharedFlags(flags: Record<string, unknown>): z.output<typeof sharedSchema> {
+  const input: Record<string, unknown> = {};
+  for (const key of SHARED_FLAGS) {
+    const spec = sharedFlag(key);
+    const env = process.env[spec.env];
+    input[key] = flags[key] ?? (env === "" ? undefined : env) ?? spec.default;
+  }
+  const parsed = sharedSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const spec = sharedFlag(issue.path[0] as (typeof SHARED_FLAGS)[number]);
+    return `${spec.flag.split(" ")[0] ?? ""} (${spec.env}): ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
 }
 
 export function registerDiffCommand(program: Command): void {
-  const region = flagOf("awsRegion");
-  const roles = flagOf("allowedRoleArns");
-  program
+  const command = program
     .command("diff")
     .description(
       "show who gains and who loses access to each destination if the manifests were applied, " +
@@ -209,28 +217,27 @@ export function registerDiffCommand(program: Command): void {
       new Option("-o, --output <format>", "text, json or markdown (a pull-request comment)")
         .choices(OUTPUT_FORMATS)
         .default("text"),
-    )
-    .option(region.flag, `${region.description} [env ${region.env}]`)
-    .option(roles.flag, `${roles.description}, as for the controller [env ${roles.env}]`)
+    );
+  for (const key of SHARED_FLAGS) {
+    const spec = sharedFlag(key);
+    const suffix =
+      spec.default === undefined
+        ? `[env ${spec.env}]`
+        : `[env ${spec.env}, default ${spec.default}]`;
+    command.option(spec.flag, `${spec.description}, as for the controller ${suffix}`);
+  }
+  command
     .option(
       "--deny-public-access-override",
       "treat public statements as refused even where spec.allowPublicAccess is true, as a controller run with this flag does",
     )
     .action(async (paths: string[], flags: Record<string, unknown>) => {
-      const parsed = flagsSchema.safeParse({
-        output: flags.output,
-        awsRegion: flags.awsRegion ?? environment(region.env),
-        allowedRoleArns: flags.allowedRoleArns ?? environment(roles.env),
-      });
-      if (!parsed.success) {
-        const lines = parsed.error.issues.map((issue) => {
-          const spec = issue.path[0] === "awsRegion" ? region : roles;
-          return `${spec.flag.split(" ")[0] ?? ""} (${spec.env}): ${issue.message}`;
-        });
-        throw new ConfigError(`invalid flags:\n  ${lines.join("\n  ")}`);
-      }
+      const config = sharedFlags(flags);
+      const rate = config.awsRateLimit;
+      // The account's request budget is shared with the controller, so diff keeps to it too.
       const aws = new DestinationPolicyClient({
-        allowedRoles: parsed.data.allowedRoleArns ?? RoleAllowList.parse([]),
+        allowedRoles: config.allowedRoleArns ?? RoleAllowList.parse([]),
+        rateLimit: { ratePerSecond: rate, burst: Math.max(1, Math.ceil(rate)) },
       });
       try {
         process.exitCode = await diffPaths(
@@ -241,8 +248,9 @@ export function registerDiffCommand(program: Command): void {
             err: (line) => process.stderr.write(`${line}\n`),
           },
           {
-            output: parsed.data.output,
-            ...(parsed.data.awsRegion === undefined ? {} : { region: parsed.data.awsRegion }),
+            // commander has checked it against OUTPUT_FORMATS.
+            output: flags.output as OutputFormat,
+            ...(config.awsRegion === undefined ? {} : { region: config.awsRegion }),
             aws,
             denyPublicAccessOverride: flags.denyPublicAccessOverride === true,
           },
