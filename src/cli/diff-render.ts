@@ -94,22 +94,27 @@ function notes(d: DestinationDiff): string[] {
 }
 
 function textBlock(d: DestinationDiff): string {
-  const rows: [string, string | undefined][] = [
-    ["gains access", d.access.gained.map(describeGrantee).join(", ") || undefined],
-    ["loses access", d.access.lost.map(describeGrantee).join(", ") || undefined],
-    ["statements", statementsLine(d, (s) => s)],
-    ["policy", d.otherChanges.join(", ") || undefined],
-    ["size", sizeLine(d)],
-    ["guardrail", guardrailLine(d)],
-    ["forceUpdate", forceUpdateLine(d)],
-    ["note", notes(d).join("; ") || undefined],
+  // A row is a label and its lines; rows without any are left out.
+  const rows: [string, string[]][] = [
+    ["gains access", [d.access.gained.map(describeGrantee).join(", ")]],
+    ["loses access", [d.access.lost.map(describeGrantee).join(", ")]],
+    ["statements", [statementsLine(d, (s) => s) ?? ""]],
+    ["policy", [d.otherChanges.join(", ")]],
+    ["size", [sizeLine(d)]],
+    // Why the guardrail refuses, under its verdict.
+    ["guardrail", [guardrailLine(d), ...d.guardrail.messages]],
+    ["forceUpdate", [forceUpdateLine(d)]],
+    ["note", [notes(d).join("; ")]],
   ];
   const marker = d.livePolicy === "none" ? "+" : "~";
   const lines = [`${marker} ${where(d)} (${d.file}:${d.line} ${objectName(d)})`];
-  for (const [label, value] of rows) {
-    if (value !== undefined) lines.push(`    ${`${label}:`.padEnd(14)}${value}`);
+  for (const [label, [first = "", ...more]] of rows) {
+    if (first === "") continue;
+    lines.push(
+      `    ${`${label}:`.padEnd(14)}${first}`,
+      ...more.map((line) => `${" ".repeat(18)}${line}`),
+    );
   }
-  for (const message of d.guardrail.messages) lines.push(`    ${message}`);
   return `${lines.map(printable).join("\n")}\n\n`;
 }
 
@@ -155,8 +160,12 @@ function markdownBlock(d: DestinationDiff): string {
     `From ${code(`${d.file}:${d.line}`)}, LogDestinationPolicy ${code(objectName(d))}`,
     "",
   ];
-  for (const [label, value] of rows)
-    if (value !== undefined) lines.push(`- **${label}:** ${value}`);
+  for (const [label, value] of rows) {
+    if (value === undefined) continue;
+    lines.push(`- **${label}:** ${value}`);
+    // Why the guardrail refuses, under its verdict.
+    if (label === "Guardrail") lines.push(...d.guardrail.messages.map((m) => `  - ${code(m)}`));
+  }
   return `${lines.join("\n")}\n`;
 }
 
