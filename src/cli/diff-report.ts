@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ACCESS_POLICY_MAX_BYTES } from "../api/v1alpha1.ts";
 import {
   accessChange,
+  DEFAULT_POLICY_VERSION,
   findPublicStatements,
   GRANTEE_KINDS,
   parseLivePolicy,
@@ -13,7 +14,6 @@ import {
   utf8ByteLength,
   type PolicyDocumentInput,
 } from "../policy/index.ts";
-import { DEFAULT_POLICY_VERSION } from "../policy/index.ts";
 import type { ManifestPolicy } from "./validate-core.ts";
 
 const grantee = z

@@ -6,11 +6,14 @@
 //
 // Exit codes, as `flux diff` and `terraform plan -detailed-exitcode`:
 // 0 no change, 1 changes, 2 an error (bad input, AWS, a missing destination).
-import type { Command } from "commander";
-import { Option } from "commander";
+import { Option, type Command } from "commander";
 import { z } from "zod";
-import type { DestinationPolicyApi } from "../aws/destinations.ts";
-import { DestinationPolicyClient } from "../aws/destinations.ts";
+import {
+  DestinationPolicyClient,
+  type AwsTarget,
+  type DestinationPolicyApi,
+  type LiveDestination,
+} from "../aws/destinations.ts";
 import { AwsCallError } from "../aws/errors.ts";
 import { AssumeRoleError, RoleAllowList, RoleNotAllowedError } from "../aws/roles.ts";
 import { ConfigError, configSchema, FLAGS, type FlagSpec } from "./config.ts";
@@ -70,8 +73,19 @@ export async function diffPaths(
     }
   }
 
+  // Overlays often name one destination more than once; it is read once.
+  const reads = new Map<string, Promise<LiveDestination | undefined>>();
+  const read = (target: AwsTarget, name: string) => {
+    const key = JSON.stringify([target.region, target.roleArn ?? "", name]);
+    let live = reads.get(key);
+    if (live === undefined) {
+      live = options.aws.describe(target, name);
+      reads.set(key, live);
+    }
+    return live;
+  };
   const outcomes = await mapConcurrently(policies, CONCURRENT_READS, (policy) =>
-    compare(policy, options),
+    compare(policy, options.region, read),
   );
   const destinations: DestinationDiff[] = [];
   for (const outcome of outcomes) {
@@ -100,12 +114,16 @@ export async function diffPaths(
   return destinations.length > 0 ? EXIT_CHANGES : EXIT_NO_CHANGES;
 }
 
-async function compare(policy: ManifestPolicy, options: DiffOptions): Promise<Outcome> {
+async function compare(
+  policy: ManifestPolicy,
+  defaultRegion: string | undefined,
+  read: (target: AwsTarget, name: string) => Promise<LiveDestination | undefined>,
+): Promise<Outcome> {
   const { spec } = policy;
   const fail = (field: string, message: string): Outcome => ({
     error: { file: policy.file, line: policy.lineOf(field), path: `spec.${field}`, message },
   });
-  const region = spec.region ?? options.region;
+  const region = spec.region ?? defaultRegion;
   if (region === undefined) {
     return fail("region", "not set, and no default region is given (--aws-region or AWS_REGION)");
   }
@@ -116,7 +134,7 @@ async function compare(policy: ManifestPolicy, options: DiffOptions): Promise<Ou
       region,
       ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn, sessionName: SESSION_NAME }),
     };
-    const live = await options.aws.describe(target, spec.destinationName);
+    const live = await read(target, spec.destinationName);
     if (live === undefined) return fail("destinationName", `${destination} does not exist`);
     const diff = compareWithLive(policy, region, live.accessPolicy);
     return diff === undefined ? {} : { diff };

@@ -204,6 +204,23 @@ describe("diff", () => {
     assert.equal(aws.calls.length, 1);
   });
 
+  test("a destination named by several objects is read once, and each object is compared", async () => {
+    const input = [
+      manifest("enforced", accountsSpec("central", ["333333333333"])),
+      manifest("observed", accountsSpec("central", ["444444444444"], "mode: Observe\n")),
+    ].join("---\n");
+    const aws = new FakeLogs({ central: livePolicy(["111111111111"]) });
+    const report = parseReport((await diff(input, aws, "json")).out);
+    assert.deepEqual(
+      report.destinations.map((d) => [d.object.name, d.access.gained[0]?.id]),
+      [
+        ["enforced", "333333333333"],
+        ["observed", "444444444444"],
+      ],
+    );
+    assert.equal(aws.calls.length, 1);
+  });
+
   test("a destination without a policy gains everyone the manifest names", async () => {
     const aws = new FakeLogs({ central: undefined });
     const report = parseReport(
