@@ -6,7 +6,8 @@
 #
 # Honoured overrides, checked before anything is built:
 #   KUBEBUILDER_ASSETS   a folder holding kube-apiserver, etcd (and optionally kubectl)
-#   KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, HELM_BIN, MOTO_SERVER_BIN
+#   KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, HELM_BIN, MOTO_SERVER_BIN,
+#   KSTATUS_BIN, LUA_HEALTH_BIN
 #
 # Prints nothing but progress on stderr; `build.sh --print-env` prints the resolved
 # paths as shell assignments.
@@ -103,6 +104,26 @@ build_helm() {
   echo "$out"
 }
 
+# The small Go programs in tools/ that run the libraries GitOps tools read status
+# with. The binary's name carries the library version and a hash of the source,
+# so an edited program is rebuilt and an unchanged one is reused.
+build_tool() { # name module@version...
+  local name=$1 src="$here/tools/$1"
+  shift
+  local digest
+  digest=$(cat "$src"/*.go | sha256sum | cut -c1-12)
+  local out="$BIN/$name-${1##*@}-$digest"
+  if [ ! -x "$out" ]; then
+    local dir="$CACHE/src/$name-${1##*@}-$digest"
+    log "building $name from $*"
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp "$src"/*.go "$dir/"
+    (cd "$dir" && printf 'module ldpc.local/%s\n\ngo 1.25\n' "$name" >go.mod &&
+      go get "$@" && go build -trimpath -ldflags "-s -w" -o "$out.tmp" . && mv "$out.tmp" "$out")
+  fi
+  echo "$out"
+}
+
 install_moto() {
   local venv="$CACHE/venv/moto-$MOTO_VERSION"
   if [ ! -x "$venv/bin/moto_server" ]; then
@@ -132,10 +153,13 @@ KUBECTL_BIN=$(pick "${KUBECTL_BIN:-$(asset kubectl)}" build_kube kubectl)
 ETCD_BIN=$(pick "${ETCD_BIN:-$(asset etcd)}" build_etcd)
 HELM_BIN=$(pick "${HELM_BIN:-}" build_helm)
 MOTO_SERVER_BIN=$(pick "${MOTO_SERVER_BIN:-}" install_moto)
+# apimachinery at the control plane's version reuses the modules its build fetched.
+KSTATUS_BIN=$(pick "${KSTATUS_BIN:-}" build_tool kstatus "sigs.k8s.io/cli-utils@$CLI_UTILS_VERSION" "k8s.io/apimachinery@$k8s_staging_version")
+LUA_HEALTH_BIN=$(pick "${LUA_HEALTH_BIN:-}" build_tool lua-health "github.com/yuin/gopher-lua@$GOPHER_LUA_VERSION")
 
 if [ "$only" = --print-env ]; then
-  printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKUBERNETES_VERSION=%q\n' \
-    "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KUBERNETES_VERSION"
+  printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKSTATUS_BIN=%q\nLUA_HEALTH_BIN=%q\nKUBERNETES_VERSION=%q\n' \
+    "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KSTATUS_BIN" "$LUA_HEALTH_BIN" "$KUBERNETES_VERSION"
 else
-  log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN"
+  log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN $KSTATUS_BIN $LUA_HEALTH_BIN"
 fi
