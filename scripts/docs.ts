@@ -109,6 +109,8 @@ const REASON_MEANING: Partial<Record<Reason, string>> = {
   InSync: "Observe mode: the live policy equals the desired one.",
   OutOfSync: "Observe mode: the live policy differs; the message summarises the difference.",
   Drifted: "driftPolicy Report: the policy was changed in AWS and is left as it is.",
+  Suspended:
+    "spec.suspend is true: nothing is read or written in AWS; what AWS holds may not be this generation's policy.",
   Conflict:
     "An older object manages the same destination and region; this one makes no AWS call while that one exists.",
   InvalidSpec: "The spec fails validation; the message names each field. Fix the spec.",
@@ -202,15 +204,22 @@ export function apiReference(): string {
     "",
     "Conditions follow kstatus: `Ready` is always present once the object was",
     "reconciled; `Reconciling` and `Stalled` are present only while they are True.",
-    "The Ready reason says what happened:",
+    "Every outcome settles: when the controller has nothing left to try on its own the",
+    "object is Ready (kstatus `Current`) or Stalled (kstatus `Failed`), so Flux health",
+    "checks and `helm --wait` report it instead of waiting until they time out. It reads",
+    "as `InProgress` only while the controller retries, or before it has seen the",
+    "object's generation. The Argo CD column is what the health check in",
+    "[argocd.md](argocd.md) reports. The Ready reason says what happened:",
     "",
     table(
-      ["Reason", "Ready", "Stalled", "Reconciling", "Tried again", "Meaning"],
+      ["Reason", "Ready", "Stalled", "Reconciling", "kstatus", "Argo CD", "Tried again", "Meaning"],
       Object.entries(OUTCOMES).map(([reason, rule]) => [
         code(reason),
         rule.ready,
         rule.stalled ? "True" : "",
         rule.reconciling ? "True" : "",
+        rule.kstatus,
+        rule.argocd,
         REQUEUE_MEANING[rule.requeue] ?? rule.requeue,
         cell(REASON_MEANING[reason as Reason] ?? ""),
       ]),

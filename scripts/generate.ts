@@ -9,6 +9,7 @@ import { z } from "zod";
 import { buildCrd } from "../src/api/crd.ts";
 import { CRD_NAME } from "../src/api/names.ts";
 import { diffReportSchema } from "../src/cli/diff-report.ts";
+import { argocdOutputs } from "./argocd.ts";
 import { chartOutputs } from "./chart.ts";
 import { docsOutputs } from "./docs.ts";
 
@@ -28,6 +29,8 @@ outputs[join("docs", "diff-output.schema.json")] = await prettier.format(
   JSON.stringify(z.toJSONSchema(diffReportSchema, { io: "input" })),
   { ...(await prettier.resolveConfig(join(root, "README.md"))), parser: "json" },
 );
+// The Argo CD health check's fixtures, its chart copy and its argocd-cm snippet.
+Object.assign(outputs, await argocdOutputs(root));
 
 const check = process.argv.includes("--check");
 let stale = 0;

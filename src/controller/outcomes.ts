@@ -1,12 +1,18 @@
 // The declared table that turns the result of a reconcile into kstatus
 // conditions, an event and a requeue decision. Every reason the controller can
 // report is listed here, so the summarize step never improvises.
+//
+// Every outcome settles: once the controller has nothing left to try on its own,
+// the object is Ready (kstatus Current) or Stalled (kstatus Failed), so Flux
+// health checks and `helm --wait` stop waiting. Only retries and a generation not
+// yet seen read as InProgress.
 
 export type Reason =
   | "Applied"
   | "InSync"
   | "OutOfSync"
   | "Drifted"
+  | "Suspended"
   | "Conflict"
   | "InvalidSpec"
   | "UnsafePolicy"
@@ -22,14 +28,24 @@ export type Reason =
 /** none: wait for a change; backoff: retry with per-object backoff; interval: look again after the drift interval. */
 export type Requeue = "none" | "backoff" | "interval";
 
+export type KstatusResult = "Current" | "InProgress" | "Failed";
+export type ArgoHealth = "Healthy" | "Progressing" | "Degraded" | "Suspended";
+
 export interface OutcomeRule {
   ready: "True" | "False";
-  /** Stalled=True: only a spec change can help, so nothing is retried. */
+  /** Stalled=True: a person has to act (usually by changing the spec); the controller does not retry on its own. */
   stalled: boolean;
   /** Reconciling=True: the controller keeps trying on its own. */
   reconciling: boolean;
   requeue: Requeue;
   event: "Normal" | "Warning";
+  /**
+   * What the kstatus library (Flux health checks, Helm's --wait) reads from these
+   * conditions, and what the Argo CD health check in deploy/argocd reports. Both
+   * are checked against the real library and Lua VM by the tests.
+   */
+  kstatus: KstatusResult;
+  argocd: ArgoHealth;
 }
 
 const ready = (requeue: Requeue): OutcomeRule => ({
@@ -38,6 +54,8 @@ const ready = (requeue: Requeue): OutcomeRule => ({
   reconciling: false,
   requeue,
   event: "Normal",
+  kstatus: "Current",
+  argocd: "Healthy",
 });
 const stalled: OutcomeRule = {
   ready: "False",
@@ -45,6 +63,8 @@ const stalled: OutcomeRule = {
   reconciling: false,
   requeue: "none",
   event: "Warning",
+  kstatus: "Failed",
+  argocd: "Degraded",
 };
 const retrying: OutcomeRule = {
   ready: "False",
@@ -52,25 +72,28 @@ const retrying: OutcomeRule = {
   reconciling: true,
   requeue: "backoff",
   event: "Warning",
+  kstatus: "InProgress",
+  argocd: "Progressing",
 };
-// Neither an error nor stalled: the controller did its job and waits for a person.
-const waiting: OutcomeRule = {
-  ready: "False",
-  stalled: false,
-  reconciling: false,
-  requeue: "interval",
-  event: "Warning",
-};
+// AWS does not hold what the spec says and the controller was told not to write
+// it: a person decides. Stalled, so GitOps tools report it instead of waiting
+// forever, and still looked at every drift interval, so a fix made in AWS clears it.
+const awaitingPerson: OutcomeRule = { ...stalled, requeue: "interval" };
 
 export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   Applied: ready("interval"),
   InSync: ready("interval"),
   /** Observe mode found a difference. */
-  OutOfSync: waiting,
+  OutOfSync: awaitingPerson,
   /** driftPolicy Report: the policy was changed in AWS and is left as it is. */
-  Drifted: waiting,
+  Drifted: awaitingPerson,
+  /**
+   * spec.suspend: nothing is read or written. Not Ready, since what AWS holds may
+   * not be this generation's policy; kstatus has no suspended state, so Stalled.
+   */
+  Suspended: { ...stalled, event: "Normal", argocd: "Suspended" },
   /** Another, older object owns the destination; reconciled again when that one goes. */
-  Conflict: { ...waiting, requeue: "none" },
+  Conflict: stalled,
   InvalidSpec: stalled,
   UnsafePolicy: stalled,
   RoleNotAllowed: stalled,

@@ -13,6 +13,10 @@ export interface Binaries {
   readonly etcd: string;
   readonly helm: string;
   readonly motoServer: string;
+  /** test/env/tools/kstatus: the kstatus library over a JSON array of objects. */
+  readonly kstatus: string;
+  /** test/env/tools/lua-health: an Argo CD health script in Argo CD's Lua VM. */
+  readonly luaHealth: string;
   /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
   readonly kubernetesVersion: string;
 }
@@ -23,6 +27,8 @@ const names = [
   "ETCD_BIN",
   "HELM_BIN",
   "MOTO_SERVER_BIN",
+  "KSTATUS_BIN",
+  "LUA_HEALTH_BIN",
   "KUBERNETES_VERSION",
 ] as const;
 
@@ -58,7 +64,9 @@ function resolve(): Promise<Binaries> {
           etcd: get(2),
           helm: get(3),
           motoServer: get(4),
-          kubernetesVersion: get(5),
+          kstatus: get(5),
+          luaHealth: get(6),
+          kubernetesVersion: get(7),
         });
       },
     );

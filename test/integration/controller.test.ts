@@ -283,9 +283,10 @@ describe("the controller", () => {
       accessPolicy: samplePolicy(name),
       suspend: true,
     });
+    const obj = await policies.waitForReason(name, "Suspended");
+    assert.equal(policies.condition(obj, "Ready")?.status, "False");
     await sleep(3000);
     assert.equal((await callCount()) - before, 0);
-    assert.equal((await policies.get(name)).status?.conditions, undefined);
     await policies.patchSpec(name, { suspend: false });
     await policies.waitForReason(name, "Applied");
   });

@@ -13,9 +13,15 @@ import { desiredState } from "../desired.ts";
 import { ReconcileFailure } from "../outcomes.ts";
 import { formatZodIssues } from "../spec-issues.ts";
 
+/** Suspended objects still record the generation they saw, so no older Ready=True outlives a spec change. */
 export function skipSuspended(ctx: ReconcileContext): PhaseResult {
   const raw = ctx.object.spec as { suspend?: unknown } | undefined;
-  return raw?.suspend === true ? "stop" : undefined;
+  if (raw?.suspend !== true) return undefined;
+  return {
+    reason: "Suspended",
+    message:
+      "spec.suspend is true: the controller reads and writes nothing in AWS for this object; set it to false to resume",
+  };
 }
 
 export function validateSpec(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {

@@ -1,0 +1,157 @@
+// What Flux, Helm's --wait and Argo CD read from the controller's conditions,
+// checked with the real kstatus library and the Lua VM Argo CD embeds: first over
+// an object in every reason of the outcome table, then over objects the
+// controller reconciled into the reasons that used to read InProgress forever.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { statusCases } from "../../scripts/argocd.ts";
+import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
+import { OUTCOMES, type Reason } from "../../src/controller/outcomes.ts";
+import { startController, type RunningController } from "../support/controller.ts";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { argocdHealthOf, healthTests, kstatusOf } from "../support/gitops.ts";
+import {
+  createDestination,
+  installCrd,
+  Policies,
+  putPolicyDirectly,
+  samplePolicy,
+  waitFor,
+} from "../support/policies.ts";
+
+describe("every reason of the outcome table", () => {
+  test("reads in the kstatus library as the table declares", async () => {
+    const cases = statusCases();
+    const reasons = new Set(Object.keys(OUTCOMES));
+    const covered = cases.flatMap((c) => {
+      const conditions = (c.object.status as LogDestinationPolicy["status"])?.conditions;
+      return conditions?.map((x) => x.reason) ?? [];
+    });
+    assert.deepEqual(new Set(covered.filter((r) => reasons.has(r))), reasons);
+    const results = await kstatusOf(cases.map((c) => c.object));
+    assert.deepEqual(
+      results.map((r, i) => [cases[i]?.name, r.error ?? r.status]),
+      cases.map((c) => [c.name, c.kstatus]),
+    );
+  });
+
+  test("passes the Argo CD health check's fixtures, which cover every reason", async () => {
+    const tests = await healthTests();
+    const inputs = new Set(tests.map((t) => t.inputPath));
+    for (const c of statusCases()) assert.ok(inputs.has(`testdata/${c.name}.yaml`), c.name);
+    const results = await argocdHealthOf(tests.map((t) => t.object));
+    assert.deepEqual(
+      results.map((r, i) => [tests[i]?.inputPath, r.error ?? r.status, r.message]),
+      tests.map((t) => [t.inputPath, t.healthStatus.status, t.healthStatus.message]),
+    );
+  });
+});
+
+describe("objects the controller reconciled", () => {
+  let env: TestEnv;
+  let policies: Policies;
+  let controller: RunningController;
+  let seq = 0;
+  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "gitops"));
+    controller = await startController(env, { args: ["--watch-namespace", policies.namespace] });
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  /** Asserts what both readers make of the object as the API server returns it now. */
+  async function assertReadAs(name: string, reason: Reason): Promise<void> {
+    const object = await policies.get(name);
+    const [kstatus] = await kstatusOf([object]);
+    const [health] = await argocdHealthOf([object]);
+    const rule = OUTCOMES[reason];
+    assert.equal(kstatus?.status, rule.kstatus, `${reason}: kstatus ${JSON.stringify(kstatus)}`);
+    assert.equal(health?.status, rule.argocd, `${reason}: Argo CD ${JSON.stringify(health)}`);
+  }
+
+  test("a lost conflict, Observe with a difference, reported drift and a suspended object settle", async () => {
+    const shared = unique("shared");
+    await createDestination(env, shared);
+    const owner = await policies.create(`${shared}-owner`, {
+      destinationName: shared,
+      accessPolicy: samplePolicy(shared),
+    });
+    // creationTimestamp has one-second resolution; the newer object must be newer.
+    const created = Date.parse(String(owner.metadata.creationTimestamp));
+    await waitFor("a later second", () => Promise.resolve(Date.now() >= created + 1000));
+    await policies.create(`${shared}-late`, {
+      destinationName: shared,
+      accessPolicy: samplePolicy(shared, ["444444444444"]),
+    });
+
+    const observed = unique("observe");
+    await createDestination(env, observed);
+    await putPolicyDirectly(env, observed, samplePolicy(observed, ["999999999999"]));
+    await policies.create(observed, {
+      destinationName: observed,
+      accessPolicy: samplePolicy(observed),
+      mode: "Observe",
+    });
+
+    const drifted = unique("drifted");
+    await createDestination(env, drifted);
+    await policies.create(drifted, {
+      destinationName: drifted,
+      accessPolicy: samplePolicy(drifted),
+      driftPolicy: "Report",
+      driftDetection: { interval: "1s" },
+    });
+    await policies.waitForReason(drifted, "Applied");
+    await assertReadAs(drifted, "Applied");
+    await putPolicyDirectly(env, drifted, samplePolicy(drifted, ["999999999999"]));
+
+    const suspended = unique("suspended");
+    await policies.create(suspended, {
+      destinationName: suspended,
+      accessPolicy: samplePolicy(suspended),
+      suspend: true,
+    });
+
+    const missing = unique("missing");
+    await policies.create(missing, {
+      destinationName: missing,
+      accessPolicy: samplePolicy(missing),
+    });
+
+    const expected: [string, Reason][] = [
+      [`${shared}-owner`, "Applied"],
+      [`${shared}-late`, "Conflict"],
+      [observed, "OutOfSync"],
+      [drifted, "Drifted"],
+      [suspended, "Suspended"],
+      [missing, "DestinationNotFound"],
+    ];
+    for (const [name, reason] of expected) {
+      await policies.waitForReason(name, reason);
+      await assertReadAs(name, reason);
+    }
+  });
+
+  test("a suspended object records every new generation, so no Ready=True outlives a spec change", async () => {
+    const name = unique("resumed");
+    await createDestination(env, name);
+    await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
+    await policies.waitForReason(name, "Applied");
+    await policies.patchSpec(name, { suspend: true });
+    const first = await policies.waitForReason(name, "Suspended");
+    assert.equal(policies.condition(first, "Ready")?.status, "False");
+    await policies.patchSpec(name, { accessPolicy: samplePolicy(name, ["555555555555"]) });
+    const second = await policies.waitForReason(name, "Suspended");
+    assert.ok((second.metadata.generation ?? 0) > (first.metadata.generation ?? 0));
+    await assertReadAs(name, "Suspended");
+    await policies.patchSpec(name, { suspend: false });
+    await policies.waitForReason(name, "Applied");
+    await assertReadAs(name, "Applied");
+  });
+});
