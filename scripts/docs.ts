@@ -12,10 +12,11 @@ import { join } from "node:path";
 import * as prettier from "prettier";
 import { Registry } from "prom-client";
 import { buildCrd } from "../src/api/crd.ts";
-import { API_VERSION, KIND, PLURAL, SHORT_NAMES } from "../src/api/names.ts";
+import { API_VERSION, CATEGORIES, KIND, PLURAL, SHORT_NAMES } from "../src/api/names.ts";
 import { FLAGS } from "../src/cli/config.ts";
 import { OUTCOMES, type Reason } from "../src/controller/outcomes.ts";
 import { ControllerMetrics } from "../src/metrics/metrics.ts";
+import { registerBuildInfo } from "../src/metrics/build-info.ts";
 import { ResilienceMetrics } from "../src/metrics/resilience.ts";
 
 type Schema = Record<string, unknown>;
@@ -88,6 +89,7 @@ export function configurationTable(): string {
 export function metricsTable(): string {
   const metrics = new ControllerMetrics(new Registry(), { defaultMetrics: false });
   new ResilienceMetrics(metrics.registry);
+  registerBuildInfo(metrics.registry, "0.0.0");
   const rows = metrics.registry.getMetricsAsArray().map((metric) => {
     const { name, help, type, labelNames } = metric as unknown as {
       name: string;
@@ -138,7 +140,7 @@ export function apiReference(): string {
     spec: {
       scope: string;
       versions: {
-        additionalPrinterColumns: { name: string; jsonPath: string }[];
+        additionalPrinterColumns: { name: string; jsonPath: string; priority?: number }[];
         schema: { openAPIV3Schema: { properties: { spec: Schema; status: Schema } } };
       }[];
     };
@@ -159,14 +161,19 @@ export function apiReference(): string {
         ["scope", crd.spec.scope],
         ["resource", code(PLURAL)],
         ["short names", SHORT_NAMES.map(code).join(", ")],
+        ["categories", CATEGORIES.map(code).join(", ")],
       ],
     ),
     "",
-    "`kubectl get ldp` shows these columns:",
+    "`kubectl get ldp` shows these columns (`-o wide` adds those of priority 1):",
     "",
     table(
-      ["Column", "JSONPath"],
-      version.additionalPrinterColumns.map((c) => [c.name, code(c.jsonPath)]),
+      ["Column", "JSONPath", "Priority"],
+      version.additionalPrinterColumns.map((c) => [
+        c.name,
+        code(c.jsonPath),
+        String(c.priority ?? 0),
+      ]),
     ),
     "",
     "## spec",

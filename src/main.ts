@@ -40,7 +40,7 @@ run.action(async (flags: Record<string, unknown>) => {
       stop.abort();
     });
   }
-  await runController(config, log, stop.signal);
+  await runController(config, log, stop.signal, pkg.version);
 });
 
 registerValidateCommand(program);

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import {
   API_VERSION,
+  CATEGORIES,
   CRD_NAME,
   GROUP,
   KIND,
@@ -88,7 +89,7 @@ function jsonSchemaOf(schema: z.ZodType): JsonSchema {
   );
 }
 
-const condition = (type: string, field: "status" | "reason") =>
+const condition = (type: string, field: "status" | "reason" | "message") =>
   `.status.conditions[?(@.type=="${type}")].${field}`;
 
 export function buildCrd(): JsonSchema {
@@ -104,6 +105,7 @@ export function buildCrd(): JsonSchema {
         plural: PLURAL,
         singular: SINGULAR,
         shortNames: SHORT_NAMES,
+        categories: CATEGORIES,
       },
       scope: "Namespaced",
       versions: [
@@ -114,11 +116,21 @@ export function buildCrd(): JsonSchema {
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: "Destination", type: "string", jsonPath: ".spec.destinationName" },
-            { name: "Region", type: "string", jsonPath: ".spec.region" },
+            // The effective region: spec.region, or the controller's default.
+            { name: "Region", type: "string", jsonPath: ".status.region" },
             { name: "Mode", type: "string", jsonPath: ".spec.mode" },
             { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
             { name: "Reason", type: "string", jsonPath: condition("Ready", "reason") },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+            // -o wide
+            { name: "Account", type: "string", jsonPath: ".status.accountId", priority: 1 },
+            { name: "Bytes", type: "integer", jsonPath: ".status.policySizeBytes", priority: 1 },
+            {
+              name: "Message",
+              type: "string",
+              jsonPath: condition("Ready", "message"),
+              priority: 1,
+            },
           ],
           schema: {
             openAPIV3Schema: {

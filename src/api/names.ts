@@ -7,6 +7,8 @@ export const KIND = "LogDestinationPolicy";
 export const PLURAL = "logdestinationpolicies";
 export const SINGULAR = "logdestinationpolicy";
 export const SHORT_NAMES = ["ldp"];
+/** `kubectl get aws` lists these objects with the other AWS resources of ACK and Crossplane. */
+export const CATEGORIES = ["aws"];
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
 export const LAST_APPLIED_ANNOTATION = `${GROUP}/last-applied-policy`;

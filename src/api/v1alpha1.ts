@@ -175,6 +175,37 @@ export const statusSchema = z
       .datetime()
       .optional()
       .describe("When the live policy was last compared with the desired one."),
+    region: z
+      .string()
+      .optional()
+      .describe("The region the controller uses: spec.region, or the controller's default."),
+    accountId: z
+      .string()
+      .optional()
+      .describe(
+        "The AWS account of the destination: from its ARN once the live policy was read, before that from spec.roleArn.",
+      ),
+    destinationArn: z
+      .string()
+      .optional()
+      .describe(
+        "The destination's ARN, as DescribeDestinations returned it when the live policy was last read.",
+      ),
+    grantedAccounts: z
+      .array(z.string())
+      .optional()
+      .describe("The AWS accounts the applied policy's Allow statements name."),
+    grantedOrganizations: z
+      .array(z.string())
+      .optional()
+      .describe("The AWS Organizations the applied policy's Allow statements admit by condition."),
+    policySizeBytes: z
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        `Size of the applied canonical policy in bytes; PutDestinationPolicy accepts at most ${ACCESS_POLICY_MAX_BYTES}.`,
+      ),
   })
   .describe("Observed state, written only by the controller.");
 

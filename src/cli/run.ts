@@ -14,6 +14,7 @@ import { KubePolicyWriter, type PolicyWriter } from "../kube/resources.ts";
 import { KubeWatchTransport, PolicyWatcher } from "../kube/watch.ts";
 import type { Logger } from "../logger.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
+import { registerBuildInfo } from "../metrics/build-info.ts";
 import { ResilienceMetrics } from "../metrics/resilience.ts";
 import { closeServer, serveMetrics, serveProbes } from "../metrics/server.ts";
 import type { Config } from "./config.ts";
@@ -35,10 +36,12 @@ export async function runController(
   config: Config,
   log: Logger,
   stopSignal: AbortSignal,
+  version = "unknown",
 ): Promise<void> {
   const kc = loadKubeConfig(config.kubeconfig);
   const metrics = new ControllerMetrics();
   const resilience = new ResilienceMetrics(metrics.registry);
+  registerBuildInfo(metrics.registry, version);
 
   let elector: LeaderElector | undefined;
   const leaseName = config.leaderElectionId;

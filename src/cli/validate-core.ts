@@ -18,8 +18,10 @@ import { formatPath } from "../controller/spec-issues.ts";
 import {
   describePublicStatements,
   findPublicStatements,
+  policySizeWarning,
   resolveAccessPolicy,
   type ResolvedAccessPolicy,
+  utf8ByteLength,
 } from "../policy/index.ts";
 
 export interface Problem {
@@ -51,6 +53,8 @@ export interface ManifestPolicy {
 
 export interface ValidationResult {
   problems: Problem[];
+  /** Worth knowing, but the controller applies the object anyway: no effect on the exit code. */
+  warnings: Problem[];
   /** LogDestinationPolicy objects checked. */
   checked: number;
   /** Documents that are not LogDestinationPolicy objects, and so were skipped. */
@@ -71,6 +75,11 @@ export function formatProblem(problem: Problem): string {
   return `${problem.file}:${problem.line}: ${problem.path}: ${problem.message}`;
 }
 
+/** A warning as editors' problem matchers read it: `file:line: warning: path: message`. */
+export function formatWarning(warning: Problem): string {
+  return `${warning.file}:${warning.line}: warning: ${warning.path}: ${warning.message}`;
+}
+
 type Segment = string | number;
 type ValidSpec = Pick<ManifestPolicy, "spec" | "policy">;
 
@@ -88,12 +97,19 @@ export function validateManifests(
 ): ValidationResult {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false });
-  const result: ValidationResult = { problems: [], checked: 0, ignored: 0, policies: [] };
+  const result: ValidationResult = {
+    problems: [],
+    warnings: [],
+    checked: 0,
+    ignored: 0,
+    policies: [],
+  };
   for (const document of documents) {
     new DocumentChecker(document, lineCounter, file, result, options).check();
   }
   // Stable: problems of one line keep the order in which they were found.
   result.problems.sort((a, b) => a.line - b.line);
+  result.warnings.sort((a, b) => a.line - b.line);
   return result;
 }
 
@@ -240,6 +256,17 @@ class DocumentChecker {
     }
     const valid = parsed.success ? { spec: parsed.data, policy: resolved } : undefined;
 
+    const field = spec.accessPolicy === undefined ? "accessPolicyJson" : "accessPolicy";
+    const size = policySizeWarning(utf8ByteLength(resolved.canonical));
+    if (size !== undefined) {
+      this.result.warnings.push({
+        file: this.file,
+        line: this.lineOf([...at, field]),
+        path: `spec.${field}`,
+        message: size,
+      });
+    }
+
     const allowPublic = parsed.success ? parsed.data.allowPublicAccess : spec.allowPublicAccess;
     const denied = this.options.denyPublicAccessOverride === true;
     if (allowPublic === true && !denied) return valid;
@@ -247,7 +274,6 @@ class DocumentChecker {
       allowPublic === true
         ? "spec.allowPublicAccess is set, but --deny-public-access-override forbids that override"
         : "add a condition on one of those keys, or set spec.allowPublicAccess: true if every AWS account may really subscribe";
-    const field = spec.accessPolicy === undefined ? "accessPolicyJson" : "accessPolicy";
     for (const statement of findPublicStatements(resolved.document)) {
       const path = `spec.${field}.Statement[${statement.index}]`;
       this.report(

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { readInputs, readProcessStdin } from "./inputs.ts";
 import {
   formatProblem,
+  formatWarning,
   validateManifests,
   type Problem,
   type ValidateOptions,
@@ -31,22 +32,31 @@ export async function validatePaths(
 ): Promise<number> {
   const { texts, unreadable } = await readInputs(paths, () => io.readStdin());
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   let checked = 0;
   let ignored = 0;
   for (const input of texts) {
     const result = validateManifests(input.text, input.name, options);
     problems.push(...result.problems);
+    warnings.push(...result.warnings);
     checked += result.checked;
     ignored += result.ignored;
   }
 
   for (const problem of problems) io.out(formatProblem(problem));
+  for (const warning of warnings) io.out(formatWarning(warning));
   for (const { message } of unreadable) io.err(`error: ${message}`);
   const files = texts.length === 1 ? "1 input" : `${texts.length} inputs`;
   const objects = checked === 1 ? "1 LogDestinationPolicy" : `${checked} LogDestinationPolicies`;
   const found = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   const others = ignored === 1 ? "1 other document" : `${ignored} other documents`;
-  io.err(`${objects} checked in ${files} (${others} ignored): ${found}`);
+  const noted =
+    warnings.length === 0
+      ? ""
+      : warnings.length === 1
+        ? ", 1 warning"
+        : `, ${warnings.length} warnings`;
+  io.err(`${objects} checked in ${files} (${others} ignored): ${found}${noted}`);
   if (unreadable.length > 0) return EXIT_UNREADABLE;
   return problems.length > 0 ? EXIT_PROBLEMS : EXIT_OK;
 }

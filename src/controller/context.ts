@@ -35,6 +35,8 @@ export interface ReconcileContext {
   appliedAt?: Date;
   /** Hash of the live policy, when this reconcile read it from AWS. */
   liveHash?: string;
+  /** The destination's ARN, when this reconcile read it from AWS. */
+  liveArn?: string;
   checkedAt?: Date;
   /** Set when the live policy was found to differ from the one last applied. */
   drift?: string;

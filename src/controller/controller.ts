@@ -10,6 +10,7 @@ import { keyOf, refOf } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
+import { policySizeWarning } from "../policy/index.ts";
 import { readyReason } from "./conditions.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import { WorkQueue, type BackoffPolicy } from "./queue.ts";
@@ -51,6 +52,7 @@ export class PolicyController {
   /** The watch fingerprint last seen per key; see #worthReconciling. */
   readonly #seen = new Map<string, { base: string; annotation: string }>();
   readonly #reasons = new Map<string, string>();
+  readonly #nearSizeLimit = new Set<string>();
   readonly #owners = new OwnershipIndex();
   readonly #abort = new AbortController();
 
@@ -198,6 +200,8 @@ export class PolicyController {
       const { reason, message, warning } = result.notice;
       this.#emit(object, warning ? "Warning" : "Normal", reason, "PutDestinationPolicy", message);
     }
+    if (result.policyBytes !== undefined)
+      this.#sizeChecked(key, object, result.policyBytes, putCalled);
     if (outcome?.reason === "Applied" && !putCalled) this.#metrics.applySkipped.inc();
     if (putCalled) this.#metrics.lastApply.set(Date.now() / 1000);
     this.#report(key, object, outcome, putCalled);
@@ -238,6 +242,23 @@ export class PolicyController {
       resourceVersion: m.resourceVersion,
     };
     this.#events.emit(target, type, reason, action, note);
+  }
+
+  /** Counts objects near the size limit, and warns when one is written. */
+  #sizeChecked(key: string, object: LogDestinationPolicy, bytes: number, written: boolean): void {
+    const warning = policySizeWarning(bytes);
+    if (warning === undefined) this.#nearSizeLimit.delete(key);
+    else this.#nearSizeLimit.add(key);
+    this.#metrics.nearSizeLimit.set(this.#nearSizeLimit.size);
+    if (warning !== undefined && written) {
+      this.#emit(
+        object,
+        "Warning",
+        "PolicyNearSizeLimit",
+        "PutDestinationPolicy",
+        `spec.accessPolicy: ${warning}`,
+      );
+    }
   }
 
   #driftDetected(object: LogDestinationPolicy, drift: string): void {
@@ -281,6 +302,8 @@ export class PolicyController {
     if (before !== undefined) this.#metrics.resources.dec({ reason: before });
     if (reason === undefined) {
       this.#reasons.delete(key);
+      if (this.#nearSizeLimit.delete(key))
+        this.#metrics.nearSizeLimit.set(this.#nearSizeLimit.size);
       return;
     }
     this.#reasons.set(key, reason);

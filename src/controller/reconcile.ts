@@ -3,6 +3,8 @@
 // ends the reconcile with a declared outcome, or throws ReconcileFailure.
 import { conditionsFor, sameConditions } from "./conditions.ts";
 import { rfc3339, type Phase, type ReconcileContext, type ReconcileDeps } from "./context.ts";
+import { utf8ByteLength } from "../policy/index.ts";
+import { liveFields, liveFieldsPatch } from "./live-status.ts";
 import { ReconcileFailure, type Outcome } from "./outcomes.ts";
 import { applyPolicy, compareWithLastApplied, recordApplied } from "./phases/apply.ts";
 import { finalizeDeletion, syncFinalizer } from "./phases/deletion.ts";
@@ -41,6 +43,8 @@ export interface ReconcileResult {
   /** The drift found, if any. */
   drift?: string;
   notice?: ReconcileContext["notice"];
+  /** Size of the canonical policy AWS holds for this object, when this reconcile knows it. */
+  policyBytes?: number;
 }
 
 export async function reconcile(
@@ -83,6 +87,7 @@ function finish(
     driftIntervalMs: outcome ? driftInterval(ctx, deps) : 0,
     ...(ctx.drift ? { drift: ctx.drift } : {}),
     ...(ctx.notice ? { notice: ctx.notice } : {}),
+    ...(ctx.inSync && ctx.desired ? { policyBytes: utf8ByteLength(ctx.desired.canonical) } : {}),
   };
 }
 
@@ -104,6 +109,7 @@ async function summarize(
   if (ctx.liveHash !== undefined && status.livePolicyHash !== ctx.liveHash)
     patch.livePolicyHash = ctx.liveHash;
   if (ctx.checkedAt) patch.lastDriftCheckTime = rfc3339(ctx.checkedAt);
+  Object.assign(patch, liveFieldsPatch(status, liveFields(ctx, deps.defaultRegion)));
   if (Object.keys(patch).length === 0) return false;
   // Merge patch replaces lists whole, so conditions always travel complete.
   if (patch.observedGeneration !== undefined && patch.conditions === undefined)

@@ -35,6 +35,7 @@ export class ControllerMetrics {
   readonly lastApply: Gauge;
   readonly reconcileOutcomes: Counter<"reason">;
   readonly driftDetected: Counter;
+  readonly nearSizeLimit: Gauge;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -147,6 +148,11 @@ export class ControllerMetrics {
     this.driftDetected = new Counter({
       name: "log_destination_policy_drift_detected_total",
       help: "Times the live policy in AWS was found to differ from the one last applied",
+      registers: r,
+    });
+    this.nearSizeLimit = new Gauge({
+      name: "log_destination_policy_policies_near_size_limit",
+      help: "Objects whose applied policy is above 80 % of the 5120-byte limit of PutDestinationPolicy",
       registers: r,
     });
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);

@@ -59,3 +59,4 @@ export {
   type GranteeKind,
 } from "./grantees.ts";
 export { formatIssues } from "./issues.ts";
+export { POLICY_SIZE_WARNING_BYTES, policySizeWarning } from "./size.ts";

@@ -3,10 +3,14 @@
 // an object in every reason of the outcome table, then over objects the
 // controller reconciled into the reasons that used to read InProgress forever.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { EventsV1Api } from "@kubernetes/client-node";
 import { statusCases } from "../../scripts/argocd.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { OUTCOMES, type Reason } from "../../src/controller/outcomes.ts";
+import { canonicalJson, utf8ByteLength } from "../../src/policy/index.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { argocdHealthOf, healthTests, kstatusOf } from "../support/gitops.ts";
@@ -153,5 +157,75 @@ describe("objects the controller reconciled", () => {
     await policies.patchSpec(name, { suspend: false });
     await policies.waitForReason(name, "Applied");
     await assertReadAs(name, "Applied");
+  });
+
+  const kubectl = async (...args: string[]) =>
+    (
+      await promisify(execFile)(env.kubectl, [
+        "--kubeconfig",
+        env.kubeconfigPath,
+        "--namespace",
+        policies.namespace,
+        ...args,
+      ])
+    ).stdout;
+
+  test("status and kubectl show the effective region, the account and the size; a policy near the limit warns", async () => {
+    const name = unique("live");
+    await createDestination(env, name);
+    // About 85 % of the limit: a team that lists its senders one by one.
+    const accounts = Array.from({ length: 300 }, (_, i) => String(100000000000 + i));
+    const policy = samplePolicy(name, accounts);
+    const bytes = utf8ByteLength(canonicalJson(policy));
+    const near = await controller.metric("log_destination_policy_policies_near_size_limit");
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicy: policy,
+      driftDetection: { interval: "1s" },
+    });
+    await policies.waitForReason(name, "Applied");
+    // The first drift check reads the destination's ARN.
+    let obj = await policies.get(name);
+    await waitFor("the destination ARN in status", async () => {
+      obj = await policies.get(name);
+      return obj.status?.destinationArn !== undefined;
+    });
+    assert.equal(obj.status?.region, env.region, "no spec.region: the controller's default");
+    assert.equal(obj.status?.policySizeBytes, bytes);
+    assert.match(
+      obj.status?.destinationArn ?? "",
+      new RegExp(`:logs:${env.region}:\\d{12}:destination:${name}$`),
+    );
+    assert.equal(
+      obj.status?.accountId,
+      /:(\d{12}):destination:/.exec(obj.status?.destinationArn ?? "")?.[1],
+    );
+
+    const wide = await kubectl("get", "ldp", name, "-o", "wide", "--no-headers");
+    for (const column of [name, env.region, "Enforce", "True", "Applied", String(bytes)]) {
+      assert.ok(wide.split(/\s+/).includes(column), `${column} in: ${wide}`);
+    }
+    assert.match(wide, /is applied to destination/, "-o wide shows the message");
+    assert.match(await kubectl("get", "aws", "-o", "name"), new RegExp(`/${name}$`, "m"));
+
+    assert.equal(
+      await controller.metric("log_destination_policy_policies_near_size_limit"),
+      near + 1,
+    );
+    const events = env.kubeConfig.makeApiClient(EventsV1Api);
+    await waitFor("a PolicyNearSizeLimit warning", async () => {
+      const list = await events.listNamespacedEvent({ namespace: policies.namespace });
+      return list.items.some(
+        (e) =>
+          e.regarding?.name === name &&
+          e.reason === "PolicyNearSizeLimit" &&
+          e.type === "Warning" &&
+          /aws:PrincipalOrgID/.test(e.note ?? ""),
+      );
+    });
+    await policies.delete(name);
+    await waitFor("the object forgotten by the size gauge", async () => {
+      return (await controller.metric("log_destination_policy_policies_near_size_limit")) === near;
+    });
   });
 });

@@ -72,7 +72,7 @@ describe("validate: problems and their lines", () => {
   test("a valid object has no problem", () => {
     const text = `${header("ok")}spec:\n  destinationName: central\n${validPolicy}`;
     const { policies, ...counts } = validateManifests(text, "ok.yaml");
-    assert.deepEqual(counts, { problems: [], checked: 1, ignored: 0 });
+    assert.deepEqual(counts, { problems: [], warnings: [], checked: 1, ignored: 0 });
     // What diff compares: the parsed spec with its defaults, and lines to report against.
     const [policy] = policies;
     assert.equal(policies.length, 1);
@@ -83,6 +83,34 @@ describe("validate: problems and their lines", () => {
     assert.equal(policy.spec.mode, "Enforce");
     assert.equal(policy.policy.bytes, policy.policy.canonical.length);
     assert.deepEqual(policy.guardrail, []);
+  });
+
+  test("a policy above 80 % of the size limit is a warning on its field, not a problem", () => {
+    const accounts = (count: number) =>
+      Array.from({ length: count }, (_, i) => `            - "${String(100000000000 + i)}"`).join(
+        "\n",
+      );
+    const policy = (count: number) => `spec:
+  destinationName: central
+  accessPolicy:
+    Version: "2012-10-17"
+    Statement:
+      - Effect: Allow
+        Principal:
+          AWS:
+${accounts(count)}
+        Action: logs:PutSubscriptionFilter
+        Resource: arn:aws:logs:us-east-1:111122223333:destination:central
+`;
+    const near = `${header("near")}${policy(290)}`;
+    const result = validateManifests(near, "near.yaml");
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(summary(result.warnings), [
+      `${lineOf(near, "accessPolicy:")} spec.accessPolicy`,
+    ]);
+    assert.match(result.warnings[0]?.message ?? "", /of the 5120-byte limit.*aws:PrincipalOrgID/);
+    const below = validateManifests(`${header("below")}${policy(200)}`, "below.yaml");
+    assert.deepEqual(below.warnings, []);
   });
 
   test("only objects without problems, or with the guardrail's alone, are handed to diff", () => {

@@ -24,11 +24,13 @@ async function readLive(
 ): Promise<LiveDestination | undefined> {
   const desired = required(ctx.desired);
   try {
-    return await deps.aws.describe(
+    const live = await deps.aws.describe(
       awsTarget(ctx.ref, desired.region, desired.roleArn),
       desired.destinationName,
       ctx.signal,
     );
+    ctx.liveArn = live?.arn;
+    return live;
   } catch (error) {
     throw failureFromAws(error, desired, ctx.signal);
   } finally {

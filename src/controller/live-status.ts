@@ -1,0 +1,62 @@
+// The live state `kubectl get` shows: where the policy goes and how big the
+// applied one is. The controller only writes these fields and never reads them
+// back for a decision, so a status edited by someone else misleads no reconcile.
+import type { LogDestinationPolicyStatus } from "../api/v1alpha1.ts";
+import { utf8ByteLength } from "../policy/index.ts";
+import type { ReconcileContext } from "./context.ts";
+
+type LiveFields = Pick<
+  LogDestinationPolicyStatus,
+  "region" | "accountId" | "destinationArn" | "policySizeBytes"
+>;
+
+const ROLE_ACCOUNT = /^arn:aws[a-z-]*:iam::(\d{12}):role\//;
+const DESTINATION_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):destination:(.+)$/;
+
+/** The destination ARN's account, when the ARN is the one of this region and name. */
+function arnAccount(arn: string | undefined, region: string, name: string): string | undefined {
+  const match = arn === undefined ? null : DESTINATION_ARN.exec(arn);
+  return match?.[1] === region && match[3] === name ? match[2] : undefined;
+}
+
+/**
+ * The live fields as they should be after this reconcile: a value to set, null
+ * to remove one that no longer describes the target, or absent to leave alone.
+ */
+export function liveFields(
+  ctx: ReconcileContext,
+  defaultRegion: string | undefined,
+): { [K in keyof LiveFields]?: LiveFields[K] | null } {
+  if (!ctx.spec) return {};
+  const region = ctx.desired?.region ?? ctx.spec.region ?? defaultRegion;
+  const fields: { [K in keyof LiveFields]?: LiveFields[K] | null } = {};
+  if (region !== undefined) fields.region = region;
+  const desired = ctx.desired;
+  if (!desired) return fields;
+  const name = desired.destinationName;
+  const fresh = arnAccount(ctx.liveArn, desired.region, name);
+  const recorded = ctx.object.status?.destinationArn;
+  const kept = fresh === undefined ? arnAccount(recorded, desired.region, name) : undefined;
+  const roleAccount = desired.roleArn ? ROLE_ACCOUNT.exec(desired.roleArn)?.[1] : undefined;
+  if (fresh !== undefined) fields.destinationArn = ctx.liveArn;
+  else if (kept === undefined && recorded !== undefined) fields.destinationArn = null;
+  // A role in another account than the destination's is AWS's to refuse; until the
+  // ARN is read the role's account is the best guess, and the ARN replaces it.
+  const account = fresh ?? kept ?? roleAccount;
+  fields.accountId = account ?? null;
+  if (ctx.inSync) fields.policySizeBytes = utf8ByteLength(desired.canonical);
+  return fields;
+}
+
+/** The part of a status merge patch that changes the live fields. */
+export function liveFieldsPatch(
+  status: LogDestinationPolicyStatus,
+  fields: ReturnType<typeof liveFields>,
+): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    const current = status[key as keyof LiveFields];
+    if (value === null ? current !== undefined : current !== value) patch[key] = value;
+  }
+  return patch;
+}
