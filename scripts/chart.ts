@@ -118,6 +118,12 @@ export function describeValues(text: string): { schema: JsonSchema; docs: ValueD
   if (!isMap(doc.contents)) throw new Error("values.yaml is not a map");
   const docs: ValueDoc[] = [];
   const body = describeMap(doc.contents, [], docs);
+  // Helm passes a parent chart's `global` values to every subchart; without this
+  // the strict schema would refuse the chart as a dependency.
+  (body.properties as Record<string, JsonSchema>).global = {
+    type: "object",
+    description: "Values a parent chart shares with its subcharts; this chart reads none of them.",
+  };
   return {
     schema: {
       $schema: "http://json-schema.org/draft-07/schema#",

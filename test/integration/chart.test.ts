@@ -59,6 +59,19 @@ describe("the chart on a real API server", () => {
     });
   }
 
+  test("what the chart renders for Kubernetes 1.29, and as a subchart with global values, passes a strict server-side dry run", async () => {
+    const objects = await renderChart(
+      env.helm,
+      { global: { imageRegistry: "registry.example" } },
+      { release: "ldpc", namespace, kubeVersion: "v1.29.0" },
+    );
+    assert.ok(!objects.some((o) => o.kind.startsWith("ValidatingAdmissionPolicy")));
+    const out = await kubectlApply(env, objects, { dryRun: true });
+    for (const obj of objects) {
+      assert.match(out, new RegExp(`${obj.metadata.name} serverside-applied \\(server dry run\\)`));
+    }
+  });
+
   test("the strict dry run rejects an unknown field, so the passes above mean something", async () => {
     const objects = await render({});
     const deployment = objects.find((o) => o.kind === "Deployment");

@@ -35,6 +35,9 @@ const ALERTS = [
   "LogDestinationPolicyAWSErrorRatioHigh",
   "LogDestinationPolicyReconcileErrors",
   "LogDestinationPolicyWorkQueueBacklog",
+  "LogDestinationPolicyDriftDetected",
+  "LogDestinationPolicyNoLeader",
+  "LogDestinationPolicyRateLimitWait",
 ];
 
 let promtool: string;
@@ -52,7 +55,7 @@ before(async () => {
 });
 
 describe("the alert rules", () => {
-  test("cover absence, objects not Ready, AWS error ratio, reconcile errors and queue backlog", () => {
+  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader and rate-limit waits", () => {
     assert.deepEqual(
       rules.map((r) => r.alert),
       ALERTS,
@@ -101,14 +104,17 @@ describe("the alert rules", () => {
     }
   });
 
-  test("the not-Ready alert and the dashboard count as Ready exactly the reasons of Ready=True", () => {
+  test("the dashboard counts as Ready exactly the reasons of Ready=True, and the not-Ready alert also spares Suspended", () => {
     const ready = Object.entries(OUTCOMES)
       .filter(([, rule]) => rule.ready === "True")
       .map(([reason]) => reason)
       .sort();
+    const suspended = Object.entries(OUTCOMES)
+      .filter(([, rule]) => rule.argocd === "Suspended")
+      .map(([reason]) => reason);
     const rule = rules.find((r) => r.alert === "LogDestinationPolicyNotReady");
     const excluded = /reason!~"([^"]+)"/.exec(rule?.expr ?? "")?.[1];
-    assert.deepEqual(excluded?.split("|").sort(), ready);
+    assert.deepEqual(excluded?.split("|").sort(), [...ready, ...suspended].sort());
     assert.deepEqual(READY_REASONS.split("|").sort(), ready);
   });
 

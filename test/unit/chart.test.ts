@@ -19,6 +19,7 @@ import {
   renderChart,
   renderChartText,
   root,
+  run,
   leaseRules,
   POLICY_RULES,
   type AlertRule,
@@ -494,6 +495,90 @@ describe("the Helm chart", () => {
     ];
     for (const [values, message] of bad) {
       await assert.rejects(renderChartText(helm, values), message, JSON.stringify(values));
+    }
+  });
+
+  test("Kubernetes 1.29 gets everything but the admission policy, and lint passes for 1.29 and 1.35", async () => {
+    const old = await renderChart(
+      helm,
+      {},
+      { release: RELEASE, namespace: NAMESPACE, kubeVersion: "v1.29.0" },
+    );
+    const current = kinds("default values");
+    assert.deepEqual(
+      old.map((o) => `${o.kind}${o.metadata.namespace ? ` ${o.metadata.namespace}` : ""}`).sort(),
+      current.filter((kind) => !kind.startsWith("ValidatingAdmissionPolicy")),
+    );
+    for (const version of ["1.29.0", "1.35.0"]) {
+      const { stdout } = await run(helm, ["lint", "--strict", chartDir, "--kube-version", version]);
+      assert.match(stdout, /0 chart\(s\) failed/);
+    }
+  });
+
+  test("the schema accepts a parent chart's global values, so the chart works as a subchart", async () => {
+    const objects = await renderChart(helm, { global: { imageRegistry: "registry.example" } });
+    assert.ok(objects.some((o) => o.kind === "Deployment"));
+  });
+
+  test("helm test checks this release's metrics Service with the controller's image and appVersion", async () => {
+    const chart = parse(await readFile(join(chartDir, "Chart.yaml"), "utf8")) as {
+      appVersion: string;
+    };
+    const pods = objects("every optional object and pass-through").filter((o) => o.kind === "Pod");
+    assert.equal(pods.length, 1);
+    const pod = pods[0] as unknown as {
+      metadata: { annotations: Record<string, string> };
+      spec: {
+        containers: { image: string; args: string[] }[];
+        automountServiceAccountToken: boolean;
+      };
+    };
+    assert.equal(pod.metadata.annotations["helm.sh/hook"], "test");
+    assert.equal(pod.spec.automountServiceAccountToken, false);
+    const [probe] = pod.spec.containers;
+    assert.ok(probe);
+    assert.equal(probe.image, container("every optional object and pass-through").image);
+    const service = only("every optional object and pass-through", "Service");
+    const script = probe.args[0] ?? "";
+    assert.ok(
+      script.includes(`http://${service.metadata.name}.${NAMESPACE}.svc:8080/metrics`),
+      script,
+    );
+    assert.ok(script.includes(`version="${chart.appVersion}"`), script);
+    assert.equal(
+      objects("default values").filter((o) => o.kind === "Pod").length,
+      0,
+      "no Service, no test",
+    );
+  });
+
+  test("Artifact Hub annotations name the package's licence, the default image and the CHANGELOG's changes", async () => {
+    const chart = parse(await readFile(join(chartDir, "Chart.yaml"), "utf8")) as {
+      appVersion: string;
+      annotations: Record<string, string>;
+    };
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+      license: string;
+    };
+    assert.equal(chart.annotations["artifacthub.io/license"], pkg.license);
+    const images = parse(chart.annotations["artifacthub.io/images"] ?? "") as { image: string }[];
+    assert.deepEqual(
+      images.map((i) => i.image),
+      [container("default values").image],
+    );
+    const changes = parse(chart.annotations["artifacthub.io/changes"] ?? "") as {
+      kind: string;
+      description: string;
+    }[];
+    const changelog = await readFile(join(root, "CHANGELOG.md"), "utf8");
+    const section = changelog.split(/^## /m).find((s) => s.startsWith(`[${chart.appVersion}]`));
+    assert.ok(section, `CHANGELOG.md has a section for ${chart.appVersion}`);
+    assert.ok(changes.length > 0);
+    for (const change of changes) {
+      assert.ok(
+        ["added", "changed", "deprecated", "removed", "fixed", "security"].includes(change.kind),
+      );
+      assert.ok(section.includes(change.description), `CHANGELOG.md lists: ${change.description}`);
     }
   });
 });

@@ -130,3 +130,15 @@ benchmark.
 {{- join " " $options }}
 {{- end }}
 {{- end }}
+
+{{/*
+"true" when the admission policy is rendered: enabled, and the cluster is
+Kubernetes 1.30+, where ValidatingAdmissionPolicy v1 is served. The version is
+the cluster's on install and upgrade, and --kube-version for helm template
+(offline, helm lists API groups but not their kinds, so the version decides).
+Older clusters get the rest of the chart; the controller's UnsafePolicy check
+still applies there.
+*/}}
+{{- define "ldpc.admissionPolicy" -}}
+{{- if and .Values.admissionPolicy.enabled (semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version) }}true{{ end }}
+{{- end }}
