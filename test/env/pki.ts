@@ -1,6 +1,7 @@
 // Certificates for the local apiserver, made with the openssl CLI so the harness
 // needs no crypto dependency. They are valid for one week and live in the state
 // directory only.
+import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -45,7 +46,10 @@ async function issue(
   await writeFile(ext, extensions);
   await openssl(["req", "-new", ...ecKey, "-keyout", key, "-out", csr, "-subj", subject]);
   await openssl([
-    ...["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial"],
+    // A serial of its own: certificates are issued in parallel, and -CAcreateserial
+    // would have them race on one ca.srl file.
+    ...["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key],
+    ...["-set_serial", `0x01${randomBytes(15).toString("hex")}`],
     ...["-days", "7", "-extfile", ext, "-out", cert],
   ]);
   return { cert, key };
