@@ -64,9 +64,10 @@ const kebab = (reason: string) =>
 export function statusCases(): StatusCase[] {
   const cases: StatusCase[] = [
     {
+      // As the API server returns a new object: the CRD defaults status to this.
       name: "not-yet-reconciled",
-      object: policyObject("new", 1),
-      kstatus: "Current",
+      object: policyObject("new", 1, { observedGeneration: 0 }),
+      kstatus: "InProgress",
       argocd: {
         status: "Progressing",
         message: "Waiting for the controller to reconcile this object",

@@ -60,10 +60,10 @@ spec:
     Version: "2012-10-17"
     Statement:
       - Sid: AllowPartner
-        Effect: Permit
+        Effect: Allow
         Principal:
           AWS: "444455556666"
-        Action: logs:PutSubscriptionFilter
+        Actions: logs:PutSubscriptionFilter
         Resource: arn:aws:logs:us-east-1:111122223333:destination:sandbox-logs
 `;
 
@@ -428,7 +428,9 @@ async function main(): Promise<number> {
     await applyAndWait(example.objects, EXAMPLES_NAMESPACE, "Applied");
   }
 
-  step(`Applying an invalid object to namespace ${INVALID_NAMESPACE}: Effect "Permit" is not IAM`);
+  step(
+    `Applying an invalid object to namespace ${INVALID_NAMESPACE}: "Actions" is not an IAM field`,
+  );
   detail(`the offline check a CI pipeline runs would have caught it:`);
   detail(`$ log-destination-policy-controller validate ${INVALID_FILE}`);
   for (const problem of validateManifests(INVALID_MANIFEST, INVALID_FILE).problems) {

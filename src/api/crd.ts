@@ -142,7 +142,10 @@ export function buildCrd(): JsonSchema {
                 kind: { type: "string" },
                 metadata: { type: "object" },
                 spec: jsonSchemaOf(specSchema),
-                status: jsonSchemaOf(statusSchema),
+                // A new object reads as not yet observed (kstatus InProgress, Argo CD
+                // Progressing) until the controller writes its first status, instead
+                // of as Current the moment it is created.
+                status: { ...jsonSchemaOf(statusSchema), default: { observedGeneration: 0 } },
               },
             },
           },

@@ -2,6 +2,7 @@
 // the CRD in crds/ is generated from it (scripts/generate.ts), and the controller
 // and the offline validator parse objects with it.
 import { z } from "zod";
+import { accessPolicyStructure } from "./access-policy-schema.ts";
 
 /** Limits published by CloudWatch Logs for PutDestinationPolicy. */
 export const DESTINATION_NAME_MAX = 512;
@@ -43,6 +44,7 @@ export const specSchema = z
       .describe("AWS region of the destination. Defaults to the controller's region."),
     accessPolicy: z
       .record(z.string(), z.unknown())
+      .meta(accessPolicyStructure)
       .optional()
       .describe(
         "The IAM policy document, written as YAML. Exactly one of accessPolicy and accessPolicyJson is set.",

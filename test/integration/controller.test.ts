@@ -233,21 +233,22 @@ describe("the controller", () => {
       /5121 bytes.*5120/,
     ],
     [
-      "Effect Permit",
+      // The CRD refuses a wrong Effect at admission; a misspelt field is the grammar's to find.
+      "a misspelt Actions",
       {
         accessPolicy: {
           Version: "2012-10-17",
           Statement: [
             {
-              Effect: "Permit",
+              Effect: "Allow",
               Principal: { AWS: ["111111111111"] },
-              Action: "logs:PutSubscriptionFilter",
+              Actions: "logs:PutSubscriptionFilter",
               Resource: "*",
             },
           ],
         },
       },
-      /spec\.accessPolicy\.Statement\[0\]\.Effect/,
+      /spec\.accessPolicy\.Statement\[0\]\.Actions: unknown statement field/,
     ],
   ];
 

@@ -102,9 +102,9 @@ describe("npm run demo", () => {
     assert.match(output, /↻ retry: PutDestinationPolicy got OperationAbortedException/);
     assert.match(
       output,
-      /✗ sandbox\/broken-policy {2}Ready=False InvalidSpec: spec\.accessPolicy\.Statement\[0\]\.Effect: /,
+      /✗ sandbox\/broken-policy {2}Ready=False InvalidSpec: spec\.accessPolicy\.Statement\[0\]\.Actions: /,
     );
-    assert.match(output, /broken-policy\.yaml:\d+: spec\.accessPolicy\.Statement\[0\]\.Effect: /);
+    assert.match(output, /broken-policy\.yaml:\d+: spec\.accessPolicy\.Statement\[0\]\.Actions: /);
     assert.match(output, new RegExp(`All ${exampleNames.length + 1} objects settled`));
     assert.match(output, /^metrics: http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
     // The final table, as kubectl get ldp -A prints it.

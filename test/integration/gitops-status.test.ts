@@ -142,6 +142,72 @@ describe("objects the controller reconciled", () => {
     }
   });
 
+  test("a new object reads as in progress until the controller has seen it", async () => {
+    const elsewhere = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "unwatched"));
+    await elsewhere.create("new", { destinationName: "new", accessPolicy: samplePolicy("new") });
+    const object = await elsewhere.get("new");
+    assert.deepEqual(object.status, { observedGeneration: 0 });
+    assert.equal((await kstatusOf([object]))[0]?.status, "InProgress");
+    assert.equal((await argocdHealthOf([object]))[0]?.status, "Progressing");
+  });
+
+  test("kubectl explain shows the policy's structure, and admission refuses a wrong Effect in either Statement form", async () => {
+    // The API server publishes a new CRD's OpenAPI a moment after it is established.
+    let explained = "";
+    await waitFor("kubectl explain to know the kind", async () => {
+      explained = await kubectl("explain", "ldp.spec.accessPolicy.Statement");
+      return true;
+    });
+    for (const field of ["Sid", "Effect", "Principal", "Action", "Resource", "Condition"]) {
+      assert.match(explained, new RegExp(`^\\s+${field}\\s+<`, "m"), field);
+    }
+    assert.match(await kubectl("explain", "ldp.spec.accessPolicy"), /Version\s+<string>/);
+    const statement = {
+      Effect: "Permit",
+      Principal: { AWS: "111111111111" },
+      Action: "logs:PutSubscriptionFilter",
+      Resource: "*",
+    };
+    for (const [form, Statement, path] of [
+      [
+        "list",
+        [statement],
+        /spec\.accessPolicy\.Statement\[0\]\.Effect: Unsupported value: "Permit"/,
+      ],
+      ["object", statement, /spec\.accessPolicy\.Statement\.Effect: Unsupported value: "Permit"/],
+    ] as const) {
+      await assert.rejects(
+        policies.create(unique("permit"), {
+          destinationName: "x",
+          accessPolicy: { Version: "2012-10-17", Statement },
+        }),
+        (err: { body?: unknown }) =>
+          path.test((JSON.parse(String(err.body)) as { message: string }).message),
+        form,
+      );
+    }
+    // Every shape IAM allows still passes: strings or lists, maps of conditions, "*".
+    const name = unique("shapes");
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicy: {
+        Version: "2008-10-17",
+        Id: "shapes",
+        Statement: {
+          Sid: "Everything",
+          Effect: "Deny",
+          NotPrincipal: "*",
+          NotAction: ["logs:PutSubscriptionFilter", "logs:DeleteSubscriptionFilter"],
+          NotResource: "*",
+          Condition: {
+            Bool: { "aws:SecureTransport": false },
+            NumericLessThan: { "s3:max-keys": 10 },
+          },
+        },
+      },
+    });
+  });
+
   test("a suspended object records every new generation, so no Ready=True outlives a spec change", async () => {
     const name = unique("resumed");
     await createDestination(env, name);
