@@ -1,13 +1,18 @@
-// The live state `kubectl get` shows: where the policy goes and how big the
-// applied one is. The controller only writes these fields and never reads them
+// The live state `kubectl get` shows: where the policy goes, and whom and how
+// big the applied one is. The controller only writes these fields and never reads them
 // back for a decision, so a status edited by someone else misleads no reconcile.
 import type { LogDestinationPolicyStatus } from "../api/v1alpha1.ts";
-import { utf8ByteLength } from "../policy/index.ts";
+import { grantees, utf8ByteLength } from "../policy/index.ts";
 import type { ReconcileContext } from "./context.ts";
 
 type LiveFields = Pick<
   LogDestinationPolicyStatus,
-  "region" | "accountId" | "destinationArn" | "policySizeBytes"
+  | "region"
+  | "accountId"
+  | "destinationArn"
+  | "policySizeBytes"
+  | "grantedAccounts"
+  | "grantedOrganizations"
 >;
 
 const ROLE_ACCOUNT = /^arn:aws[a-z-]*:iam::(\d{12}):role\//;
@@ -44,7 +49,16 @@ export function liveFields(
   // ARN is read the role's account is the best guess, and the ARN replaces it.
   const account = fresh ?? kept ?? roleAccount;
   fields.accountId = account ?? null;
-  if (ctx.inSync) fields.policySizeBytes = utf8ByteLength(desired.canonical);
+  if (ctx.inSync) {
+    fields.policySizeBytes = utf8ByteLength(desired.canonical);
+    // The same reading of the policy as `diff` reports; empty lists are left out.
+    const granted = grantees(desired.document);
+    const ids = (kind: string) => granted.filter((g) => g.kind === kind).map((g) => g.id);
+    const accounts = ids("account");
+    const organizations = ids("organization");
+    fields.grantedAccounts = accounts.length > 0 ? accounts : null;
+    fields.grantedOrganizations = organizations.length > 0 ? organizations : null;
+  }
   return fields;
 }
 
@@ -56,7 +70,9 @@ export function liveFieldsPatch(
   const patch: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     const current = status[key as keyof LiveFields];
-    if (value === null ? current !== undefined : current !== value) patch[key] = value;
+    const same =
+      value === null ? current === undefined : JSON.stringify(current) === JSON.stringify(value);
+    if (!same) patch[key] = value;
   }
   return patch;
 }

@@ -257,6 +257,8 @@ describe("objects the controller reconciled", () => {
     const status = (await policies.get(name)).status ?? {};
     assert.equal(status.region, env.region, "no spec.region: the controller's default");
     assert.equal(status.policySizeBytes, bytes);
+    assert.deepEqual(status.grantedAccounts, accounts);
+    assert.equal(status.grantedOrganizations, undefined);
     const arn = new RegExp(`^arn:aws:logs:${env.region}:(\\d{12}):destination:${name}$`).exec(
       status.destinationArn ?? "",
     );

@@ -69,7 +69,42 @@ describe("live status fields", () => {
     const applied = context({}, {}, { inSync: "written" });
     const fields = liveFields(applied, "eu-west-1");
     assert.equal(fields.policySizeBytes, applied.desired?.canonical.length);
-    const status = { region: "eu-west-1", policySizeBytes: fields.policySizeBytes ?? 0 };
+    const status = {
+      region: "eu-west-1",
+      policySizeBytes: fields.policySizeBytes ?? 0,
+      grantedAccounts: ["111111111111"],
+    };
     assert.deepEqual(liveFieldsPatch(status, fields), {});
+  });
+
+  test("the accounts and organizations the applied policy grants are listed, and removed when it grants none", () => {
+    const org = {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { AWS: ["222222222222", "111111111111"] },
+          Action: "logs:PutSubscriptionFilter",
+          Resource: "*",
+        },
+        {
+          Effect: "Allow",
+          Principal: "*",
+          Action: "logs:PutSubscriptionFilter",
+          Resource: "*",
+          Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abcdefghij" } },
+        },
+      ],
+    };
+    const fields = liveFields(
+      context({ accessPolicy: org }, {}, { inSync: "already" }),
+      "eu-west-1",
+    );
+    assert.deepEqual(fields.grantedAccounts, ["111111111111", "222222222222"]);
+    assert.deepEqual(fields.grantedOrganizations, ["o-abcdefghij"]);
+    const status = { grantedOrganizations: ["o-abcdefghij"], grantedAccounts: ["111111111111"] };
+    const accountOnly = liveFields(context({}, status, { inSync: "already" }), "eu-west-1");
+    assert.deepEqual(liveFieldsPatch(status, accountOnly).grantedOrganizations, null);
+    assert.equal(liveFieldsPatch(status, accountOnly).grantedAccounts, undefined, "unchanged");
   });
 });
