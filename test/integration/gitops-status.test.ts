@@ -272,9 +272,11 @@ describe("objects the controller reconciled", () => {
     assert.match(wide, /is applied to destination/, "-o wide shows the message");
     assert.match(await kubectl("get", "aws", "-o", "name"), new RegExp(`/${name}$`, "m"));
 
-    assert.equal(
-      await controller.metric("log_destination_policy_policies_near_size_limit"),
-      near + 1,
+    // The gauge follows the status write of the same reconcile.
+    await waitFor(
+      "the object counted near the size limit",
+      async () =>
+        (await controller.metric("log_destination_policy_policies_near_size_limit")) === near + 1,
     );
     const events = env.kubeConfig.makeApiClient(EventsV1Api);
     await waitFor("a PolicyNearSizeLimit warning", async () => {
