@@ -32,6 +32,8 @@ export interface AwsTarget {
   region: string;
   roleArn?: string;
   sessionName?: string;
+  /** Session tags naming the object; sent unless the client was told not to. */
+  sessionTags?: Record<string, string>;
 }
 
 export interface PutPolicyInput extends AwsTarget {
@@ -70,11 +72,25 @@ export interface DestinationClientOptions {
   credentials?: AssumedRoleCredentials;
   /** Checked before every attempt; false refuses it (a leader that lost its lease). */
   mayCall?: () => boolean;
+  /** Send AssumeRole session tags (default true); off for trust policies without sts:TagSession. */
+  sessionTags?: boolean;
+  /** Clients, credentials and rate-limit buckets unused for this long are dropped; default 15 min. */
+  idleMs?: number;
+  now?: () => number;
 }
 
-// Clients and credentials of roles no object has used for this long are dropped.
-const IDLE_MS = 3_600_000;
+const DEFAULT_IDLE_MS = 15 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
+
+/** Errors after which cached assumed-role credentials are not worth reusing. */
+const STALE_CREDENTIAL_ERRORS = new Set([
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "InvalidClientTokenId",
+  "UnrecognizedClientException",
+  "AccessDenied",
+  "AccessDeniedException",
+]);
 
 export class DestinationPolicyClient implements DestinationPolicyApi {
   /** Per region, role and session; those with a role share the role-less client's HTTP handler. */
@@ -85,7 +101,9 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
   readonly #limiter: AwsRateLimiter;
   readonly #allowed: RoleAllowList;
   readonly #credentials: AssumedRoleCredentials;
-  #lastSweep = Date.now();
+  readonly #now: () => number;
+  readonly #idleMs: number;
+  #lastSweep: number;
   /** Calls waiting to retry. */
   #backingOff = 0;
   #drain: (() => void) | undefined;
@@ -96,6 +114,9 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     this.#observer = options.observer;
     this.#limiter = new AwsRateLimiter(options.rateLimit ?? { ratePerSecond: 0, burst: 1 });
     this.#allowed = options.allowedRoles ?? RoleAllowList.parse([]);
+    this.#now = options.now ?? Date.now;
+    this.#idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+    this.#lastSweep = this.#now();
     this.#credentials =
       options.credentials ??
       new AssumedRoleCredentials({
@@ -112,17 +133,22 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     }
   }
 
+  #sessionName(target: AwsTarget): string {
+    return target.roleArn ? (target.sessionName ?? DEFAULT_SESSION_NAME) : "";
+  }
+
   #client(target: AwsTarget): CloudWatchLogsClient {
-    const now = Date.now();
+    const now = this.#now();
     if (now - this.#lastSweep > SWEEP_EVERY_MS) this.#sweep(now);
     const { region, roleArn } = target;
-    const sessionName = roleArn ? (target.sessionName ?? DEFAULT_SESSION_NAME) : "";
+    const sessionName = this.#sessionName(target);
     const key = `${region}\u0000${roleArn ?? ""}\u0000${sessionName}`;
     const cached = this.#clients.get(key);
     if (cached) {
       cached.lastUsed = now;
       return cached.client;
     }
+    const tags = this.#options.sessionTags === false ? undefined : target.sessionTags;
     const client = new CloudWatchLogsClient({
       region,
       maxAttempts: 1,
@@ -132,21 +158,46 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
             connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
             requestTimeout: this.#options.requestTimeoutMs ?? 10_000,
           },
-      ...(roleArn ? { credentials: this.#credentials.provider(roleArn, sessionName, region) } : {}),
+      ...(roleArn
+        ? { credentials: this.#credentials.provider(roleArn, sessionName, region, tags) }
+        : {}),
     });
     this.#clients.set(key, { client, lastUsed: now });
     return client;
   }
 
+  /**
+   * Drops what no object has used for a while, so that a stream of distinct
+   * regions or roles cannot grow the process without bound. Role clients share
+   * the HTTP handler of their region's role-less client: they are dropped
+   * without destroy(), and the role-less client only once none is left.
+   */
   #sweep(now: number): void {
     this.#lastSweep = now;
+    const idle = (entry: { lastUsed: number }) => now - entry.lastUsed >= this.#idleMs;
+    const regionsInUse = new Set<string>();
     for (const [key, entry] of this.#clients) {
-      // Role-less clients own the shared HTTP handlers and stay; the others are
-      // dropped without destroy(), which would close the handler they share.
-      if (key.endsWith("\u0000\u0000") || now - entry.lastUsed < IDLE_MS) continue;
-      this.#clients.delete(key);
+      if (key.endsWith("\u0000\u0000")) continue;
+      if (idle(entry)) this.#clients.delete(key);
+      else regionsInUse.add(key.slice(0, key.indexOf("\u0000")));
     }
-    this.#credentials.sweep(IDLE_MS);
+    for (const [key, entry] of this.#clients) {
+      if (!key.endsWith("\u0000\u0000") || !idle(entry)) continue;
+      if (regionsInUse.has(key.slice(0, key.indexOf("\u0000")))) continue;
+      this.#clients.delete(key);
+      entry.client.destroy();
+    }
+    this.#credentials.sweep(this.#idleMs);
+    this.#limiter.sweep(this.#idleMs);
+  }
+
+  /** Clients held, for tests and the memory benchmark. */
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  get bucketCount(): number {
+    return this.#limiter.size;
   }
 
   async #call<T>(
@@ -177,6 +228,9 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
         return result;
       } catch (error) {
         const outcome = classifyAwsError(error).name;
+        if (target.roleArn && STALE_CREDENTIAL_ERRORS.has(outcome)) {
+          this.#credentials.invalidate(target.roleArn, this.#sessionName(target));
+        }
         this.#observer?.request(operation, outcome, (performance.now() - started) / 1000);
         throw error;
       }

@@ -33,6 +33,12 @@ export class TokenBucket {
     this.#last = now();
   }
 
+  /** True when the bucket has not been used for `idleMs` and is full again: dropping it changes nothing. */
+  idleFor(idleMs: number): boolean {
+    const now = this.#now();
+    return now - this.#last >= idleMs && this.#tokens + (now - this.#last) * this.#perMs >= this.#burst;
+  }
+
   /**
    * Reserves the next token and returns how long to wait for it, in ms. A
    * reservation is never handed back: returning it could let a later caller
@@ -60,13 +66,27 @@ export class TokenBucket {
 export class AwsRateLimiter {
   readonly #limit: RateLimit;
   readonly #buckets = new Map<string, TokenBucket>();
+  readonly #now: (() => number) | undefined;
 
-  constructor(limit: RateLimit) {
+  constructor(limit: RateLimit, now?: () => number) {
     this.#limit = limit;
+    this.#now = now;
   }
 
   get unlimited(): boolean {
     return this.#limit.ratePerSecond <= 0;
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /**
+   * Drops buckets unused for `idleMs`. A dropped bucket would have refilled by
+   * now, so a new one starting full grants nothing the old one would not.
+   */
+  sweep(idleMs: number): void {
+    for (const [key, bucket] of this.#buckets) if (bucket.idleFor(idleMs)) this.#buckets.delete(key);
   }
 
   /** Waits for a token of the key's bucket; returns the ms waited. */
@@ -74,7 +94,7 @@ export class AwsRateLimiter {
     if (this.unlimited) return 0;
     let bucket = this.#buckets.get(key);
     if (!bucket) {
-      bucket = new TokenBucket(this.#limit);
+      bucket = new TokenBucket(this.#limit, this.#now);
       this.#buckets.set(key, bucket);
     }
     return bucket.take(signal);

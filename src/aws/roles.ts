@@ -3,6 +3,7 @@
 // credentials cached per role and session until shortly before they expire.
 import { createHash } from "node:crypto";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { ArnPattern } from "./arn-pattern.ts";
 
 /** What the AWS SDK takes as credentials. */
 export interface AwsCredentials {
@@ -33,26 +34,18 @@ export class RoleNotAllowedError extends Error {
 
 /**
  * Exact ARNs or patterns where `*` stands for any run of characters within
- * one ARN field: it never crosses a `:`, so `arn:aws:iam::*:role/ldp-*` allows
- * roles named ldp-… in every account, and nothing outside the role field.
- * The list comes only from the controller's flags; nothing in a namespace or
- * an object can add to it.
+ * one segment: it never crosses a `:` or a `/` (see ArnPattern), so
+ * `arn:aws:iam::*:role/ldp-*` allows roles named ldp-… in every account, and
+ * neither other fields nor roles under a path. The list comes only from the
+ * controller's flags; nothing in a namespace or an object can add to it.
  */
 export class RoleAllowList {
-  readonly #patterns: readonly RegExp[];
+  readonly #patterns: readonly ArnPattern[];
   readonly entries: readonly string[];
 
   private constructor(entries: readonly string[]) {
     this.entries = entries;
-    this.#patterns = entries.map(
-      (entry) =>
-        new RegExp(
-          `^${entry
-            .split("*")
-            .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
-            .join("[^:]*")}$`,
-        ),
-    );
+    this.#patterns = entries.map((entry) => new ArnPattern(entry));
   }
 
   /** Throws a TypeError naming the first entry that is not a role ARN or pattern. */
@@ -69,7 +62,7 @@ export class RoleAllowList {
   }
 
   allows(roleArn: string): boolean {
-    return this.#patterns.some((p) => p.test(roleArn));
+    return this.#patterns.some((p) => p.matches(roleArn));
   }
 }
 
@@ -90,15 +83,29 @@ function allowListEntryProblem(entry: string): string | undefined {
 const SESSION_MAX = 64;
 
 /**
- * `ldp-<namespace>-<name>`, as STS allows it ([\w+=,.@-], at most 64
- * characters). A longer one keeps its start and ends in a hash of the whole,
- * so two objects never share a session name by truncation.
+ * `ldp-<namespace>@<name>`, as STS allows it ([\w+=,.@-], at most 64
+ * characters). Neither a namespace nor an object name can hold an `@`, so two
+ * objects never share a session name (`team-a`/`x` and `team`/`a-x` differ).
+ * A longer one keeps its start and ends in a hash of the whole, so two objects
+ * never share a session name by truncation either.
  */
 export function roleSessionName(namespace: string, name: string): string {
-  const full = `ldp-${namespace}-${name}`.replace(/[^\w+=,.@-]/g, "-");
+  const full = `ldp-${namespace}@${name}`.replace(/[^\w+=,.@-]/g, "-");
   if (full.length <= SESSION_MAX) return full;
-  const hash = createHash("sha256").update(`${namespace}/${name}`).digest("hex").slice(0, 10);
+  const hash = createHash("sha256").update(`${namespace}/${name}`).digest("hex").slice(0, 16);
   return `${full.slice(0, SESSION_MAX - hash.length - 1)}-${hash}`;
+}
+
+/**
+ * Session tags naming the object, so a target account's trust policy can tie
+ * a role to a namespace (`aws:RequestTag/ldpc-namespace`). STS allows tag
+ * values of up to 256 characters; an object name has at most 253.
+ */
+export const SESSION_TAG_NAMESPACE = "ldpc-namespace";
+export const SESSION_TAG_NAME = "ldpc-name";
+
+export function roleSessionTags(namespace: string, name: string): Record<string, string> {
+  return { [SESSION_TAG_NAMESPACE]: namespace, [SESSION_TAG_NAME]: name };
 }
 
 /** The session name used when a caller names none. */
@@ -143,11 +150,21 @@ export class AssumedRoleCredentials {
   }
 
   /** A credentials provider as the AWS SDK takes it. */
-  provider(roleArn: string, sessionName: string, region: string): () => Promise<AwsCredentials> {
-    return () => this.get(roleArn, sessionName, region);
+  provider(
+    roleArn: string,
+    sessionName: string,
+    region: string,
+    tags?: Record<string, string>,
+  ): () => Promise<AwsCredentials> {
+    return () => this.get(roleArn, sessionName, region, tags);
   }
 
-  async get(roleArn: string, sessionName: string, region: string): Promise<AwsCredentials> {
+  async get(
+    roleArn: string,
+    sessionName: string,
+    region: string,
+    tags?: Record<string, string>,
+  ): Promise<AwsCredentials> {
     const key = `${roleArn}\u0000${sessionName}`;
     let entry = this.#cache.get(key);
     if (!entry) {
@@ -159,7 +176,7 @@ export class AssumedRoleCredentials {
     if (fresh && fresh.expiration.getTime() - this.#refreshMarginMs > this.#now()) return fresh;
     if (entry.pending) return entry.pending;
     const current = entry;
-    const pending = this.#assume(roleArn, sessionName, region).then(
+    const pending = this.#assume(roleArn, sessionName, region, tags).then(
       (identity) => {
         current.identity = identity;
         current.pending = undefined;
@@ -172,6 +189,16 @@ export class AssumedRoleCredentials {
     );
     current.pending = pending;
     return pending;
+  }
+
+  /**
+   * Forgets the credentials of a session that AWS no longer honours (expired,
+   * revoked, or the role's permissions changed), so the next call assumes the
+   * role again instead of failing until the cached expiry.
+   */
+  invalidate(roleArn: string, sessionName: string): void {
+    const entry = this.#cache.get(`${roleArn}\u0000${sessionName}`);
+    if (entry && !entry.pending) entry.identity = undefined;
   }
 
   /** Forgets credentials not used for `idleMs`; their sessions simply expire at STS. */
@@ -190,6 +217,7 @@ export class AssumedRoleCredentials {
     roleArn: string,
     sessionName: string,
     region: string,
+    tags: Record<string, string> | undefined,
   ): Promise<ExpiringCredentials> {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
@@ -199,6 +227,7 @@ export class AssumedRoleCredentials {
           RoleArn: roleArn,
           RoleSessionName: sessionName,
           DurationSeconds: this.#durationSeconds,
+          ...(tags ? { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
         }),
       );
       const c = out.Credentials;

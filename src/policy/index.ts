@@ -43,8 +43,12 @@ export {
 } from "./access-policy.ts";
 export {
   NARROWING_CONDITION_KEYS,
+  NARROWING_OPERATORS,
   describePublicStatements,
   findPublicStatements,
+  isFixedValue,
+  isPublicStatement,
+  principalValues,
   type PublicStatement,
 } from "./public-access.ts";
 export { MAX_DIFF_TEXT_CHARS, summarizePolicyDiff, type PolicyDiffSummary } from "./diff.ts";

@@ -8,6 +8,7 @@ import {
   RoleNotAllowedError,
   roleSessionName,
 } from "../../src/aws/roles.ts";
+import { ArnPattern } from "../../src/aws/arn-pattern.ts";
 
 const ROLE = "arn:aws:iam::111122223333:role/ldp-writer";
 
@@ -40,7 +41,11 @@ describe("assumed roles", () => {
     assert.ok(list.allows("arn:aws:iam::111122223333:role/exact"));
     assert.ok(!list.allows("arn:aws:iam::111122223333:role/exact2"));
     assert.ok(list.allows("arn:aws:iam::444455556666:role/ldp-writer"));
-    assert.ok(list.allows("arn:aws:iam::444455556666:role/ldp-team/path"));
+    assert.ok(
+      !list.allows("arn:aws:iam::444455556666:role/ldp-team/path"),
+      "a * never spans a path segment",
+    );
+    assert.ok(!list.allows("arn:aws:iam::222222222222:role/ldp-x/OrganizationAccountAccessRole"));
     assert.ok(!list.allows("arn:aws:iam::444455556666:role/other"));
     assert.ok(!list.allows("arn:aws:iam::1:2:role/ldp-x"), "a * never spans a colon");
     assert.ok(
@@ -62,12 +67,13 @@ describe("assumed roles", () => {
   });
 
   test("the session name identifies the object within STS's 64 characters and alphabet", () => {
-    assert.equal(roleSessionName("team-a", "orders"), "ldp-team-a-orders");
+    assert.equal(roleSessionName("team-a", "orders"), "ldp-team-a@orders");
+    assert.notEqual(roleSessionName("team-a", "x"), roleSessionName("team", "a-x"));
     const long = roleSessionName("a".repeat(63), "b".repeat(253));
     assert.equal(long.length, 64);
     assert.match(long, /^[\w+=,.@-]{2,64}$/);
     assert.notEqual(long, roleSessionName("a".repeat(63), `${"b".repeat(252)}c`));
-    assert.match(roleSessionName("ns", "a:b/c"), /^ldp-ns-a-b-c$/);
+    assert.match(roleSessionName("ns", "a:b/c"), /^ldp-ns@a-b-c$/);
   });
 
   test("a role outside the allow-list is refused before any AWS call", async () => {
@@ -145,5 +151,56 @@ describe("assumed roles", () => {
       assert.match(err.message, /AssumeRole arn:aws:iam::111122223333:role\/ldp-writer/);
       return true;
     });
+  });
+
+  test("a * matches within one segment, on both sides of a literal and several times", () => {
+    const p = new ArnPattern("arn:aws:iam::*:role/team-*-ldp-*");
+    assert.ok(p.matches("arn:aws:iam::111122223333:role/team-a-ldp-writer"));
+    assert.ok(p.matches("arn:aws:iam::111122223333:role/team--ldp-"));
+    assert.ok(p.matches("arn:aws:iam::111122223333:role/team-ldp-ldp-ldp-x"));
+    assert.ok(!p.matches("arn:aws:iam::111122223333:role/team-a-ldp"));
+    assert.ok(!p.matches("arn:aws:iam::111122223333:role/team-a/b-ldp-x"));
+    assert.ok(!p.matches("arn:aws:iam::111122223333:role/xteam-a-ldp-x"));
+    assert.ok(new ArnPattern("arn:aws:iam::*:role/*/*").matches("arn:aws:iam::1:role/a/b"));
+    assert.ok(!new ArnPattern("arn:aws:iam::*:role/*/*").matches("arn:aws:iam::1:role/a"));
+    assert.ok(new ArnPattern("arn:aws:iam::1:role/a*a").matches("arn:aws:iam::1:role/aa"));
+    assert.ok(!new ArnPattern("arn:aws:iam::1:role/a*a").matches("arn:aws:iam::1:role/a"));
+  });
+
+  test("matching is linear: 512-character names against patterns full of * stay fast", () => {
+    // A backtracking regex takes polynomial time on these; see ArnPattern.
+    const stars = `arn:aws:iam::*:role/${"a*".repeat(200)}b`;
+    const name = `arn:aws:iam::111122223333:role/${"a".repeat(512)}`;
+    const pattern = new ArnPattern(stars);
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) assert.ok(!pattern.matches(name));
+    assert.ok(pattern.matches(`${name}b`));
+    const list = RoleAllowList.parse([stars, `arn:aws:iam::*:role/${"*a".repeat(250)}*c`]);
+    for (let i = 0; i < 200; i++) assert.ok(!list.allows(name));
+    // Generous: a linear matcher needs about a millisecond for all 400 calls.
+    assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
+  });
+
+  test("AssumeRole carries the object's session tags, unless they are switched off", async () => {
+    const sts = fakeSts(() => Date.now(), 3_600_000);
+    const creds = new AssumedRoleCredentials({ stsClient: () => sts.client });
+    await creds.get(ROLE, "ldp-ns@a", "eu-west-1", { "ldpc-namespace": "ns", "ldpc-name": "a" });
+    assert.deepEqual((sts.calls[0] as { Tags?: unknown }).Tags, [
+      { Key: "ldpc-namespace", Value: "ns" },
+      { Key: "ldpc-name", Value: "a" },
+    ]);
+  });
+
+  test("cached credentials are dropped when AWS says they expired or no longer work", async () => {
+    let now = 1_000_000;
+    const sts = fakeSts(() => now, 3_600_000);
+    const creds = new AssumedRoleCredentials({ stsClient: () => sts.client, now: () => now });
+    await creds.get(ROLE, "s", "eu-west-1");
+    await creds.get(ROLE, "s", "eu-west-1");
+    assert.equal(sts.calls.length, 1);
+    creds.invalidate(ROLE, "s");
+    await creds.get(ROLE, "s", "eu-west-1");
+    assert.equal(sts.calls.length, 2);
+    now += 1;
   });
 });

@@ -123,16 +123,40 @@ void describe("public access guardrail", () => {
     ]);
   });
 
-  void it("the description names each statement by index and Sid", () => {
+  void it("the description names each statement by index and Sid, and the rule", () => {
     assert.equal(
       describePublicStatements([{ index: 1 }, { index: 2, sid: "Wide" }]),
-      'Statement[1], Statement[2] (Sid "Wide") allow any AWS principal without a condition on ' +
+      'Statement[1], Statement[2] (Sid "Wide") allow callers not named by fixed values: ' +
+        "it needs fixed principals (no *, ? or ${…}), or a StringEquals, StringEqualsIgnoreCase, StringLike " +
+        "condition with fixed values on " +
         "aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID",
     );
     assert.match(
       describePublicStatements([{ index: 0, sid: "Open" }]),
       /^Statement\[0\] \(Sid "Open"\) allows /,
     );
+  });
+
+  void it("wildcards and policy variables in narrowing values do not narrow", () => {
+    const loose: ConditionBlock[] = [
+      { StringEquals: { "aws:PrincipalOrgID": "${aws:PrincipalOrgID}" } },
+      { StringLike: { "aws:PrincipalOrgID": "o-*" } },
+      { StringLike: { "aws:PrincipalOrgPaths": "o-*/*" } },
+      {
+        StringLike: {
+          "aws:PrincipalAccount": ["0*", "1*", "2*", "3*", "4*", "5*", "6*", "7*", "8*", "9*"],
+        },
+      },
+    ];
+    for (const condition of loose) {
+      assert.ok(isPublic({ ...open, Condition: condition }), JSON.stringify(condition));
+    }
+  });
+
+  void it("a wildcard in any principal is public; fixed principals are not", () => {
+    assert.ok(isPublic({ ...open, Principal: { AWS: "arn:aws:iam::*:root" } }));
+    assert.ok(isPublic({ ...open, Principal: { Service: "*" } }));
+    assert.ok(!isPublic({ ...open, Principal: { AWS: "arn:aws:iam::111111111111:root" } }));
   });
 
   void it("the description of an empty list says nothing is public", () => {

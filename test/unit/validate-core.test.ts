@@ -267,7 +267,10 @@ ${header("no-spec")}`;
     assert.deepEqual(summary(problems), [
       `${lineOf(text, "- Sid: Everyone")} spec.accessPolicy.Statement[1]`,
     ]);
-    assert.match(problems[0]?.message ?? "", /^Statement\[1\] \(Sid "Everyone"\) allows any AWS/);
+    assert.match(
+      problems[0]?.message ?? "",
+      /^Statement\[1\] \(Sid "Everyone"\) allows callers not named by fixed values/,
+    );
     assert.match(problems[0]?.message ?? "", /public/);
     const allowed = open("\n  allowPublicAccess: true");
     assert.deepEqual(validateManifests(allowed, "o").problems, []);
