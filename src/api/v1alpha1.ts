@@ -165,6 +165,12 @@ export const statusSchema = z
       .string()
       .optional()
       .describe("sha256 of the canonical policy last applied to AWS."),
+    appliedRecordHash: z
+      .string()
+      .optional()
+      .describe(
+        "sha256 of the last-applied annotation the controller wrote; an annotation that does not match it is not trusted.",
+      ),
     lastAppliedTime: z.iso
       .datetime()
       .optional()

@@ -36,7 +36,9 @@ export class TokenBucket {
   /** True when the bucket has not been used for `idleMs` and is full again: dropping it changes nothing. */
   idleFor(idleMs: number): boolean {
     const now = this.#now();
-    return now - this.#last >= idleMs && this.#tokens + (now - this.#last) * this.#perMs >= this.#burst;
+    return (
+      now - this.#last >= idleMs && this.#tokens + (now - this.#last) * this.#perMs >= this.#burst
+    );
   }
 
   /**
@@ -86,7 +88,8 @@ export class AwsRateLimiter {
    * now, so a new one starting full grants nothing the old one would not.
    */
   sweep(idleMs: number): void {
-    for (const [key, bucket] of this.#buckets) if (bucket.idleFor(idleMs)) this.#buckets.delete(key);
+    for (const [key, bucket] of this.#buckets)
+      if (bucket.idleFor(idleMs)) this.#buckets.delete(key);
   }
 
   /** Waits for a token of the key's bucket; returns the ms waited. */

@@ -85,6 +85,9 @@ export const configSchema = z
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
     denyPublicAccessOverride: flagBoolean,
     driftDetectionInterval: duration,
+    minDriftDetectionInterval: duration,
+    revokeTimeout: duration,
+    roleSessionTags: flagBoolean,
     leaderElect: flagBoolean,
     leaderElectionNamespace: dnsLabel.optional(),
     leaderElectionId: dnsSubdomain,
@@ -99,6 +102,13 @@ export const configSchema = z
   // client-go's rules, and one more that lets a leader always stop before a
   // follower can take over (see src/kube/lease.ts).
   .superRefine((c, ctx) => {
+    if (c.driftDetectionInterval > 0 && c.driftDetectionInterval < c.minDriftDetectionInterval) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["driftDetectionInterval"],
+        message: "must be 0 or at least --min-drift-detection-interval",
+      });
+    }
     if (c.leaderElectRenewDeadline <= c.leaderElectRetryPeriod) {
       ctx.addIssue({
         code: "custom",
@@ -196,6 +206,22 @@ export const FLAGS: readonly FlagSpec[] = [
     default: "10m",
   },
   {
+    key: "minDriftDetectionInterval",
+    flag: "--min-drift-detection-interval <duration>",
+    env: "LDPC_MIN_DRIFT_DETECTION_INTERVAL",
+    description:
+      "the least time between two reads of one object's live policy; a shorter spec.driftDetection.interval is raised to it",
+    default: "1m",
+  },
+  {
+    key: "revokeTimeout",
+    flag: "--revoke-timeout <duration>",
+    env: "LDPC_REVOKE_TIMEOUT",
+    description:
+      "how long a deleted object with deletionPolicy Revoke keeps retrying a failing revoke, from its first failure, before its finalizer is removed and the policy stays; 0 = until it succeeds",
+    default: "0",
+  },
+  {
     key: "denyPublicAccessOverride",
     flag: "--deny-public-access-override",
     env: "LDPC_DENY_PUBLIC_ACCESS_OVERRIDE",
@@ -271,6 +297,14 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "LDPC_ALLOWED_ROLE_ARNS",
     description:
       "comma-separated IAM role ARNs that spec.roleArn may name; * matches within one ARN field; none when unset",
+  },
+  {
+    key: "roleSessionTags",
+    flag: "--role-session-tags [bool]",
+    env: "LDPC_ROLE_SESSION_TAGS",
+    description:
+      "tag assumed-role sessions with the object's namespace and name (ldpc-namespace, ldpc-name); false for trust policies that do not allow sts:TagSession",
+    default: "true",
   },
   {
     key: "logLevel",

@@ -89,6 +89,7 @@ export async function runController(
     },
     rateLimit: { ratePerSecond: rate, burst: config.awsBurst ?? Math.max(1, Math.ceil(rate)) },
     allowedRoles: config.allowedRoleArns ?? RoleAllowList.parse([]),
+    sessionTags: config.roleSessionTags,
     mayCall: mayWrite,
   });
   const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (err: unknown) => {
@@ -111,6 +112,8 @@ export async function runController(
       concurrency: config.maxConcurrentReconciles,
       defaultRegion: config.awsRegion,
       defaultDriftIntervalMs: config.driftDetectionInterval,
+      minDriftIntervalMs: config.minDriftDetectionInterval,
+      revokeTimeoutMs: config.revokeTimeout,
       denyPublicAccessOverride: config.denyPublicAccessOverride,
     },
   );

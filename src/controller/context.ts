@@ -5,6 +5,7 @@ import type { ObjectRef } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import type { DesiredState } from "./desired.ts";
 import type { Outcome } from "./outcomes.ts";
+import type { RecordMemory } from "./record.ts";
 
 export interface ReconcileDeps {
   aws: DestinationPolicyApi;
@@ -12,14 +13,25 @@ export interface ReconcileDeps {
   defaultRegion: string | undefined;
   /** Default time between drift checks; 0 disables them. */
   defaultDriftIntervalMs: number;
+  /** The least time between two reads of an object's live policy; shorter intervals are raised to it. */
+  minDriftIntervalMs: number;
   /** When true, spec.allowPublicAccess cannot lift the public-access guardrail. */
   denyPublicAccessOverride: boolean;
   /** The key of the object that owns this object's destination, when that is another object. */
   ownerOf: (key: string) => string | undefined;
-  /** How long a deleted object with deletionPolicy Revoke keeps trying before it lets go. */
+  /**
+   * How long a deleted object with deletionPolicy Revoke keeps trying, counted
+   * from its first failed revoke; 0 never gives up.
+   */
   revokeTimeoutMs: number;
+  /** When the revoke of an object (by uid) first failed, in this process. */
+  revokeFailingSince: Map<string, number>;
   /** What this process applied, by object uid; covers a cache that lags our own writes. */
-  memory: Map<string, { generation: number; annotation: string }>;
+  memory: RecordMemory;
+  /** When this process last read an object's live policy, by uid. */
+  lastRead: Map<string, number>;
+  /** True when another object wrote this object's destination since its record was made. */
+  recordSuspect: (key: string) => boolean;
   now: () => Date;
 }
 
@@ -32,6 +44,12 @@ export interface ReconcileContext {
   desired?: DesiredState;
   /** Set once AWS is known to hold the desired policy. */
   inSync?: "already" | "written";
+  /** The record matches the desired state but proves nothing: the live policy must be read first. */
+  verify?: boolean;
+  /** The record no longer says what AWS holds (another object owns the destination). */
+  forgetRecord?: boolean;
+  /** Look at the object again after this long, whatever the outcome's requeue says. */
+  requeueAfterMs?: number;
   appliedAt?: Date;
   /** Hash of the live policy, when this reconcile read it from AWS. */
   liveHash?: string;

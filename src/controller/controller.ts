@@ -15,6 +15,7 @@ import { readyReason } from "./conditions.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import { WorkQueue, type BackoffPolicy } from "./queue.ts";
 import { OwnershipIndex, targetOf } from "./ownership.ts";
+import { DeletionObserved } from "./phases/aws-failure.ts";
 import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile.ts";
 
 export interface PolicyCache {
@@ -27,7 +28,10 @@ export interface ControllerOptions {
   concurrency: number;
   defaultRegion: string | undefined;
   defaultDriftIntervalMs: number;
+  /** The least time between two reads of one object's live policy; default 1 min. */
+  minDriftIntervalMs?: number;
   denyPublicAccessOverride: boolean;
+  /** 0 (the default): a failing revoke is retried until it lands. */
   revokeTimeoutMs?: number;
   backoff?: BackoffPolicy;
 }
@@ -38,8 +42,7 @@ export interface ControllerOptions {
  */
 export const REQUEUE_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 300_000 };
 
-/** A deleted object with deletionPolicy Revoke retries the revoke this long before it lets go. */
-export const DEFAULT_REVOKE_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_MIN_DRIFT_INTERVAL_MS = 60_000;
 
 export class PolicyController {
   readonly #cache: PolicyCache;
@@ -55,6 +58,12 @@ export class PolicyController {
   readonly #nearSizeLimit = new Set<string>();
   readonly #owners = new OwnershipIndex();
   readonly #abort = new AbortController();
+  /** Per key, the abort of the reconcile in flight: a deletion cuts it short. */
+  readonly #inflight = new Map<string, AbortController>();
+  /** Keys whose deletion has been seen. */
+  readonly #deleting = new Set<string>();
+  /** Keys whose destination another object may have written since their record was made. */
+  readonly #suspect = new Set<string>();
 
   constructor(
     cache: PolicyCache,
@@ -75,10 +84,14 @@ export class PolicyController {
       writer,
       defaultRegion: options.defaultRegion,
       defaultDriftIntervalMs: options.defaultDriftIntervalMs,
+      minDriftIntervalMs: options.minDriftIntervalMs ?? DEFAULT_MIN_DRIFT_INTERVAL_MS,
       denyPublicAccessOverride: options.denyPublicAccessOverride,
       ownerOf: (key) => this.#owners.ownerOtherThan(key),
-      revokeTimeoutMs: options.revokeTimeoutMs ?? DEFAULT_REVOKE_TIMEOUT_MS,
+      revokeTimeoutMs: options.revokeTimeoutMs ?? 0,
+      revokeFailingSince: new Map(),
       memory: new Map(),
+      lastRead: new Map(),
+      recordSuspect: (key) => this.#suspect.has(key),
       now: () => new Date(),
     };
     const q = ControllerMetrics.queueLabels;
@@ -138,18 +151,45 @@ export class PolicyController {
       uid: obj.metadata.uid ?? key,
     };
     const affected = this.#owners.set(key, targetOf(obj, this.#options.defaultRegion), claim);
+    // Another object may now write these destinations: records made before prove nothing.
+    for (const other of [key, ...affected]) {
+      if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
+    }
+    if (obj.metadata.deletionTimestamp && !this.#deleting.has(key)) this.#deletionObserved(key);
     if (this.#worthReconciling(obj)) this.#queue.add(key);
     for (const other of affected) this.#queue.add(other);
   }
 
   remove(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
+    this.#interrupt(key);
     // The next-oldest object targeting the same destination may now own it.
     for (const other of this.#owners.delete(key)) this.#queue.add(other);
     this.#seen.delete(key);
-    if (obj.metadata.uid) this.#deps.memory.delete(obj.metadata.uid);
+    this.#deleting.delete(key);
+    this.#suspect.delete(key);
+    if (obj.metadata.uid) {
+      this.#deps.memory.delete(obj.metadata.uid);
+      this.#deps.lastRead.delete(obj.metadata.uid);
+      this.#deps.revokeFailingSince.delete(obj.metadata.uid);
+    }
     this.#queue.cancel(key);
     this.#setReason(key, undefined);
+  }
+
+  /**
+   * Deletion ends the object's AWS work: its pending retries and requeues are
+   * dropped and an AWS call in flight is aborted. The reconcile that follows
+   * finishes the deletion, and its revoke is the only write that may come.
+   */
+  #deletionObserved(key: string): void {
+    this.#deleting.add(key);
+    this.#interrupt(key);
+    this.#queue.cancel(key);
+  }
+
+  #interrupt(key: string): void {
+    this.#inflight.get(key)?.abort(new DeletionObserved(`${key} is being deleted`));
   }
 
   /** Runs workers until stop(); resolves once in-flight reconciles have finished. */
@@ -182,9 +222,16 @@ export class PolicyController {
     const endTimer = this.#metrics.reconcileTime.startTimer(c);
     const generation = object.metadata.generation ?? 0;
     let result: ReconcileResult;
+    const own = new AbortController();
+    this.#inflight.set(key, own);
+    const signal = AbortSignal.any([this.#abort.signal, own.signal]);
     try {
-      result = await reconcile({ object, ref, generation, signal: this.#abort.signal }, this.#deps);
+      result = await reconcile({ object, ref, generation, signal }, this.#deps);
     } catch (err) {
+      if (own.signal.aborted) {
+        this.#log.info({ key }, "the object's deletion cut its reconcile short");
+        return;
+      }
       // Only a failed status or annotation write lands here.
       this.#metrics.reconcileErrors.inc(c);
       this.#metrics.reconcileTotal.inc({ ...c, result: "error" });
@@ -193,8 +240,10 @@ export class PolicyController {
       return;
     } finally {
       endTimer();
+      this.#inflight.delete(key);
     }
     const { outcome, putCalled } = result;
+    if (outcome?.reason === "Applied") this.#suspect.delete(key);
     if (result.drift) this.#driftDetected(object, result.drift);
     if (result.notice) {
       const { reason, message, warning } = result.notice;
@@ -202,10 +251,17 @@ export class PolicyController {
     }
     if (result.policyBytes !== undefined)
       this.#sizeChecked(key, object, result.policyBytes, putCalled);
+    if (result.notice?.reason === "RevokeAbandoned") this.#metrics.revokeAbandoned.inc();
     if (outcome?.reason === "Applied" && !putCalled) this.#metrics.applySkipped.inc();
     if (putCalled) this.#metrics.lastApply.set(Date.now() / 1000);
     this.#report(key, object, outcome, putCalled);
+    // Cut short by a deletion: the deletion has queued the key already, and nothing else is due.
+    if (own.signal.aborted) {
+      this.#log.info({ key }, "the object's deletion cut its reconcile short");
+      return;
+    }
     this.#requeue(key, outcome, result.driftIntervalMs);
+    if (result.requeueAfterMs !== undefined) this.#queue.addAfter(key, result.requeueAfterMs);
   }
 
   #requeue(key: string, outcome: Outcome | undefined, driftIntervalMs: number): void {

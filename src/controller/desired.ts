@@ -23,9 +23,11 @@ export interface DesiredState {
   annotation: string;
 }
 
+/** `uid` goes into the record, so that a record copied to another object proves nothing there. */
 export function desiredState(
   spec: LogDestinationPolicySpec,
   defaultRegion: string | undefined,
+  uid?: string,
 ): DesiredState {
   const region = spec.region ?? defaultRegion;
   if (!region) {
@@ -53,6 +55,7 @@ export function desiredState(
     policy: resolved.document,
     region,
     ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
+    ...(uid === undefined ? {} : { uid }),
   });
   return {
     region,
@@ -93,23 +96,4 @@ export function sameDesiredState(annotation: string | undefined, desired: Desire
     parsed.roleArn === desired.roleArn &&
     policiesEqual(parsed.policy, desired.document)
   );
-}
-
-/** Where the last applied policy went, read back from the annotation; undefined if it says nothing usable. */
-export function lastAppliedTarget(
-  annotation: string | undefined,
-): { destinationName: string; region: string; roleArn?: string } | undefined {
-  if (annotation === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(annotation) as AnnotationShape;
-    if (typeof parsed.destinationName !== "string" || typeof parsed.region !== "string")
-      return undefined;
-    return {
-      destinationName: parsed.destinationName,
-      region: parsed.region,
-      ...(typeof parsed.roleArn === "string" ? { roleArn: parsed.roleArn } : {}),
-    };
-  } catch {
-    return undefined;
-  }
 }

@@ -15,7 +15,8 @@ import {
   validateSpec,
   yieldToOwner,
 } from "./phases/guards.ts";
-import { detectDrift, driftInterval, observeLivePolicy } from "./phases/observe.ts";
+import { detectDrift, driftInterval, intervalNote, observeLivePolicy } from "./phases/observe.ts";
+import { recordHash } from "./record.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
 
@@ -42,6 +43,8 @@ export interface ReconcileResult {
   driftIntervalMs: number;
   /** The drift found, if any. */
   drift?: string;
+  /** Look again after this long, whatever the outcome. */
+  requeueAfterMs?: number;
   notice?: ReconcileContext["notice"];
   /** Size of the canonical policy AWS holds for this object, when this reconcile knows it. */
   policyBytes?: number;
@@ -71,6 +74,8 @@ export async function reconcile(
           };
   }
   outcome ??= { reason: "ReconcileError", message: "reconcile ended without an outcome" };
+  const note = intervalNote(ctx, deps);
+  if (note) outcome = { ...outcome, message: `${outcome.message}. ${note}` };
   return finish(ctx, deps, outcome, await summarize(ctx, deps, outcome));
 }
 
@@ -85,6 +90,7 @@ function finish(
     putCalled: ctx.inSync === "written",
     statusWritten,
     driftIntervalMs: outcome ? driftInterval(ctx, deps) : 0,
+    ...(ctx.requeueAfterMs === undefined ? {} : { requeueAfterMs: ctx.requeueAfterMs }),
     ...(ctx.drift ? { drift: ctx.drift } : {}),
     ...(ctx.notice ? { notice: ctx.notice } : {}),
     ...(ctx.inSync && ctx.desired ? { policyBytes: utf8ByteLength(ctx.desired.canonical) } : {}),
@@ -105,6 +111,12 @@ async function summarize(
   if (ctx.inSync && ctx.desired && status.appliedPolicyHash !== ctx.desired.hash) {
     patch.appliedPolicyHash = ctx.desired.hash;
   }
+  // The record proves what AWS holds once recordApplied has written it (see record.ts).
+  const record = ctx.inSync && ctx.desired ? recordHash(ctx.desired.annotation) : undefined;
+  if (record && outcome.reason === "Applied" && status.appliedRecordHash !== record) {
+    patch.appliedRecordHash = record;
+  }
+  if (ctx.forgetRecord && status.appliedRecordHash !== undefined) patch.appliedRecordHash = null;
   if (ctx.appliedAt) patch.lastAppliedTime = rfc3339(ctx.appliedAt);
   if (ctx.liveHash !== undefined && status.livePolicyHash !== ctx.liveHash)
     patch.livePolicyHash = ctx.liveHash;

@@ -36,6 +36,7 @@ export class ControllerMetrics {
   readonly reconcileOutcomes: Counter<"reason">;
   readonly driftDetected: Counter;
   readonly nearSizeLimit: Gauge;
+  readonly revokeAbandoned: Counter;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -153,6 +154,11 @@ export class ControllerMetrics {
     this.nearSizeLimit = new Gauge({
       name: "log_destination_policy_policies_near_size_limit",
       help: "Objects whose applied policy is above 80 % of the 5120-byte limit of PutDestinationPolicy",
+      registers: r,
+    });
+    this.revokeAbandoned = new Counter({
+      name: "log_destination_policy_revoke_abandoned_total",
+      help: "Deleted objects released after --revoke-timeout although their deny-all policy never landed",
       registers: r,
     });
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);

@@ -28,7 +28,14 @@ describe("drift detection", () => {
     await installCrd(env);
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "drift"));
     controller = await startController(env, {
-      args: ["--watch-namespace", policies.namespace, "--drift-detection-interval", "2s"],
+      args: [
+        "--watch-namespace",
+        policies.namespace,
+        "--drift-detection-interval",
+        "2s",
+        "--min-drift-detection-interval",
+        "1s",
+      ],
     });
   });
 

@@ -34,7 +34,9 @@ describe("safe adoption", () => {
     await installCrd(env);
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "adoption"));
     strict = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "adoption-strict"));
-    controller = await startController(env, { args: ["--watch-namespace", policies.namespace] });
+    controller = await startController(env, {
+      args: ["--watch-namespace", policies.namespace, "--min-drift-detection-interval", "1s"],
+    });
     strictController = await startController(env, {
       args: ["--watch-namespace", strict.namespace, "--deny-public-access-override"],
     });

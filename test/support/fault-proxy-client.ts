@@ -40,6 +40,8 @@ export interface ProxyCall {
   status: number;
   /** The destinationName (or DestinationNamePrefix) the call's body names, if any. */
   destination?: string;
+  /** The form fields of a query-protocol call (STS), such as RoleSessionName and Tags.member.N.Key. */
+  params?: Record<string, string>;
   fault?: Fault;
 }
 

@@ -135,6 +135,7 @@ export class FaultProxy {
     const fault = this.take(operation, target, destination);
     const call: ProxyCall = { operation, target, at, status: 0 };
     if (destination !== undefined) call.destination = destination;
+    if (queryBody !== undefined) call.params = Object.fromEntries(new URLSearchParams(queryBody));
     if (fault) call.fault = fault;
     this.log.push(call);
 

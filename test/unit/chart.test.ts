@@ -151,6 +151,9 @@ describe("the Helm chart", () => {
       "--aws-max-retry-time=30s",
       "--aws-rate-limit=5",
       "--drift-detection-interval=10m",
+      "--min-drift-detection-interval=1m",
+      "--revoke-timeout=0",
+      "--role-session-tags=true",
     ]);
     assert.deepEqual(
       c.ports.map((p) => [p.name, p.containerPort]),

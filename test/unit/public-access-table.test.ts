@@ -77,12 +77,12 @@ void describe("the documented public-access shapes", () => {
       });
       const problems = validateManifests(manifest, "row.json").problems;
       assert.equal(
-        problems.some((p) => p.message.includes('public')),
+        problems.some((p) => p.message.includes("public")),
         row.verdict === "public",
         JSON.stringify(problems),
       );
       assert.ok(
-        problems.every((p) => p.message.includes('public')),
+        problems.every((p) => p.message.includes("public")),
         `only the guardrail speaks: ${JSON.stringify(problems)}`,
       );
     });

@@ -6,16 +6,28 @@ import {
   type ReconcileContext,
   type ReconcileDeps,
 } from "../context.ts";
+import { keyOf } from "../../kube/keys.ts";
 import { sameDesiredState } from "../desired.ts";
+import { annotationOf, provenRecord } from "../record.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
 
+/**
+ * Skips the put only when a proven record (see record.ts) says AWS already has
+ * the desired state. A record that matches but proves nothing (copied, edited,
+ * or made before another object wrote the destination) sends the drift phase to
+ * read the live policy first.
+ */
 export function compareWithLastApplied(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
   const desired = required(ctx.desired);
-  const annotation = ctx.object.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
-  const remembered = ctx.object.metadata.uid ? deps.memory.get(ctx.object.metadata.uid) : undefined;
-  if (sameDesiredState(annotation, desired) || sameDesiredState(remembered?.annotation, desired)) {
+  const uid = ctx.object.metadata.uid;
+  const remembered = uid ? deps.memory.get(uid)?.annotation : undefined;
+  const proven = provenRecord(ctx.object, deps.memory);
+  const suspect = deps.recordSuspect(keyOf(ctx.ref));
+  if (!suspect && (sameDesiredState(proven, desired) || sameDesiredState(remembered, desired))) {
     ctx.inSync = "already";
+  } else if (sameDesiredState(annotationOf(ctx.object), desired)) {
+    ctx.verify = true;
   }
   return undefined;
 }

@@ -3,14 +3,21 @@ import { AwsCallError } from "../../aws/errors.ts";
 import { RoleNotAllowedError } from "../../aws/roles.ts";
 import { ReconcileFailure } from "../outcomes.ts";
 
+/** The abort reason of a reconcile cut short because its object is being deleted. */
+export class DeletionObserved extends Error {
+  override name = "DeletionObserved";
+}
+
 export function failureFromAws(
   error: unknown,
   desired: { destinationName: string; region: string },
   signal: AbortSignal,
 ): ReconcileFailure {
   const where = `destination ${desired.destinationName} in ${desired.region}`;
-  if (signal.aborted)
-    return new ReconcileFailure("Interrupted", `Shutdown interrupted the update of ${where}`);
+  if (signal.aborted) {
+    const why = signal.reason instanceof DeletionObserved ? "The object's deletion" : "Shutdown";
+    return new ReconcileFailure("Interrupted", `${why} interrupted the update of ${where}`);
+  }
   const roleError = error instanceof AwsCallError ? error.cause : error;
   if (roleError instanceof RoleNotAllowedError) {
     return new ReconcileFailure("RoleNotAllowed", `spec.roleArn: ${roleError.message}`);

@@ -2,7 +2,8 @@
 // deleted, the destination gets a deny-all policy before the object goes.
 // Retain (the default) adds no finalizer, so deleting a namespace never waits
 // on this controller.
-import { LAST_APPLIED_ANNOTATION, REVOKE_FINALIZER } from "../../api/names.ts";
+import { REVOKE_FINALIZER } from "../../api/names.ts";
+import { specSchema } from "../../api/v1alpha1.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { canonicalJson } from "../../policy/index.ts";
 import {
@@ -11,7 +12,8 @@ import {
   type ReconcileContext,
   type ReconcileDeps,
 } from "../context.ts";
-import { lastAppliedTarget } from "../desired.ts";
+import { desiredState } from "../desired.ts";
+import { provenRecord, recordTarget, sameTarget, type RecordTarget } from "../record.ts";
 import { ReconcileFailure } from "../outcomes.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
@@ -58,22 +60,64 @@ export async function syncFinalizer(
   return undefined;
 }
 
+/** Why a deleted object's revoke makes no AWS call; undefined when it may revoke. */
+function revokeRefusal(
+  ctx: ReconcileContext,
+  deps: ReconcileDeps,
+): { refusal: string } | { target: RecordTarget } {
+  const parsed = specSchema.safeParse(ctx.object.spec ?? {});
+  if (!parsed.success) return { refusal: "its spec is not valid, so it names no target" };
+  const spec = parsed.data;
+  if (spec.deletionPolicy !== "Revoke" || spec.mode !== "Enforce") {
+    return { refusal: "its spec does not ask for a revoke (deletionPolicy Revoke, mode Enforce)" };
+  }
+  let target: RecordTarget;
+  try {
+    target = desiredState(spec, deps.defaultRegion, ctx.object.metadata.uid);
+  } catch (error) {
+    return { refusal: error instanceof Error ? error.message : String(error) };
+  }
+  const record = provenRecord(ctx.object, deps.memory);
+  if (record === undefined) {
+    return {
+      refusal:
+        "no last-applied record written by this controller for this object proves that it applied a policy",
+    };
+  }
+  const applied = recordTarget(record);
+  if (!applied || !sameTarget(applied, target)) {
+    return { refusal: "the last policy it applied went to another target than its spec names" };
+  }
+  const owner = deps.ownerOf(keyOf(ctx.ref));
+  if (owner !== undefined) return { refusal: `the older object ${owner} owns the destination` };
+  return { target };
+}
+
 /**
- * A deleted object: revoke what this object applied (when it owns the
- * destination), then let it go. After revokeTimeoutMs of failures the finalizer
- * is removed anyway and the policy stays; the event says so. A namespace must
- * not stay stuck in Terminating because AWS is unreachable.
+ * A deleted object: revoke what this object applied, then let it go. The
+ * revoke goes only to the object's own validated target, and only when a proven
+ * record says this object applied a policy there and it still owns the
+ * destination; otherwise no AWS call is made and an event says why. A failing
+ * revoke keeps the finalizer (fail closed) until it lands, or until
+ * revokeTimeoutMs after its first failure, when the event and the
+ * RevokeAbandoned notice say the policy stays.
  */
 export async function finalizeDeletion(
   ctx: ReconcileContext,
   deps: ReconcileDeps,
 ): Promise<PhaseResult> {
-  const deletedAt = ctx.object.metadata.deletionTimestamp;
-  if (!deletedAt) return undefined;
+  if (!ctx.object.metadata.deletionTimestamp) return undefined;
   if (!finalizers(ctx).includes(REVOKE_FINALIZER)) return "stop";
-  const target = lastAppliedTarget(ctx.object.metadata.annotations?.[LAST_APPLIED_ANNOTATION]);
-  const ownsIt = deps.ownerOf(keyOf(ctx.ref)) === undefined;
-  if (target && ownsIt) {
+  const decision = revokeRefusal(ctx, deps);
+  const uid = ctx.object.metadata.uid ?? keyOf(ctx.ref);
+  if ("refusal" in decision) {
+    ctx.notice = {
+      reason: "RevokeSkipped",
+      message: `Nothing was revoked and no AWS call was made: ${decision.refusal}`,
+      warning: true,
+    };
+  } else {
+    const { target } = decision;
     try {
       await deps.aws.putPolicy(
         {
@@ -90,22 +134,30 @@ export async function finalizeDeletion(
       };
     } catch (error) {
       const failure = failureFromAws(error, target, ctx.signal);
-      const age = deps.now().getTime() - new Date(deletedAt).getTime();
-      if (failure.reason !== "DestinationNotFound" && age < deps.revokeTimeoutMs) {
-        throw new ReconcileFailure(
-          "RevokeFailed",
-          `Revoking the policy before deletion failed: ${failure.message}`,
-        );
-      }
       if (failure.reason !== "DestinationNotFound") {
+        const now = deps.now().getTime();
+        const since = deps.revokeFailingSince.get(uid) ?? now;
+        deps.revokeFailingSince.set(uid, since);
+        const failingMs = now - since;
+        if (
+          deps.revokeTimeoutMs <= 0 ||
+          failingMs < deps.revokeTimeoutMs ||
+          failure.reason === "Interrupted"
+        ) {
+          throw new ReconcileFailure(
+            "RevokeFailed",
+            `Revoking the policy before deletion failed; the finalizer stays until it succeeds: ${failure.message}`,
+          );
+        }
         ctx.notice = {
           reason: "RevokeAbandoned",
-          message: `Gave up revoking after ${Math.round(age / 1000)} s; the policy stays in place: ${failure.message}`,
+          message: `Gave up revoking after ${Math.round(failingMs / 1000)} s of failures (--revoke-timeout); the policy stays in place: ${failure.message}`,
           warning: true,
         };
       }
     }
   }
   await setFinalizer(ctx, deps, false);
+  deps.revokeFailingSince.delete(uid);
   return "stop";
 }

@@ -29,7 +29,7 @@ export function validateSpec(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   if (!parsed.success)
     throw new ReconcileFailure("InvalidSpec", formatZodIssues(parsed.error, "spec"));
   ctx.spec = parsed.data;
-  ctx.desired = desiredState(parsed.data, deps.defaultRegion);
+  ctx.desired = desiredState(parsed.data, deps.defaultRegion, ctx.object.metadata.uid);
   return undefined;
 }
 
@@ -48,10 +48,16 @@ export function refuseUnsafePolicy(ctx: ReconcileContext, deps: ReconcileDeps): 
   );
 }
 
-/** Only the oldest object that targets a destination writes to it. */
+/**
+ * Only the oldest object that targets a destination writes to it. The one that
+ * yields forgets its record: the owner may write the destination meanwhile, so
+ * should this object own it again later, it reads or puts before reporting Applied.
+ */
 export function yieldToOwner(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
   const owner = deps.ownerOf(keyOf(ctx.ref));
   if (owner === undefined) return undefined;
+  if (ctx.object.metadata.uid) deps.memory.delete(ctx.object.metadata.uid);
+  ctx.forgetRecord = true;
   const desired = required(ctx.desired);
   return {
     reason: "Conflict",

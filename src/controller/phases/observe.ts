@@ -13,9 +13,50 @@ import { ReconcileFailure } from "../outcomes.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
 
-export function driftInterval(ctx: ReconcileContext, deps: ReconcileDeps): number {
+/** The interval the spec asks for (or the default); undefined when unset or unreadable. */
+function requestedInterval(ctx: ReconcileContext, deps: ReconcileDeps): number {
   const text = ctx.spec?.driftDetection?.interval;
   return (text === undefined ? undefined : parseDuration(text)) ?? deps.defaultDriftIntervalMs;
+}
+
+/** Time between drift checks, never below the controller's floor; 0 when checks are off. */
+export function driftInterval(ctx: ReconcileContext, deps: ReconcileDeps): number {
+  const requested = requestedInterval(ctx, deps);
+  return requested <= 0 ? 0 : Math.max(requested, deps.minDriftIntervalMs);
+}
+
+/** A sentence for status when the spec asked for checks more often than the floor allows. */
+export function intervalNote(ctx: ReconcileContext, deps: ReconcileDeps): string | undefined {
+  const requested = requestedInterval(ctx, deps);
+  if (requested <= 0 || requested >= deps.minDriftIntervalMs) return undefined;
+  const text = ctx.spec?.driftDetection?.interval ?? String(requested);
+  return (
+    `spec.driftDetection.interval ${text} is below the controller's minimum ` +
+    `(--min-drift-detection-interval), so the live policy is read every ${formatMs(deps.minDriftIntervalMs)}`
+  );
+}
+
+function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/**
+ * Milliseconds until this object's live policy may be read again: reads of one
+ * object never come closer together than the floor, whatever its spec says or
+ * however often it is reconciled. Counts reads this process made and the last
+ * check status records (which tenants cannot write).
+ */
+export function readWait(ctx: ReconcileContext, deps: ReconcileDeps): number {
+  const uid = ctx.object.metadata.uid;
+  const recorded = Date.parse(ctx.object.status?.lastDriftCheckTime ?? "");
+  const last = Math.max(
+    uid ? (deps.lastRead.get(uid) ?? -Infinity) : -Infinity,
+    Number.isFinite(recorded) ? recorded : -Infinity,
+  );
+  return Math.max(0, last + deps.minDriftIntervalMs - deps.now().getTime());
 }
 
 async function readLive(
@@ -35,6 +76,8 @@ async function readLive(
     throw failureFromAws(error, desired, ctx.signal);
   } finally {
     ctx.checkedAt = deps.now();
+    if (ctx.object.metadata.uid)
+      deps.lastRead.set(ctx.object.metadata.uid, ctx.checkedAt.getTime());
   }
 }
 
@@ -44,6 +87,12 @@ export async function observeLivePolicy(
   deps: ReconcileDeps,
 ): Promise<PhaseResult> {
   if (required(ctx.spec).mode !== "Observe") return undefined;
+  const wait = readWait(ctx, deps);
+  if (wait > 0) {
+    // Read too recently: look again once the floor allows, and leave status as it is.
+    ctx.requeueAfterMs = wait;
+    return "stop";
+  }
   const desired = required(ctx.desired);
   const where = `destination ${desired.destinationName} in ${desired.region}`;
   const live = await readLive(ctx, deps);
@@ -70,11 +119,13 @@ export async function detectDrift(
   ctx: ReconcileContext,
   deps: ReconcileDeps,
 ): Promise<PhaseResult> {
+  if (ctx.verify) return verifyLive(ctx, deps);
   if (ctx.inSync !== "already") return undefined;
   const interval = driftInterval(ctx, deps);
   const last = Date.parse(ctx.object.status?.lastDriftCheckTime ?? "");
   if (interval <= 0 || (Number.isFinite(last) && deps.now().getTime() - last < interval))
     return undefined;
+  if (readWait(ctx, deps) > 0) return undefined;
   const desired = required(ctx.desired);
   const where = `destination ${desired.destinationName} in ${desired.region}`;
   const live = await readLive(ctx, deps);
@@ -90,5 +141,23 @@ export async function detectDrift(
     };
   }
   ctx.inSync = undefined;
+  return undefined;
+}
+
+/**
+ * The record matches the desired state but proves nothing. Read the live
+ * policy (or, when it was read too recently, just put): Applied is reported
+ * only once AWS is known to hold the desired policy.
+ */
+async function verifyLive(ctx: ReconcileContext, deps: ReconcileDeps): Promise<PhaseResult> {
+  if (readWait(ctx, deps) > 0) return undefined;
+  const desired = required(ctx.desired);
+  const live = await readLive(ctx, deps);
+  if (!live) {
+    const where = `destination ${desired.destinationName} in ${desired.region}`;
+    throw new ReconcileFailure("DestinationNotFound", `The ${where} does not exist`);
+  }
+  ctx.liveHash = liveHash(live.accessPolicy);
+  if (summarizePolicyDiff(live.accessPolicy, desired.document).equal) ctx.inSync = "already";
   return undefined;
 }
