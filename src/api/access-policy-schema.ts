@@ -5,21 +5,36 @@
 // type and preserve what the user wrote, and the controller's grammar
 // (src/policy) stays the full check. Nothing the grammar accepts is refused here.
 import { POLICY_VERSIONS } from "../policy/grammar.ts";
+import {
+  POLICY_MAX_CONDITION_KEYS,
+  POLICY_MAX_FIELDS,
+  POLICY_MAX_STATEMENTS,
+  stringOrListBounds,
+} from "./policy-bounds.ts";
 
 type JsonSchema = Record<string, unknown>;
 
 const stringOrList = (description: string): JsonSchema => ({
   description: `${description} A string or a list of strings.`,
   "x-kubernetes-preserve-unknown-fields": true,
+  ...stringOrListBounds,
 });
 
 const principal = (description: string): JsonSchema => ({
   description: `${description} "*", or a map such as {AWS: ["111122223333"]} whose values are a string or a list.`,
   "x-kubernetes-preserve-unknown-fields": true,
+  maxLength: 1, // only "*" is a string principal
+  maxProperties: 4,
+  properties: Object.fromEntries(
+    ["AWS", "Service", "Federated", "CanonicalUser"].map((type) => [
+      type,
+      { "x-kubernetes-preserve-unknown-fields": true, ...stringOrListBounds },
+    ]),
+  ),
 });
 
 const statementFields: Record<string, JsonSchema> = {
-  Sid: { type: "string", description: "Optional identifier of the statement." },
+  Sid: { type: "string", maxLength: 256, description: "Optional identifier of the statement." },
   Effect: {
     type: "string",
     enum: ["Allow", "Deny"],
@@ -35,28 +50,37 @@ const statementFields: Record<string, JsonSchema> = {
     type: "object",
     description:
       "Conditions: operator (such as StringEquals) to condition key (such as aws:PrincipalOrgID) to a value or a list of values.",
-    "x-kubernetes-preserve-unknown-fields": true,
+    maxProperties: POLICY_MAX_CONDITION_KEYS,
+    additionalProperties: {
+      type: "object",
+      maxProperties: POLICY_MAX_CONDITION_KEYS,
+      additionalProperties: { "x-kubernetes-preserve-unknown-fields": true, ...stringOrListBounds },
+    },
   },
 };
 
 export const accessPolicyStructure: JsonSchema = {
   "x-kubernetes-preserve-unknown-fields": true,
+  maxProperties: POLICY_MAX_FIELDS,
   properties: {
     Version: {
       type: "string",
       enum: [...POLICY_VERSIONS],
       description: 'The policy language version; use "2012-10-17".',
     },
-    Id: { type: "string", description: "Optional identifier of the policy." },
+    Id: { type: "string", maxLength: 256, description: "Optional identifier of the policy." },
     Statement: {
       description: "One statement, or a list of them.",
       "x-kubernetes-preserve-unknown-fields": true,
       // Both shapes: an object is checked against properties, each list item against items.
+      maxItems: POLICY_MAX_STATEMENTS,
+      maxProperties: POLICY_MAX_FIELDS,
       properties: statementFields,
       items: {
         type: "object",
         description: "One statement.",
         "x-kubernetes-preserve-unknown-fields": true,
+        maxProperties: POLICY_MAX_FIELDS,
         properties: statementFields,
       },
     },

@@ -34,6 +34,7 @@ const KEPT = new Set([
   "maxLength",
   "minItems",
   "maxItems",
+  "maxProperties",
   "pattern",
   "nullable",
   "x-kubernetes-validations",
@@ -50,8 +51,13 @@ function toStructural(schema: JsonSchema): JsonSchema {
     if (!KEPT.has(key)) continue;
     out[key] = value;
   }
-  // A free-form object (z.record of unknown) keeps whatever the user wrote.
-  if (schema.type === "object" && schema.properties === undefined) {
+  // A map whose values have a schema (the policy's Condition); zod's records
+  // emit an empty one, which is not structural and is dropped.
+  const values = isRecord(schema.additionalProperties) ? schema.additionalProperties : undefined;
+  if (values?.type !== undefined || values?.["x-kubernetes-preserve-unknown-fields"] === true) {
+    out.additionalProperties = toStructural(values);
+  } else if (schema.type === "object" && schema.properties === undefined) {
+    // A free-form object (z.record of unknown) keeps whatever the user wrote.
     out["x-kubernetes-preserve-unknown-fields"] = true;
   }
   // Kubernetes checks date-time itself; zod's regex would only duplicate it.

@@ -8,10 +8,20 @@ import { accessPolicyStructure } from "./access-policy-schema.ts";
 export const DESTINATION_NAME_MAX = 512;
 export const ACCESS_POLICY_MAX_BYTES = 5120;
 
+/**
+ * A structured policy whose JSON is longer than this cannot fit AWS's limit
+ * once canonical (the canonical form is never shorter), so the watch cache
+ * keeps only its size, under this key, and reconciling reports it.
+ */
+export const CACHED_POLICY_MAX_CHARS = 2 * ACCESS_POLICY_MAX_BYTES;
+export const OVERSIZED_POLICY_MARK = "$oversizedJsonChars";
+
 // Kubernetes validates CRDs with RE2 and JS validates with ECMAScript regexes; this
 // pattern means the same in both.
 const DESTINATION_NAME_PATTERN = "^[^:*]*$";
-const REGION_PATTERN = "^[a-z]{2}(-[a-z]+)+-[0-9]+$";
+// us-east-1, us-gov-west-1, ap-southeast-5, us-isob-east-1: two letters, one to three words, a number.
+export const REGION_PATTERN = "^[a-z]{2}(-[a-z]{1,12}){1,3}-[0-9]{1,2}$";
+export const REGION_MAX = 32;
 const ROLE_ARN_PATTERN = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$";
 // Go-style durations as Kubernetes users write them: 30s, 10m, 1h30m; "0" disables.
 const DURATION_PATTERN = "^(0|([0-9]+(\\.[0-9]+)?(ms|s|m|h))+)$";
@@ -39,6 +49,7 @@ export const specSchema = z
       .describe("Name of the existing CloudWatch Logs destination whose access policy is managed."),
     region: z
       .string()
+      .max(REGION_MAX)
       .regex(new RegExp(REGION_PATTERN), { error: "must be an AWS region such as eu-west-1" })
       .optional()
       .describe("AWS region of the destination. Defaults to the controller's region."),

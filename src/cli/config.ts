@@ -3,6 +3,7 @@
 // connection is made.
 import { z } from "zod";
 import { parseDuration } from "../api/duration.ts";
+import { REGION_MAX, REGION_PATTERN } from "../api/v1alpha1.ts";
 import { RoleAllowList } from "../aws/roles.ts";
 
 export const duration = z.string().transform((value, ctx) => {
@@ -77,7 +78,8 @@ export const configSchema = z
     healthProbeBindAddress: bindAddress,
     awsRegion: z
       .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region such as eu-west-1")
+      .max(REGION_MAX)
+      .regex(new RegExp(REGION_PATTERN), "must be an AWS region such as eu-west-1")
       .optional(),
     awsMaxAttempts: z.coerce.number().int().min(1).max(20),
     awsMaxRetryTime: duration,

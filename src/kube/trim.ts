@@ -5,11 +5,18 @@
 // annotations of other tools (kubectl's client-side last-applied-configuration
 // repeats the whole object as a string; Argo CD and Flux add their own).
 //
+// A tenant decides how large its objects are, so nothing it writes is kept at a
+// size reconciling cannot use: a structured policy far beyond what AWS accepts
+// is kept as a marker with its size (reconciling reports it as invalid), and so
+// is a last-applied record far beyond what the controller writes.
+//
 // Anything the controller starts to read from metadata must be added here.
 import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
-import { GROUP } from "../api/names.ts";
+import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
+import { CACHED_POLICY_MAX_CHARS, OVERSIZED_POLICY_MARK } from "../api/v1alpha1.ts";
 
-const OWN_ANNOTATION_PREFIX = `${GROUP}/`;
+/** A record of the largest policy AWS accepts, with its target, stays well below this. */
+const CACHED_RECORD_MAX_CHARS = 16 * 1024;
 
 export function trimForCache<T extends KubernetesObject>(obj: T): T {
   const m = obj.metadata;
@@ -27,18 +34,23 @@ export function trimForCache<T extends KubernetesObject>(obj: T): T {
     finalizers: m.finalizers,
     annotations: ownAnnotations(m.annotations),
   };
-  return { ...obj, metadata };
+  const spec = (obj as { spec?: unknown }).spec;
+  return { ...obj, metadata, ...(spec === undefined ? {} : { spec: boundedSpec(spec) }) };
 }
 
 function ownAnnotations(
   annotations: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
-  if (!annotations) return undefined;
-  let own: Record<string, string> | undefined;
-  for (const [key, value] of Object.entries(annotations)) {
-    if (!key.startsWith(OWN_ANNOTATION_PREFIX)) continue;
-    own ??= {};
-    own[key] = value;
-  }
-  return own;
+  const record = annotations?.[LAST_APPLIED_ANNOTATION];
+  if (record === undefined || record.length > CACHED_RECORD_MAX_CHARS) return undefined;
+  return { [LAST_APPLIED_ANNOTATION]: record };
+}
+
+function boundedSpec(spec: unknown): unknown {
+  if (typeof spec !== "object" || spec === null) return spec;
+  const policy = (spec as { accessPolicy?: unknown }).accessPolicy;
+  if (typeof policy !== "object" || policy === null) return spec;
+  const size = JSON.stringify(policy).length;
+  if (size <= CACHED_POLICY_MAX_CHARS) return spec;
+  return { ...spec, accessPolicy: { [OVERSIZED_POLICY_MARK]: size } };
 }

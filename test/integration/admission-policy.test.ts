@@ -2,11 +2,15 @@
 // apply time the YAML policies the controller would refuse as UnsafePolicy,
 // and nothing the controller accepts.
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { installCrd, Policies } from "../support/policies.ts";
 import { kubectlApply, renderChart, run, type K8sObject } from "../support/chart.ts";
+import { readShapeTable } from "../support/public-access-table.ts";
 
 const statement = (principal: unknown, condition?: unknown) => ({
   Sid: "Open",
@@ -48,6 +52,7 @@ describe("the admission policy shipped in the chart", () => {
   let env: TestEnv;
   let policies: Policies;
   let objects: K8sObject[] = [];
+  let controllerUser = "";
   let seq = 0;
 
   /** Installs the rendered policy and waits until a public policy with `probe` set is refused. */
@@ -61,7 +66,9 @@ describe("the admission policy shipped in the chart", () => {
       ...values,
     });
     objects = rendered.filter((o) => o.kind.startsWith("ValidatingAdmissionPolicy"));
-    assert.equal(objects.length, 2);
+    assert.equal(objects.length, 4);
+    const account = rendered.find((o) => o.kind === "ServiceAccount");
+    controllerUser = `system:serviceaccount:${account?.metadata.namespace ?? ""}:${account?.metadata.name ?? ""}`;
     await kubectlApply(env, objects);
     // Policies compile asynchronously: wait until a known-bad object is refused.
     const deadline = Date.now() + 20_000;
@@ -134,6 +141,95 @@ describe("the admission policy shipped in the chart", () => {
       assert.match(result.message, /spec\.allowPublicAccess: true/);
     });
   }
+
+  for (const row of readShapeTable()) {
+    test(`shape ${row.number} of docs/public-access.md (${row.why}) is ${row.admission}`, async () => {
+      const result = await attempt(policyOf(row.statement));
+      assert.equal(result.refused ? "refused" : "admitted", row.admission, result.message);
+    });
+  }
+
+  test("only the controller's ServiceAccount may add its record annotation or revoke finalizer", async () => {
+    const policy = policyOf(statement({ AWS: "111111111111" }));
+    const create = (metadata: Record<string, unknown>) =>
+      policies.api
+        .createNamespacedCustomObject({
+          group: "logs.gitops.dev",
+          version: "v1alpha1",
+          plural: "logdestinationpolicies",
+          namespace: policies.namespace,
+          body: {
+            apiVersion: "logs.gitops.dev/v1alpha1",
+            kind: "LogDestinationPolicy",
+            metadata: { name: `rec-${++seq}`, ...metadata },
+            spec: { destinationName: "d", accessPolicy: policy },
+          },
+          dryRun: "All",
+        })
+        .then(
+          () => "",
+          (err: unknown) => String((err as { body?: unknown }).body),
+        );
+    const forged = { annotations: { "logs.gitops.dev/last-applied-policy": "{}" } };
+    assert.match(await create(forged), /written only by the log-destination-policy-controller/);
+    assert.match(
+      await create({ finalizers: ["logs.gitops.dev/revoke-policy"] }),
+      /added only by the log-destination-policy-controller/,
+    );
+    assert.equal(await create({ annotations: { "team.example.com/owner": "a" } }), "");
+
+    // The controller itself, impersonated with just enough RBAC for the request.
+    const rbac = [
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "records-test", namespace: policies.namespace },
+        rules: [
+          {
+            apiGroups: ["logs.gitops.dev"],
+            resources: ["logdestinationpolicies"],
+            verbs: ["create"],
+          },
+        ],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "records-test", namespace: policies.namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "records-test" },
+        subjects: [
+          {
+            kind: "ServiceAccount",
+            name: controllerUser.split(":")[3] ?? "",
+            namespace: controllerUser.split(":")[2] ?? "",
+          },
+        ],
+      },
+    ] as K8sObject[];
+    await kubectlApply(env, rbac);
+    const manifest = JSON.stringify({
+      apiVersion: "logs.gitops.dev/v1alpha1",
+      kind: "LogDestinationPolicy",
+      metadata: { name: `rec-${++seq}`, namespace: policies.namespace, ...forged },
+      spec: { destinationName: "d", accessPolicy: policy },
+    });
+    const dir = await mkdtemp(join(tmpdir(), "ldpc-records-"));
+    try {
+      await writeFile(join(dir, "object.json"), manifest);
+      const out = await run(env.kubectl, [
+        "--kubeconfig",
+        env.kubeconfigPath,
+        `--as=${controllerUser}`,
+        "create",
+        "--dry-run=server",
+        "-f",
+        join(dir, "object.json"),
+      ]);
+      assert.match(out.stdout, /created/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   for (const [shape, policy] of accepted) {
     test(`a policy with ${shape} is admitted`, async () => {

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { LAST_APPLIED_ANNOTATION, REVOKE_FINALIZER } from "../../src/api/names.ts";
-import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
+import { OVERSIZED_POLICY_MARK, type LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { trimForCache } from "../../src/kube/trim.ts";
 import { PolicyWatcher, type WatchTransport } from "../../src/kube/watch.ts";
 
@@ -91,4 +91,28 @@ test("cached objects and the objects handed to the controller are trimmed, from 
     assert.deepEqual(Object.keys(obj.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]);
   }
   assert.deepEqual(watcher.get("ns", "b")?.spec, { destinationName: "b" });
+});
+
+test("a policy far beyond AWS's limit is cached as its size, and so reported, not kept whole", () => {
+  const obj = received("big", "5") as KubernetesObject & { spec: Record<string, unknown> };
+  const statement = { Effect: "Allow", Principal: "*", Action: "x".repeat(1000) };
+  obj.spec = {
+    destinationName: "big",
+    accessPolicy: { Version: "2012-10-17", Statement: Array.from({ length: 50 }, () => statement) },
+  };
+  const trimmed = trimForCache(obj) as LogDestinationPolicy;
+  const spec = trimmed.spec as { destinationName: string; accessPolicy: Record<string, unknown> };
+  assert.equal(spec.destinationName, "big");
+  assert.deepEqual(Object.keys(spec.accessPolicy), [OVERSIZED_POLICY_MARK]);
+  assert.ok(JSON.stringify(trimmed).length < 2_000);
+
+  const small = received("small", "6") as KubernetesObject & { spec: Record<string, unknown> };
+  small.spec = { destinationName: "small", accessPolicy: { Version: "2012-10-17" } };
+  assert.deepEqual(trimForCache(small), { ...small, metadata: trimForCache(small).metadata });
+});
+
+test("a last-applied record far beyond what the controller writes is not cached", () => {
+  const obj = received("rec", "7");
+  if (obj.metadata) obj.metadata.annotations = { [LAST_APPLIED_ANNOTATION]: "x".repeat(100_000) };
+  assert.equal(trimForCache(obj).metadata?.annotations, undefined);
 });

@@ -1,5 +1,5 @@
 // Phases that decide, before any AWS call, whether this object may be reconciled at all.
-import { specSchema } from "../../api/v1alpha1.ts";
+import { ACCESS_POLICY_MAX_BYTES, OVERSIZED_POLICY_MARK, specSchema } from "../../api/v1alpha1.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { describePublicStatements, findPublicStatements } from "../../policy/index.ts";
 import { STALLED } from "../conditions.ts";
@@ -25,6 +25,15 @@ export function skipSuspended(ctx: ReconcileContext): PhaseResult {
 }
 
 export function validateSpec(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
+  const policy = (ctx.object.spec as { accessPolicy?: Record<string, unknown> } | undefined)
+    ?.accessPolicy;
+  const oversized = policy?.[OVERSIZED_POLICY_MARK];
+  if (typeof oversized === "number") {
+    throw new ReconcileFailure(
+      "InvalidSpec",
+      `spec.accessPolicy: ${oversized} characters as JSON; AWS accepts at most ${ACCESS_POLICY_MAX_BYTES} bytes`,
+    );
+  }
   const parsed = specSchema.safeParse(ctx.object.spec ?? {});
   if (!parsed.success)
     throw new ReconcileFailure("InvalidSpec", formatZodIssues(parsed.error, "spec"));
