@@ -38,6 +38,7 @@ const ALERTS = [
   "LogDestinationPolicyDriftDetected",
   "LogDestinationPolicyNoLeader",
   "LogDestinationPolicyRateLimitWait",
+  "LogDestinationPolicyRevokeAbandoned",
 ];
 
 let promtool: string;
@@ -55,7 +56,7 @@ before(async () => {
 });
 
 describe("the alert rules", () => {
-  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader and rate-limit waits", () => {
+  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader, rate-limit waits and abandoned revokes", () => {
     assert.deepEqual(
       rules.map((r) => r.alert),
       ALERTS,
