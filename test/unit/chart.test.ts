@@ -116,7 +116,7 @@ describe("the Helm chart", () => {
     });
   }
 
-  test("the default values render the CRD, the ServiceAccount, the ClusterRole, its binding, the Deployment and the admission policy only", () => {
+  test("the default values render the CRD, the ServiceAccount, the ClusterRole, its binding, the Deployment and the admission policies only", () => {
     assert.deepEqual(kinds("default values"), [
       "ClusterRole",
       "ClusterRoleBinding",
@@ -124,6 +124,8 @@ describe("the Helm chart", () => {
       `Deployment ${NAMESPACE}`,
       `ServiceAccount ${NAMESPACE}`,
       "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
       "ValidatingAdmissionPolicyBinding",
     ]);
   });
@@ -194,6 +196,8 @@ describe("the Helm chart", () => {
         "RoleBinding team-b",
         `ServiceAccount ${NAMESPACE}`,
         "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicyBinding",
       ].sort(),
     );
