@@ -372,8 +372,20 @@ export interface KubeWatchTransportOptions {
    * watch would be cut before bookmarks arrive.
    */
   inactivityTimeoutMs: number;
-  /** Objects per list page. */
+  /** Most objects per list page; default 500. */
   pageSize?: number;
+}
+
+/**
+ * A tenant decides how large its objects are (up to etcd's 1.5 MiB each), and
+ * a page is parsed whole. So the first page is small, and each next one holds
+ * as many objects as fit this budget at the size of the largest seen so far.
+ */
+const FIRST_PAGE = 10;
+const PAGE_BUDGET_CHARS = 8 * 1024 * 1024;
+
+export function nextPageSize(largestChars: number, most: number): number {
+  return Math.max(1, Math.min(most, Math.floor(PAGE_BUDGET_CHARS / Math.max(1, largestChars))));
 }
 
 /**
@@ -399,12 +411,15 @@ export class KubeWatchTransport implements WatchTransport {
     const items: KubernetesObject[] = [];
     let resourceVersion: string;
     let next: string | undefined;
+    const most = this.#options.pageSize ?? 500;
+    let limit = Math.min(most, FIRST_PAGE);
+    let largest = 0;
     do {
       const params = {
         group: GROUP,
         version: VERSION,
         plural: PLURAL,
-        limit: this.#options.pageSize ?? 500,
+        limit,
         ...(next ? { _continue: next } : {}),
       };
       const page = (
@@ -412,7 +427,12 @@ export class KubeWatchTransport implements WatchTransport {
           ? await this.#api.listNamespacedCustomObject({ ...params, namespace })
           : await this.#api.listClusterCustomObject(params)
       ) as KubernetesListObject<KubernetesObject> & { metadata?: { continue?: string } };
-      items.push(...page.items);
+      // Trimmed page by page: the untrimmed list would be held whole until the end.
+      for (const item of page.items) {
+        largest = Math.max(largest, JSON.stringify(item).length);
+        items.push(trimForCache(item));
+      }
+      limit = nextPageSize(largest, most);
       resourceVersion = page.metadata?.resourceVersion ?? "";
       // Custom objects come back as plain JSON, so the token is "continue";
       // only client-node's typed lists rename it to _continue.

@@ -111,3 +111,18 @@ describe("the AWS rate limit", () => {
     assert.ok(gap >= 1_000, `retried after ${gap.toFixed(0)} ms`);
   });
 });
+
+describe("idle buckets", () => {
+  test("a bucket unused for the idle time, and full again, is dropped; a busy one stays", async () => {
+    let now = 0;
+    const limiter = new AwsRateLimiter({ ratePerSecond: 5, burst: 5 }, () => now);
+    for (let i = 0; i < 200; i++) await limiter.take(`default/zz-r${i}-1`);
+    await limiter.take("default/us-east-1");
+    assert.equal(limiter.size, 201);
+    now = 10 * 60_000;
+    await limiter.take("default/us-east-1");
+    now = 15 * 60_000;
+    limiter.sweep(15 * 60_000);
+    assert.equal(limiter.size, 1, "only the bucket used within the idle time stays");
+  });
+});

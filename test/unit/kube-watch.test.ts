@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
+  nextPageSize,
   PolicyWatcher,
   type StreamEvent,
   type WatchTransport,
@@ -210,4 +211,10 @@ describe("the policy watcher", () => {
     await sleep(100);
     assert.equal(transport.watches.length, 1);
   });
+});
+
+test("a list page holds as many objects as fit its budget at the largest size seen", () => {
+  assert.equal(nextPageSize(2_000, 500), 500);
+  assert.equal(nextPageSize(1_400_000, 500), 5);
+  assert.equal(nextPageSize(50_000_000, 500), 1);
 });
