@@ -324,13 +324,18 @@ describe("the controller", () => {
   });
 });
 
-/** Sets the one Resource so that the canonical policy is exactly 5121 bytes, with multi-byte characters. */
+/**
+ * Sets the Resources so that the canonical policy is exactly 5121 bytes, with
+ * multi-byte characters, in two strings: the CRD admits no string beyond 2048.
+ */
 function padTo5121(spec: Record<string, unknown>): void {
-  const policy = spec.accessPolicy as { Statement: { Resource: string }[] };
+  const policy = spec.accessPolicy as { Statement: { Resource: string | string[] }[] };
   const statement = policy.Statement[0];
   if (!statement) throw new Error("no statement");
-  statement.Resource = "";
+  statement.Resource = ["", ""];
   const missing = 5121 - Buffer.byteLength(canonicalJson(policy), "utf8");
-  statement.Resource = "é".repeat(Math.floor(missing / 2)) + "x".repeat(missing % 2);
+  const first = Math.floor(missing / 4);
+  const rest = missing - 2 * first;
+  statement.Resource = ["é".repeat(first), "é".repeat(Math.floor(rest / 2)) + "x".repeat(rest % 2)];
   assert.equal(Buffer.byteLength(canonicalJson(policy), "utf8"), 5121);
 }
