@@ -144,6 +144,39 @@ describe("a tenant cannot fool the controller", () => {
     });
   }
 
+  test("2b. an object that owns a destination again after an older one wrote it reads or puts before Ready=True", async () => {
+    const destination = unique("regained");
+    await createDestination(env, destination);
+    const older = unique("older");
+    const elsewhere = unique("elsewhere");
+    await createDestination(env, elsewhere);
+    // The older object is created first, pointing elsewhere, so it wins ownership later.
+    await tenant.create(older, {
+      destinationName: elsewhere,
+      accessPolicy: samplePolicy(elsewhere, ["888888888888"]),
+    });
+    const created = Date.parse(String((await tenant.get(older)).metadata.creationTimestamp));
+    // creationTimestamp has one-second resolution: the newer object must land in a later second.
+    await waitFor("the next second", () => Promise.resolve(Date.now() - created >= 1000));
+    await tenant.waitForReason(older, "Applied");
+    const newer = unique("newer");
+    const mine = samplePolicy(destination);
+    await victim.create(newer, { destinationName: destination, accessPolicy: mine });
+    await victim.waitForReason(newer, "Applied");
+    // The older object is retargeted at the newer one's destination and writes it.
+    await tenant.patchSpec(older, {
+      destinationName: destination,
+      accessPolicy: samplePolicy(destination, ["888888888888"]),
+    });
+    await tenant.waitForReason(older, "Applied");
+    await victim.waitForReason(newer, "Conflict");
+    await tenant.delete(older);
+    await tenant.waitUntilGone(older);
+    await victim.waitForReason(newer, "Applied");
+    assert.equal(await storedPolicy(env, destination), canonicalJson(mine));
+    await assertReadyMeansLive(victim, newer, destination);
+  });
+
   test("2. a copied record does not make Ready=True while AWS holds another policy", async () => {
     const destination = unique("copied");
     await createDestination(env, destination);

@@ -144,9 +144,13 @@ export async function finalizeDeletion(
           failingMs < deps.revokeTimeoutMs ||
           failure.reason === "Interrupted"
         ) {
+          const until =
+            deps.revokeTimeoutMs > 0
+              ? ` or until --revoke-timeout has passed since the first failure`
+              : "";
           throw new ReconcileFailure(
             "RevokeFailed",
-            `Revoking the policy before deletion failed; the finalizer stays until it succeeds: ${failure.message}`,
+            `Revoking the policy before deletion failed; the finalizer stays until it succeeds${until}: ${failure.message}`,
           );
         }
         ctx.notice = {
