@@ -9,15 +9,21 @@
 // items, how long each string. They cannot bound the total (see
 // docs/operations.md); the watch cache and its list pages bound what the
 // controller holds (src/kube/trim.ts, src/kube/watch.ts).
+import { MAX_POLICY_BYTES } from "../policy/access-policy.ts";
 
-/** At least as many as fit in AWS's 5120 bytes for realistic statements. */
-export const POLICY_MAX_STATEMENTS = 32;
-/** Accounts, actions, resources or condition values in one list. */
-export const POLICY_MAX_LIST_ITEMS = 128;
+// Each bound is what the whole of AWS's 5120 bytes could hold at that node, so
+// every policy AWS accepts is admitted ("nothing the grammar accepts is
+// refused"), and no node can be larger than a whole valid policy.
+const LIMIT = MAX_POLICY_BYTES;
+
+/** The shortest statement, {"Action":"x","Effect":"Deny"}, is 29 bytes, plus a comma. */
+export const POLICY_MAX_STATEMENTS = Math.floor(LIMIT / 30);
+/** The shortest list item, "x", is 3 bytes, plus a comma. */
+export const POLICY_MAX_LIST_ITEMS = Math.floor(LIMIT / 4);
 /** Any one string: an ARN, an account, a condition value. */
-export const POLICY_MAX_STRING = 2048;
-/** Condition operators in one statement, and keys under one operator. */
-export const POLICY_MAX_CONDITION_KEYS = 16;
+export const POLICY_MAX_STRING = LIMIT;
+/** The shortest operator or key entry, "B":{"k":"v"}, is about 16 bytes. */
+export const POLICY_MAX_CONDITION_KEYS = Math.floor(LIMIT / 16);
 /** Fields of a statement or of the document: enough for the grammar to name a misspelt one. */
 export const POLICY_MAX_FIELDS = 16;
 

@@ -14,7 +14,11 @@ import { parseArgs, promisify } from "node:util";
 import { parse } from "yaml";
 import { readFileSync } from "node:fs";
 import { API_VERSION, CRD_NAME, KIND } from "../../src/api/names.ts";
-import { POLICY_MAX_STATEMENTS, POLICY_MAX_STRING } from "../../src/api/policy-bounds.ts";
+import {
+  POLICY_MAX_LIST_ITEMS,
+  POLICY_MAX_STATEMENTS,
+  POLICY_MAX_STRING,
+} from "../../src/api/policy-bounds.ts";
 import { CHART_DIR, chartNodeOptions } from "../../scripts/chart.ts";
 import { repoRoot } from "../env/binaries.ts";
 import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
@@ -33,7 +37,11 @@ function log(line: string): void {
 /** The largest structured policy the CRD admits that still fits in one etcd request. */
 export function largestPolicy(): Record<string, unknown> {
   const value = "a".repeat(POLICY_MAX_STRING);
-  const perStatement = Math.floor(TARGET_OBJECT_BYTES / POLICY_MAX_STATEMENTS / (value.length + 3));
+  const statements = Math.min(32, POLICY_MAX_STATEMENTS);
+  const perStatement = Math.min(
+    POLICY_MAX_LIST_ITEMS,
+    Math.floor(TARGET_OBJECT_BYTES / statements / (value.length + 3)),
+  );
   const statement = (i: number) => ({
     Sid: `S${i}`,
     Effect: "Allow",
@@ -43,7 +51,7 @@ export function largestPolicy(): Record<string, unknown> {
   });
   return {
     Version: "2012-10-17",
-    Statement: Array.from({ length: POLICY_MAX_STATEMENTS }, (_, i) => statement(i)),
+    Statement: Array.from({ length: statements }, (_, i) => statement(i)),
   };
 }
 

@@ -62,7 +62,9 @@ describe("objects the controller reconciled", () => {
     env = await getTestEnv();
     await installCrd(env);
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "gitops"));
-    controller = await startController(env, { args: ["--watch-namespace", policies.namespace] });
+    controller = await startController(env, {
+      args: ["--watch-namespace", policies.namespace, "--min-drift-detection-interval", "1s"],
+    });
   });
 
   after(async () => {
