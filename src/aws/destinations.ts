@@ -137,12 +137,16 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     return target.roleArn ? (target.sessionName ?? DEFAULT_SESSION_NAME) : "";
   }
 
+  #clientKey(target: AwsTarget): string {
+    return `${target.region}\u0000${target.roleArn ?? ""}\u0000${this.#sessionName(target)}`;
+  }
+
   #client(target: AwsTarget): CloudWatchLogsClient {
     const now = this.#now();
     if (now - this.#lastSweep > SWEEP_EVERY_MS) this.#sweep(now);
     const { region, roleArn } = target;
     const sessionName = this.#sessionName(target);
-    const key = `${region}\u0000${roleArn ?? ""}\u0000${sessionName}`;
+    const key = this.#clientKey(target);
     const cached = this.#clients.get(key);
     if (cached) {
       cached.lastUsed = now;
@@ -229,7 +233,10 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
       } catch (error) {
         const outcome = classifyAwsError(error).name;
         if (target.roleArn && STALE_CREDENTIAL_ERRORS.has(outcome)) {
+          // The SDK client memoizes what the provider returned, so it goes too
+          // (without destroy(): it shares its region's HTTP handler).
           this.#credentials.invalidate(target.roleArn, this.#sessionName(target));
+          this.#clients.delete(this.#clientKey(target));
         }
         this.#observer?.request(operation, outcome, (performance.now() - started) / 1000);
         throw error;

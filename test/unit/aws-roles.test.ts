@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import type { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { DestinationPolicyClient } from "../../src/aws/destinations.ts";
@@ -9,6 +11,7 @@ import {
   roleSessionName,
 } from "../../src/aws/roles.ts";
 import { ArnPattern } from "../../src/aws/arn-pattern.ts";
+import { sendAwsError } from "../support/aws-wire.ts";
 
 const ROLE = "arn:aws:iam::111122223333:role/ldp-writer";
 
@@ -202,5 +205,49 @@ describe("assumed roles", () => {
     await creds.get(ROLE, "s", "eu-west-1");
     assert.equal(sts.calls.length, 2);
     now += 1;
+  });
+
+  test("a call rejected for expired credentials drops them, and the next one assumes the role again", async () => {
+    let calls = 0;
+    const server = createServer((_req, res) => {
+      calls++;
+      if (calls === 1) {
+        sendAwsError(
+          res,
+          400,
+          "ExpiredTokenException",
+          "The security token included in the request is expired",
+        );
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const previous = process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
+    process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const sts = fakeSts(() => Date.now(), 3_600_000);
+    const client = new DestinationPolicyClient({
+      allowedRoles: RoleAllowList.parse([ROLE]),
+      credentials: new AssumedRoleCredentials({ stsClient: () => sts.client }),
+    });
+    try {
+      const input = {
+        region: "us-east-1",
+        destinationName: "d",
+        accessPolicy: "{}",
+        forceUpdate: false,
+        roleArn: ROLE,
+        sessionName: "ldp-ns@a",
+      };
+      await assert.rejects(client.putPolicy(input));
+      await client.putPolicy(input);
+      assert.equal(calls, 2);
+      assert.equal(sts.calls.length, 2, "the second call assumed the role again");
+    } finally {
+      client.destroy();
+      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
+      else process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = previous;
+      server.close();
+    }
   });
 });
