@@ -250,4 +250,39 @@ describe("assumed roles", () => {
       server.close();
     }
   });
+
+  test("with session tags switched off, AssumeRole carries none", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const previous = process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
+    process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const sessionTags of [true, false]) {
+        const sts = fakeSts(() => Date.now(), 3_600_000);
+        const client = new DestinationPolicyClient({
+          allowedRoles: RoleAllowList.parse([ROLE]),
+          credentials: new AssumedRoleCredentials({ stsClient: () => sts.client }),
+          sessionTags,
+        });
+        await client.putPolicy({
+          region: "us-east-1",
+          destinationName: "d",
+          accessPolicy: "{}",
+          forceUpdate: false,
+          roleArn: ROLE,
+          sessionName: "ldp-ns@a",
+          sessionTags: { "ldpc-namespace": "ns", "ldpc-name": "a" },
+        });
+        client.destroy();
+        const tags = (sts.calls[0] as { Tags?: unknown } | undefined)?.Tags;
+        assert.equal(tags !== undefined, sessionTags);
+      }
+    } finally {
+      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
+      else process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = previous;
+      server.close();
+    }
+  });
 });
