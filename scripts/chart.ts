@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { format, resolveConfig } from "prettier";
 import { isMap, isScalar, parse, parseDocument, type YAMLMap } from "yaml";
+import { buildBindingCrd } from "../src/api/crd.ts";
 import { buildDashboard } from "./dashboard.ts";
 
 export const CHART_DIR = join("charts", "log-destination-policy-controller");
@@ -129,9 +130,20 @@ export function describeValues(text: string): { schema: JsonSchema; docs: ValueD
       $schema: "http://json-schema.org/draft-07/schema#",
       title: "Values of the log-destination-policy-controller chart",
       ...body,
+      // `bindings` items refer to it: the binding kind's own schema, generated from src/api.
+      definitions: { bindingSpec: bindingSpecSchema() },
     },
     docs,
   };
+}
+
+function bindingSpecSchema(): JsonSchema {
+  const crd = buildBindingCrd() as {
+    spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: JsonSchema } } } }[] };
+  };
+  const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec;
+  if (!spec) throw new Error("the binding CRD has no spec schema");
+  return spec;
 }
 
 function tableCell(text: string): string {

@@ -28,7 +28,9 @@ import { freePort, isAlive, type ProcessInfo } from "../test/env/processes.ts";
 import { environmentFor } from "../test/env/variables.ts";
 import type { TestEnv } from "../test/support/env.ts";
 import {
+  applyExampleBindings,
   applyObjects,
+  EXAMPLES_NAMESPACE_LABELS,
   loadExamples,
   parseObjects,
   type ExampleObject,
@@ -226,10 +228,15 @@ async function applyAndWait(objects: readonly ExampleObject[], namespace: string
 // ---------------------------------------------------------------------------
 // Starting and stopping.
 
-async function createNamespace(kc: KubeConfig, name: string): Promise<void> {
+async function createNamespace(
+  kc: KubeConfig,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   const namespace = new V1Namespace();
   namespace.metadata = new V1ObjectMeta();
   namespace.metadata.name = name;
+  namespace.metadata.labels = labels;
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: namespace });
 }
 
@@ -367,9 +374,13 @@ async function main(): Promise<number> {
     kubernetesVersion: cp.kubernetesVersion,
   };
 
-  step("Installing the LogDestinationPolicy CRD (crds/)");
-  await installCrd(env);
-  await createNamespace(kubeConfig, EXAMPLES_NAMESPACE);
+  step("Installing the LogDestinationPolicy and LogDestinationPolicyBinding CRDs (crds/)");
+  await installCrd(env, { testBinding: false });
+  step(
+    `kubectl apply -f examples/bindings.yaml: namespaces labelled team=logging may manage the examples' destinations`,
+  );
+  await applyExampleBindings(env);
+  await createNamespace(kubeConfig, EXAMPLES_NAMESPACE, EXAMPLES_NAMESPACE_LABELS);
   await createNamespace(kubeConfig, INVALID_NAMESPACE);
 
   const examples = loadExamples();

@@ -119,6 +119,8 @@ const REASON_MEANING: Partial<Record<Reason, string>> = {
   UnsafePolicy:
     "A statement allows every AWS account; set a narrowing condition or spec.allowPublicAccess.",
   RoleNotAllowed: "spec.roleArn is not one of the roles the controller may assume.",
+  NotPermitted:
+    "No LogDestinationPolicyBinding that selects the namespace permits the destination, region, role, a principal or allowPublicAccess; the message names the first. No AWS call is made; decided again when bindings or the namespace's labels change.",
   RevokeFailed:
     "deletionPolicy Revoke: writing the deny-all policy failed; retried until the revoke timeout, then the object is let go.",
   AWSRejected: "AWS refused the request as invalid (InvalidParameterException). Fix the spec.",

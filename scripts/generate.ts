@@ -6,10 +6,10 @@ import { dirname, join } from "node:path";
 import * as prettier from "prettier";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { buildCrd } from "../src/api/crd.ts";
-import { CRD_NAME } from "../src/api/names.ts";
 import { diffReportSchema } from "../src/cli/diff-report.ts";
 import { argocdOutputs } from "./argocd.ts";
+import { buildBindingCrd, buildCrd } from "../src/api/crd.ts";
+import { BINDING_CRD_NAME, CRD_NAME } from "../src/api/names.ts";
 import { chartOutputs } from "./chart.ts";
 import { docsOutputs } from "./docs.ts";
 
@@ -18,6 +18,8 @@ const header = "# Generated from src/api by `npm run generate`. Do not edit.\n";
 
 const outputs: Record<string, string> = {
   [join("crds", `${CRD_NAME}.yaml`)]: header + stringify(buildCrd(), { lineWidth: 0 }),
+  [join("crds", `${BINDING_CRD_NAME}.yaml`)]:
+    header + stringify(buildBindingCrd(), { lineWidth: 0 }),
 };
 // The Helm chart's copies of the CRD and alerts, its dashboard, values schema and table.
 Object.assign(outputs, await chartOutputs(root, outputs));

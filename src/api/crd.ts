@@ -2,9 +2,15 @@
 // the controller enforce the same structural rules. Pure: scripts/generate.ts
 // writes the result to crds/.
 import { z } from "zod";
+import { bindingSpecSchema, bindingStatusSchema } from "./binding.ts";
 import {
   API_VERSION,
   CATEGORIES,
+  BINDING_CRD_NAME,
+  BINDING_KIND,
+  BINDING_PLURAL,
+  BINDING_SHORT_NAMES,
+  BINDING_SINGULAR,
   CRD_NAME,
   GROUP,
   KIND,
@@ -152,6 +158,55 @@ export function buildCrd(): JsonSchema {
                 // Progressing) until the controller writes its first status, instead
                 // of as Current the moment it is created.
                 status: { ...jsonSchemaOf(statusSchema), default: { observedGeneration: 0 } },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The CRD of the cluster-scoped LogDestinationPolicyBinding kind. */
+export function buildBindingCrd(): JsonSchema {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: BINDING_CRD_NAME },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: BINDING_KIND,
+        listKind: `${BINDING_KIND}List`,
+        plural: BINDING_PLURAL,
+        singular: BINDING_SINGULAR,
+        shortNames: BINDING_SHORT_NAMES,
+      },
+      scope: "Cluster",
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "Destinations", type: "string", jsonPath: ".spec.destinations" },
+            { name: "Regions", type: "string", jsonPath: ".spec.regions" },
+            { name: "Public", type: "boolean", jsonPath: ".spec.allowPublicAccess" },
+            { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              description: `${BINDING_KIND} lets the namespaces it selects manage the destinations, regions, roles and principals it lists (${API_VERSION}). Cluster-scoped: only cluster administrators write it.`,
+              type: "object",
+              required: ["spec"],
+              properties: {
+                apiVersion: { type: "string" },
+                kind: { type: "string" },
+                metadata: { type: "object" },
+                spec: jsonSchemaOf(bindingSpecSchema),
+                status: jsonSchemaOf(bindingStatusSchema),
               },
             },
           },

@@ -16,3 +16,10 @@ export const CONTROLLER_NAME = "logdestinationpolicy";
 
 /** Held while spec.deletionPolicy is Revoke, so the policy is revoked before the object goes. */
 export const REVOKE_FINALIZER = `${GROUP}/revoke-policy`;
+
+/** The cluster-scoped kind that says which namespaces may manage which destinations. */
+export const BINDING_KIND = "LogDestinationPolicyBinding";
+export const BINDING_PLURAL = "logdestinationpolicybindings";
+export const BINDING_SINGULAR = "logdestinationpolicybinding";
+export const BINDING_SHORT_NAMES = ["ldpb"];
+export const BINDING_CRD_NAME = `${BINDING_PLURAL}.${GROUP}`;

@@ -100,6 +100,7 @@ export const configSchema = z
     awsRateLimit: z.coerce.number().min(0).max(10_000),
     awsBurst: z.coerce.number().int().min(1).max(10_000).optional(),
     allowedRoleArns: roleArns.optional(),
+    requireBinding: flagBoolean,
   })
   // client-go's rules, and one more that lets a leader always stop before a
   // follower can take over (see src/kube/lease.ts).
@@ -306,6 +307,14 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "LDPC_ROLE_SESSION_TAGS",
     description:
       "tag assumed-role sessions with the object's namespace and name (ldpc-namespace, ldpc-name); false for trust policies that do not allow sts:TagSession",
+    default: "true",
+  },
+  {
+    key: "requireBinding",
+    flag: "--require-binding [bool]",
+    env: "LDPC_REQUIRE_BINDING",
+    description:
+      "act on an object only when a LogDestinationPolicyBinding that selects its namespace permits its destination, region, role and principals; false trusts every namespace",
     default: "true",
   },
   {

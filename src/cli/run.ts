@@ -10,8 +10,19 @@ import { PolicyController } from "../controller/controller.ts";
 import { loadKubeConfig, resetConnections } from "../kube/client.ts";
 import { KubeEventRecorder } from "../kube/events.ts";
 import { KubeLeaseStore, LeaderElector, leaderIdentity, type LostReason } from "../kube/lease.ts";
-import { KubePolicyWriter, type PolicyWriter } from "../kube/resources.ts";
-import { KubeWatchTransport, PolicyWatcher } from "../kube/watch.ts";
+import { KubeBindingStatusWriter, KubePolicyWriter } from "../kube/resources.ts";
+import {
+  BINDING_RESOURCE,
+  bindingReflector,
+  KubeWatchTransport,
+  NAMESPACE_RESOURCE,
+  namespaceReflector,
+  PolicyWatcher,
+  type StreamEvent,
+} from "../kube/watch.ts";
+import { Tenancy } from "../controller/tenancy.ts";
+import { trimBinding, trimNamespace } from "../kube/trim.ts";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "../logger.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import { registerBuildInfo } from "../metrics/build-info.ts";
@@ -95,10 +106,15 @@ export async function runController(
   const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (err: unknown) => {
     log.warn({ err: String(err) }, "could not record event");
   });
+  // Binding patterns mean what --allowed-role-arns patterns mean: one matcher for both.
+  const tenancy = new Tenancy(config.requireBinding, (patterns) => {
+    const list = RoleAllowList.parse(patterns);
+    return (roleArn) => list.allows(roleArn);
+  });
   const cache = {
     get: (namespace: string, name: string) => watcher.get(namespace, name),
     get synced() {
-      return watcher.synced;
+      return watcher.synced && tenancyWatchers.every((w) => w.synced);
     },
   };
   const controller = new PolicyController(
@@ -115,10 +131,38 @@ export async function runController(
       minDriftIntervalMs: config.minDriftDetectionInterval,
       revokeTimeoutMs: config.revokeTimeout,
       denyPublicAccessOverride: config.denyPublicAccessOverride,
+      tenancy,
+      bindingStatus: fenced(new KubeBindingStatusWriter(kc, FIELD_MANAGER), mayWrite),
     },
   );
+  const inactivityTimeoutMs = config.watchSilenceTimeout + 30_000;
+  const watchOptions = { silenceTimeoutMs: config.watchSilenceTimeout };
+  const streamLog = (kind: string) => ({
+    error: (err: unknown, namespace: string | undefined, retryInMs: number) => {
+      resilience.watchRestarts.inc({ reason: "error" });
+      log.warn({ err: String(err), kind, namespace, retryInMs }, "watch failed; restarting");
+    },
+    event: (event: StreamEvent) => {
+      switch (event.type) {
+        case "expired":
+          resilience.watchRestarts.inc({ reason: "expired" });
+          log.info({ ...event, kind }, "watch expired (410 Gone); relisting");
+          break;
+        case "silent":
+          resilience.watchRestarts.inc({ reason: "silent" });
+          log.warn({ ...event, kind }, "watch silent for too long; restarting");
+          break;
+        case "listed":
+          log.info({ ...event, kind }, `listed ${kind} objects`);
+          break;
+        case "resumed":
+          log.info({ ...event, kind }, "watch resumed");
+          break;
+      }
+    },
+  });
   const watcher = new PolicyWatcher(
-    new KubeWatchTransport(kc, { inactivityTimeoutMs: config.watchSilenceTimeout + 30_000 }),
+    new KubeWatchTransport(kc, { inactivityTimeoutMs }),
     config.watchNamespace,
     {
       upsert: (obj) => {
@@ -127,31 +171,50 @@ export async function runController(
       remove: (obj) => {
         controller.remove(obj);
       },
-      error: (err, namespace, retryInMs) => {
-        resilience.watchRestarts.inc({ reason: "error" });
-        log.warn({ err: String(err), namespace, retryInMs }, "watch failed; restarting");
-      },
-      event: (event) => {
-        switch (event.type) {
-          case "expired":
-            resilience.watchRestarts.inc({ reason: "expired" });
-            log.info(event, "watch expired (410 Gone); relisting");
-            break;
-          case "silent":
-            resilience.watchRestarts.inc({ reason: "silent" });
-            log.warn(event, "watch silent for too long; restarting");
-            break;
-          case "listed":
-            log.info(event, "listed LogDestinationPolicy objects");
-            break;
-          case "resumed":
-            log.info(event, "watch resumed");
-            break;
-        }
-      },
+      ...streamLog("LogDestinationPolicy"),
     },
-    { silenceTimeoutMs: config.watchSilenceTimeout },
+    watchOptions,
   );
+  // Bindings and namespace labels are complete before the first object is
+  // decided, so no object is refused at start-up for want of its binding.
+  const tenancyWatchers = config.requireBinding
+    ? [
+        bindingReflector(
+          new KubeWatchTransport(kc, {
+            inactivityTimeoutMs,
+            resource: BINDING_RESOURCE,
+            trim: (obj) => trimBinding(obj) as KubernetesObject,
+          }),
+          {
+            upsert: (obj) => {
+              controller.upsertBinding(obj);
+            },
+            remove: (obj) => {
+              controller.removeBinding(obj);
+            },
+            ...streamLog("LogDestinationPolicyBinding"),
+          },
+          watchOptions,
+        ),
+        namespaceReflector(
+          new KubeWatchTransport(kc, {
+            inactivityTimeoutMs,
+            resource: NAMESPACE_RESOURCE,
+            trim: trimNamespace,
+          }),
+          {
+            upsert: (obj) => {
+              controller.upsertNamespace(obj);
+            },
+            remove: (obj) => {
+              controller.removeNamespace(obj);
+            },
+            ...streamLog("Namespace"),
+          },
+          watchOptions,
+        ),
+      ]
+    : [];
 
   let started = false;
   const servers: Server[] = [];
@@ -163,7 +226,7 @@ export async function runController(
   if (config.healthProbeBindAddress) {
     // A follower is ready as soon as it runs: it is healthy and waiting to take
     // over. The one that reconciles is ready once its cache is complete.
-    const probes = { healthy: () => true, ready: () => (started ? watcher.synced : !!elector) };
+    const probes = { healthy: () => true, ready: () => (started ? cache.synced : !!elector) };
     const { server, address } = await serveProbes(probes, config.healthProbeBindAddress);
     servers.push(server);
     log.info({ address: `${address.address}:${address.port}` }, "serving health probes");
@@ -185,11 +248,18 @@ export async function runController(
     log.info({ lease, identity: elector.identity }, "became the leader");
   }
 
+  for (const w of tenancyWatchers) w.start();
+  while (!tenancyWatchers.every((w) => w.synced) && !stopSignal.aborted) await sleep(20);
   watcher.start();
   const running = controller.run();
   started = true;
   log.info(
-    { namespaces: config.watchNamespace ?? "all", concurrency: config.maxConcurrentReconciles },
+    {
+      namespaces: config.watchNamespace ?? "all",
+      concurrency: config.maxConcurrentReconciles,
+      requireBinding: config.requireBinding,
+      bindings: tenancy.bindingCount,
+    },
     "controller started",
   );
 
@@ -210,7 +280,10 @@ export async function runController(
     resilience.leaderStatus.set({ name: leaseName }, 0);
     log.error({ reason: why }, "lost the leader-election lease; stopping");
     controller.stop(true);
-    await Promise.race([Promise.all([watcher.stop(), running]), sleep(LOST_EXIT_MS)]);
+    await Promise.race([
+      Promise.all([watcher.stop(), ...tenancyWatchers.map((w) => w.stop()), running]),
+      sleep(LOST_EXIT_MS),
+    ]);
     await closeAll();
     // Hung requests to an unreachable API server must not keep the process alive.
     setTimeout(() => process.exit(1), LOST_EXIT_MS).unref();
@@ -218,7 +291,7 @@ export async function runController(
   }
 
   log.info({ gracePeriodMs: config.shutdownGracePeriod }, "shutting down");
-  await watcher.stop();
+  await Promise.all([watcher.stop(), ...tenancyWatchers.map((w) => w.stop())]);
   // No new work. In-flight reconciles may finish within the grace period, but
   // none retries: a retry aborts them all, and they record "Interrupted".
   controller.stop(false);
@@ -261,7 +334,7 @@ function podNamespace(): string {
 }
 
 /** A writer whose every method refuses to write once `allowed()` turns false. */
-function fenced(writer: PolicyWriter, allowed: () => boolean): PolicyWriter {
+function fenced<T extends object>(writer: T, allowed: () => boolean): T {
   return new Proxy(writer, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);

@@ -15,6 +15,7 @@ import {
 import { API_VERSION, GROUP, KIND } from "../api/names.ts";
 import { specSchema, type LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import { formatPath } from "../controller/spec-issues.ts";
+import { decideOffline, type OfflineTenancy } from "./validate-bindings.ts";
 import {
   describePublicStatements,
   findPublicStatements,
@@ -68,6 +69,12 @@ export const STDIN_NAME = "<stdin>";
 export interface ValidateOptions {
   /** As the controller's --deny-public-access-override: spec.allowPublicAccess lifts nothing. */
   denyPublicAccessOverride?: boolean;
+  /** With bindings (`--bindings`), each object must be permitted as the controller would require. */
+  tenancy?: OfflineTenancy;
+  /** The namespace of objects that name none; "default", as kubectl applies them. */
+  namespace?: string;
+  /** The region of objects that name none, as the controller's --aws-region. */
+  region?: string;
 }
 
 /** `file:line: path: message`, the format editors and CI logs link to. */
@@ -185,6 +192,7 @@ class DocumentChecker {
     let valid: ValidSpec | undefined;
     if (value.spec === undefined || value.spec === null) this.report(base, "spec", "required");
     else valid = this.checkSpec(value.spec, at);
+    if (this.options.tenancy) this.checkPermission(this.options.tenancy, value, base);
     const found = this.result.problems.slice(before);
     if (!valid || found.some((problem) => problem.guardrail !== true)) return;
     // checkName found nothing wrong, so the name is a valid string.
@@ -198,6 +206,39 @@ class DocumentChecker {
       guardrail: found,
       lineOf: (field) => this.lineOf([...at, field]),
     });
+  }
+
+  /** The controller's tenancy rule against the --bindings files. */
+  private checkPermission(
+    tenancy: OfflineTenancy,
+    value: Record<string, unknown>,
+    base: Segment[],
+  ): void {
+    const metadata = isObject(value.metadata) ? value.metadata : {};
+    const namespace =
+      typeof metadata.namespace === "string" && metadata.namespace !== ""
+        ? metadata.namespace
+        : (this.options.namespace ?? "default");
+    const decision = decideOffline(tenancy, namespace, value.spec, this.options.region);
+    if (decision === undefined || (decision !== "no-region" && decision.permitted)) return;
+    if (decision === "no-region") {
+      this.report(
+        [...base, "spec"],
+        "spec.region",
+        "not set, and no --aws-region given: the bindings' regions cannot be checked",
+      );
+      return;
+    }
+    const [first] = decision.refusals;
+    if (!first) {
+      this.report([...base, "metadata", "namespace"], "metadata.namespace", decision.reason);
+      return;
+    }
+    const field = first.field.replace(/ \(Sid .*\)$/, "");
+    const message = decision.reason.startsWith(`${first.field}: `)
+      ? decision.reason.slice(first.field.length + 2)
+      : decision.reason;
+    this.report([...base, ...parsePath(field)], field, message);
   }
 
   private checkName(metadata: unknown, base: Segment[]): void {

@@ -6,6 +6,7 @@
 // Exit codes: 0 no problem, 1 problems found, 2 a path could not be read.
 import type { Command } from "commander";
 import { readInputs, readProcessStdin } from "./inputs.ts";
+import { emptyTenancy, readBindings } from "./validate-bindings.ts";
 import {
   formatProblem,
   formatWarning,
@@ -24,14 +25,32 @@ export interface ValidateIo {
   err(line: string): void;
 }
 
+export interface ValidateCommandOptions extends Omit<ValidateOptions, "tenancy"> {
+  /** Files or directories of LogDestinationPolicyBinding (and Namespace) manifests. */
+  bindings?: readonly string[];
+}
+
 /** Runs the command and returns its exit code. */
 export async function validatePaths(
   paths: readonly string[],
   io: ValidateIo,
-  options: ValidateOptions = {},
+  commandOptions: ValidateCommandOptions = {},
 ): Promise<number> {
-  const { texts, unreadable } = await readInputs(paths, () => io.readStdin());
   const problems: Problem[] = [];
+  const { bindings: bindingPaths, ...rest } = commandOptions;
+  const options: ValidateOptions = rest;
+  const bindingInputs = bindingPaths
+    ? await readInputs(bindingPaths, () => Promise.reject(new Error("bindings are files")))
+    : undefined;
+  if (bindingInputs) {
+    const tenancy = emptyTenancy();
+    for (const { name, text } of bindingInputs.texts) readBindings(tenancy, text, name);
+    problems.push(...tenancy.problems);
+    options.tenancy = tenancy;
+  }
+  const inputs = await readInputs(paths, () => io.readStdin());
+  const texts = inputs.texts;
+  const unreadable = [...(bindingInputs?.unreadable ?? []), ...inputs.unreadable];
   const warnings: Problem[] = [];
   let checked = 0;
   let ignored = 0;
@@ -61,6 +80,13 @@ export async function validatePaths(
   return problems.length > 0 ? EXIT_PROBLEMS : EXIT_OK;
 }
 
+interface ValidateFlags {
+  denyPublicAccessOverride?: boolean;
+  bindings?: string[];
+  namespace?: string;
+  awsRegion?: string;
+}
+
 export function registerValidateCommand(program: Command): void {
   program
     .command("validate")
@@ -76,8 +102,23 @@ export function registerValidateCommand(program: Command): void {
       "--deny-public-access-override",
       "report public statements even where spec.allowPublicAccess is true, as a controller run with this flag does",
     )
-    .action(async (paths: string[], flags: { denyPublicAccessOverride?: boolean }) => {
-      const options = { denyPublicAccessOverride: flags.denyPublicAccessOverride === true };
+    .option(
+      "--bindings <files...>",
+      "LogDestinationPolicyBinding manifests (and Namespace manifests for their labels): report each object no binding permits, as the controller's --require-binding does",
+    )
+    .option(
+      "--namespace <name>",
+      "namespace of objects that set no metadata.namespace, for --bindings",
+      "default",
+    )
+    .option("--aws-region <region>", "region of objects that set no spec.region, for --bindings")
+    .action(async (paths: string[], flags: ValidateFlags) => {
+      const options: ValidateCommandOptions = {
+        denyPublicAccessOverride: flags.denyPublicAccessOverride === true,
+        ...(flags.bindings ? { bindings: flags.bindings } : {}),
+        ...(flags.namespace ? { namespace: flags.namespace } : {}),
+        ...(flags.awsRegion ? { region: flags.awsRegion } : {}),
+      };
       process.exitCode = await validatePaths(
         paths,
         {

@@ -6,6 +6,7 @@ import type { PolicyWriter } from "../kube/resources.ts";
 import type { DesiredState } from "./desired.ts";
 import type { Outcome } from "./outcomes.ts";
 import type { RecordMemory } from "./record.ts";
+import type { Permission } from "../tenancy/index.ts";
 
 export interface ReconcileDeps {
   aws: DestinationPolicyApi;
@@ -19,6 +20,8 @@ export interface ReconcileDeps {
   denyPublicAccessOverride: boolean;
   /** The key of the object that owns this object's destination, when that is another object. */
   ownerOf: (key: string) => string | undefined;
+  /** The tenancy decision for the object as it is now; checked before any AWS call. */
+  permission: (object: LogDestinationPolicy) => Permission;
   /**
    * How long a deleted object with deletionPolicy Revoke keeps trying, counted
    * from its first failed revoke; 0 never gives up.

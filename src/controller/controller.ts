@@ -1,13 +1,16 @@
 // Connects the watch cache to the queue and the queue to reconcile. It owns the
 // decisions around a reconcile: which watch events are worth a reconcile, when
 // to requeue, which events and metrics to emit.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
 import type { EventSink, EventType } from "../kube/events.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { keyOf, refOf } from "../kube/keys.ts";
-import type { PolicyWriter } from "../kube/resources.ts";
+import type { BindingStatusWriter, PolicyWriter } from "../kube/resources.ts";
+import { bindingStatus } from "./binding-status.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { policySizeWarning } from "../policy/index.ts";
@@ -17,6 +20,8 @@ import { WorkQueue, type BackoffPolicy } from "./queue.ts";
 import { OwnershipIndex, targetOf } from "./ownership.ts";
 import { DeletionObserved } from "./phases/aws-failure.ts";
 import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile.ts";
+import { Tenancy } from "./tenancy.ts";
+import { permissionRequest, type Permission } from "../tenancy/index.ts";
 
 export interface PolicyCache {
   get(namespace: string, name: string): LogDestinationPolicy | undefined;
@@ -34,6 +39,10 @@ export interface ControllerOptions {
   /** 0 (the default): a failing revoke is retried until it lands. */
   revokeTimeoutMs?: number;
   backoff?: BackoffPolicy;
+  /** Bindings and namespace labels; absent: every object is permitted. */
+  tenancy?: Tenancy;
+  /** Where each binding's Ready condition is written; absent: not written. */
+  bindingStatus?: BindingStatusWriter;
 }
 
 /**
@@ -64,6 +73,11 @@ export class PolicyController {
   readonly #deleting = new Set<string>();
   /** Keys whose destination another object may have written since their record was made. */
   readonly #suspect = new Set<string>();
+  readonly #tenancy: Tenancy;
+  /** Keys of the cached objects of each namespace, for re-evaluating one namespace. */
+  readonly #byNamespace = new Map<string, Set<string>>();
+  /** The tenancy decision per key, for the generation it was made for. */
+  readonly #permissions = new Map<string, { generation: number; permission: Permission }>();
 
   constructor(
     cache: PolicyCache,
@@ -79,6 +93,7 @@ export class PolicyController {
     this.#metrics = metrics;
     this.#log = log;
     this.#options = options;
+    this.#tenancy = options.tenancy ?? new Tenancy(false, () => () => false);
     this.#deps = {
       aws,
       writer,
@@ -89,6 +104,7 @@ export class PolicyController {
       ownerOf: (key) => this.#owners.ownerOtherThan(key),
       revokeTimeoutMs: options.revokeTimeoutMs ?? 0,
       revokeFailingSince: new Map(),
+      permission: (object) => this.#permission(object),
       memory: new Map(),
       lastRead: new Map(),
       recordSuspect: (key) => this.#suspect.has(key),
@@ -146,11 +162,14 @@ export class PolicyController {
 
   upsert(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
-    const claim = {
-      createdAt: Date.parse(String(obj.metadata.creationTimestamp ?? "")) || 0,
-      uid: obj.metadata.uid ?? key,
-    };
-    const affected = this.#owners.set(key, targetOf(obj, this.#options.defaultRegion), claim);
+    const namespace = obj.metadata.namespace ?? "";
+    let keys = this.#byNamespace.get(namespace);
+    if (!keys) {
+      keys = new Set();
+      this.#byNamespace.set(namespace, keys);
+    }
+    keys.add(key);
+    const affected = this.#claim(key, obj);
     // Another object may now write these destinations: records made before prove nothing.
     for (const other of [key, ...affected]) {
       if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
@@ -173,6 +192,11 @@ export class PolicyController {
       this.#deps.lastRead.delete(obj.metadata.uid);
       this.#deps.revokeFailingSince.delete(obj.metadata.uid);
     }
+    this.#permissions.delete(key);
+    const namespace = obj.metadata.namespace ?? "";
+    const keys = this.#byNamespace.get(namespace);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#byNamespace.delete(namespace);
     this.#queue.cancel(key);
     this.#setReason(key, undefined);
   }
@@ -190,6 +214,95 @@ export class PolicyController {
 
   #interrupt(key: string): void {
     this.#inflight.get(key)?.abort(new DeletionObserved(`${key} is being deleted`));
+  }
+
+  /**
+   * Records the destination an object claims. Only a permitted object claims
+   * one: a refused object never owns, blocks or takes a destination.
+   * Returns the keys whose ownership may have changed.
+   */
+  #claim(key: string, obj: LogDestinationPolicy): string[] {
+    const claim = {
+      createdAt: Date.parse(String(obj.metadata.creationTimestamp ?? "")) || 0,
+      uid: obj.metadata.uid ?? key,
+    };
+    const permitted = this.#permission(obj).permitted;
+    const target = permitted ? targetOf(obj, this.#options.defaultRegion) : undefined;
+    return this.#owners.set(key, target, claim);
+  }
+
+  /** The tenancy decision for the object's current generation, made once per generation. */
+  #permission(obj: LogDestinationPolicy): Permission {
+    const key = keyOf(obj.metadata);
+    const generation = obj.metadata.generation ?? 0;
+    const known = this.#permissions.get(key);
+    if (known?.generation === generation) return known.permission;
+    const request = permissionRequest(
+      obj.metadata.namespace ?? "",
+      obj.spec,
+      this.#options.defaultRegion,
+    );
+    // Without a destination or a region the object is invalid and makes no AWS call.
+    const permission: Permission = request
+      ? this.#tenancy.decide(request)
+      : { permitted: true, binding: "" };
+    this.#permissions.set(key, { generation, permission });
+    return permission;
+  }
+
+  upsertBinding(obj: LogDestinationPolicyBinding): void {
+    this.#reevaluate(this.#tenancy.upsertBinding(obj));
+    this.#metrics.bindings.set(this.#tenancy.bindingCount);
+    const compiled = this.#tenancy.binding(obj.metadata.name);
+    if (compiled?.problem !== undefined) {
+      this.#log.warn(
+        { binding: obj.metadata.name, problem: compiled.problem },
+        "binding refused: it selects no namespace and permits nothing",
+      );
+    }
+    const writer = this.#options.bindingStatus;
+    const status = compiled ? bindingStatus(obj, compiled, this.#deps.now()) : undefined;
+    if (writer && status) {
+      writer.patchBindingStatus(obj.metadata.name, status).catch((err: unknown) => {
+        this.#log.warn(
+          { binding: obj.metadata.name, err: String(err) },
+          "could not write binding status",
+        );
+      });
+    }
+  }
+
+  removeBinding(obj: LogDestinationPolicyBinding): void {
+    this.#reevaluate(this.#tenancy.removeBinding(obj));
+    this.#metrics.bindings.set(this.#tenancy.bindingCount);
+  }
+
+  upsertNamespace(obj: KubernetesObject): void {
+    this.#reevaluate(this.#tenancy.upsertNamespace(obj));
+  }
+
+  removeNamespace(obj: KubernetesObject): void {
+    this.#reevaluate(this.#tenancy.removeNamespace(obj));
+  }
+
+  /**
+   * Decides again, and reconciles, exactly the objects of these namespaces:
+   * a binding or a namespace's labels changed, so their permission may have.
+   */
+  #reevaluate(namespaces: readonly string[]): void {
+    let count = 0;
+    for (const namespace of namespaces) {
+      for (const key of this.#byNamespace.get(namespace) ?? []) {
+        const ref = refOf(key);
+        const obj = this.#cache.get(ref.namespace, ref.name);
+        if (!obj) continue;
+        this.#permissions.delete(key);
+        for (const other of this.#claim(key, obj)) this.#queue.add(other);
+        this.#queue.add(key);
+        count++;
+      }
+    }
+    if (count > 0) this.#metrics.tenancyReevaluations.inc(count);
   }
 
   /** Runs workers until stop(); resolves once in-flight reconciles have finished. */

@@ -17,6 +17,7 @@ export type Reason =
   | "InvalidSpec"
   | "UnsafePolicy"
   | "RoleNotAllowed"
+  | "NotPermitted"
   | "RevokeFailed"
   | "AWSRejected"
   | "DestinationNotFound"
@@ -97,6 +98,8 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   InvalidSpec: stalled,
   UnsafePolicy: stalled,
   RoleNotAllowed: stalled,
+  /** No binding that selects the namespace permits the object; decided again when bindings change. */
+  NotPermitted: stalled,
   RevokeFailed: retrying,
   AWSRejected: stalled,
   DestinationNotFound: retrying,

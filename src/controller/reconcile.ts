@@ -17,6 +17,7 @@ import {
 } from "./phases/guards.ts";
 import { detectDrift, driftInterval, intervalNote, observeLivePolicy } from "./phases/observe.ts";
 import { recordHash } from "./record.ts";
+import { checkPermission } from "./phases/permission.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
 
@@ -24,6 +25,7 @@ export const PHASES: readonly (readonly [string, Phase])[] = [
   ["finalize", finalizeDeletion],
   ["suspend", skipSuspended],
   ["validate", validateSpec],
+  ["permission", checkPermission],
   ["finalizer", syncFinalizer],
   ["guardrail", refuseUnsafePolicy],
   ["observe", observeLivePolicy],

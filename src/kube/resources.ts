@@ -7,7 +7,8 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from "@kubernetes/client-node";
-import { GROUP, PLURAL, VERSION } from "../api/names.ts";
+import type { BindingStatus } from "../api/binding.ts";
+import { BINDING_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
 import type { LogDestinationPolicyStatus } from "../api/v1alpha1.ts";
 import type { ObjectRef } from "./keys.ts";
 
@@ -78,6 +79,35 @@ export class KubePolicyWriter implements PolicyWriter {
         plural: PLURAL,
         namespace: ref.namespace,
         name: ref.name,
+        body: { status },
+        fieldManager: this.#fieldManager,
+      },
+      mergePatch,
+    );
+  }
+}
+
+/** Status of the cluster-scoped LogDestinationPolicyBinding objects: whether each is enforced. */
+export interface BindingStatusWriter {
+  patchBindingStatus(name: string, status: BindingStatus): Promise<void>;
+}
+
+export class KubeBindingStatusWriter implements BindingStatusWriter {
+  readonly #api: CustomObjectsApi;
+  readonly #fieldManager: string;
+
+  constructor(kc: KubeConfig, fieldManager: string) {
+    this.#api = kc.makeApiClient(CustomObjectsApi);
+    this.#fieldManager = fieldManager;
+  }
+
+  async patchBindingStatus(name: string, status: BindingStatus): Promise<void> {
+    await this.#api.patchClusterCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: BINDING_PLURAL,
+        name,
         body: { status },
         fieldManager: this.#fieldManager,
       },

@@ -14,6 +14,7 @@
 import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
 import { CACHED_POLICY_MAX_CHARS, OVERSIZED_POLICY_MARK } from "../api/v1alpha1.ts";
+import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 
 /** A record of the largest policy AWS accepts, with its target, stays well below this. */
 const CACHED_RECORD_MAX_CHARS = 16 * 1024;
@@ -53,4 +54,32 @@ function boundedSpec(spec: unknown): unknown {
   const size = JSON.stringify(policy).length;
   if (size <= CACHED_POLICY_MAX_CHARS) return spec;
   return { ...spec, accessPolicy: { [OVERSIZED_POLICY_MARK]: size } };
+}
+
+/** A binding as the controller reads it: identity and spec. */
+export function trimBinding(obj: KubernetesObject): LogDestinationPolicyBinding {
+  const m = obj.metadata;
+  return {
+    metadata: {
+      name: m?.name ?? "",
+      uid: m?.uid,
+      generation: m?.generation,
+      resourceVersion: m?.resourceVersion,
+    },
+    spec: (obj as { spec?: unknown }).spec,
+    status: (obj as LogDestinationPolicyBinding).status,
+  };
+}
+
+/** A namespace as binding selectors see it: its name and labels. */
+export function trimNamespace(obj: KubernetesObject): KubernetesObject {
+  const m = obj.metadata;
+  return {
+    metadata: {
+      name: m?.name,
+      uid: m?.uid,
+      resourceVersion: m?.resourceVersion,
+      labels: m?.labels,
+    },
+  };
 }

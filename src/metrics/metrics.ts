@@ -37,6 +37,8 @@ export class ControllerMetrics {
   readonly driftDetected: Counter;
   readonly nearSizeLimit: Gauge;
   readonly revokeAbandoned: Counter;
+  readonly bindings: Gauge;
+  readonly tenancyReevaluations: Counter;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -159,6 +161,16 @@ export class ControllerMetrics {
     this.revokeAbandoned = new Counter({
       name: "log_destination_policy_revoke_abandoned_total",
       help: "Deleted objects released after --revoke-timeout although their deny-all policy never landed",
+      registers: r,
+    });
+    this.bindings = new Gauge({
+      name: "log_destination_policy_bindings",
+      help: "LogDestinationPolicyBinding objects the controller knows (0 while --require-binding is off)",
+      registers: r,
+    });
+    this.tenancyReevaluations = new Counter({
+      name: "log_destination_policy_tenancy_reevaluations_total",
+      help: "Objects decided again because a binding that selects their namespace, or the namespace's labels, changed",
       registers: r,
     });
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);

@@ -64,3 +64,4 @@ export {
 } from "./grantees.ts";
 export { formatIssues } from "./issues.ts";
 export { POLICY_SIZE_WARNING_BYTES, policySizeWarning } from "./size.ts";
+export { allowGrants, type Grant, type StatementGrants } from "./principals.ts";

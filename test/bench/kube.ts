@@ -177,11 +177,15 @@ export function policyPath(namespace: string, name?: string, subresource?: strin
   return `${base}/${name}${subresource ? `/${subresource}` : ""}`;
 }
 
-export async function createNamespace(kube: KubeHttp, name: string): Promise<void> {
+export async function createNamespace(
+  kube: KubeHttp,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   await kube.request("POST", "/api/v1/namespaces", {
     apiVersion: "v1",
     kind: "Namespace",
-    metadata: { name },
+    metadata: { name, labels },
   });
 }
 

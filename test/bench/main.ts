@@ -13,7 +13,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { CRD_NAME, LAST_APPLIED_ANNOTATION, PLURAL } from "../../src/api/names.ts";
+import {
+  API_VERSION,
+  BINDING_CRD_NAME,
+  BINDING_KIND,
+  BINDING_PLURAL,
+  CRD_NAME,
+  GROUP,
+  LAST_APPLIED_ANNOTATION,
+  PLURAL,
+  VERSION,
+} from "../../src/api/names.ts";
 import { specSchema } from "../../src/api/v1alpha1.ts";
 import { desiredState } from "../../src/controller/desired.ts";
 import { repoRoot } from "../env/binaries.ts";
@@ -56,6 +66,11 @@ const USAGE = `usage: npm run bench -- [options]
   --reconciles N             controller --max-concurrent-reconciles (default 16)
   --ceiling-concurrency LIST in-flight requests of the bare client; the best is kept (default 16,32)
   --changes N                single-object spec changes per size (default 200)
+  --bindings LIST            LogDestinationPolicyBindings per convergence run, each run on fresh
+                             objects (default 0,100); 0 runs the controller with
+                             --require-binding=false. Of B bindings, B-2 select every bench
+                             namespace and permit none of its destinations, so each object is
+                             checked against all of them; one permits them; one selects nothing
   --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
   --endpoint memory|moto     CloudWatch Logs endpoint (default memory)
   --entry image|dist|src     the controller to run: the image's bundle (npm run bundle), dist/main.js
@@ -70,12 +85,18 @@ const RESOURCES = [PLURAL, "events"] as const;
 const SETUP_CONCURRENCY = 32;
 const REGION = "us-east-1";
 const DEFAULT_AWS_RATE = 5;
+const TEAM_LABEL = "ldpc.bench/team";
+const BENCH_TEAM = "bench";
+const PERMITTING_BINDING = "permit-bench";
+const UNUSED_BINDING = "select-nothing";
+const REEVALUATIONS = "log_destination_policy_tenancy_reevaluations_total";
 
 interface Options {
   sizes: number[];
   reconciles: number;
   ceilingConcurrency: number[];
   changes: number;
+  bindings: number[];
   rateCheck: number;
   endpoint: "memory" | "moto";
   entry: Entry;
@@ -94,6 +115,7 @@ function parseOptions(argv: string[]): Options {
       reconciles: { type: "string", default: "16" },
       "ceiling-concurrency": { type: "string", default: "16,32" },
       changes: { type: "string", default: "200" },
+      bindings: { type: "string", default: "0,100" },
       "rate-check": { type: "string", default: "1000" },
       endpoint: { type: "string", default: "memory" },
       entry: { type: "string", default: "src" },
@@ -130,6 +152,7 @@ function parseOptions(argv: string[]): Options {
     reconciles: int(values.reconciles, 1),
     ceilingConcurrency: list(values["ceiling-concurrency"]),
     changes: int(values.changes, 1),
+    bindings: values.bindings.split(",").map((x) => int(x.trim(), 0)),
     rateCheck: int(values["rate-check"], 0),
     endpoint: values.endpoint,
     entry: values.entry as Entry,
@@ -198,6 +221,107 @@ class Bench {
 
   get controllerArgs(): readonly string[] {
     return this.#controllerArgs;
+  }
+
+  /** The controller's arguments for a run with `bindings` bindings. */
+  #argsFor(bindings: number): string[] {
+    return [...this.#controllerArgs, ...(bindings === 0 ? ["--require-binding=false"] : [])];
+  }
+
+  #bindingPath(name?: string): string {
+    return `/apis/${GROUP}/${VERSION}/${BINDING_PLURAL}${name ? `/${name}` : ""}`;
+  }
+
+  /**
+   * Exactly `count` bindings: the one that permits the bench namespaces, one that
+   * selects no namespace, and decoys that select every bench namespace but permit
+   * none of its destinations. Decoys sort before the permitting one, so each object
+   * is checked against every binding.
+   */
+  async setBindings(count: number): Promise<void> {
+    // Right after the CRD is established its storage may still answer 429 for a moment.
+    let listed: { items: { metadata: { name: string } }[] } | undefined;
+    for (let attempt = 0; !listed; attempt++) {
+      try {
+        listed = (await this.#kube.request<typeof listed>("GET", this.#bindingPath())).body;
+      } catch (error) {
+        if (attempt >= 60 || !String(error).includes("HTTP 429")) throw error;
+        await sleep(500);
+      }
+    }
+    const body = listed;
+    await forEachConcurrent(body.items.length, SETUP_CONCURRENCY, async (i) => {
+      const name = body.items[i]?.metadata.name ?? "";
+      await this.#kube.request("DELETE", this.#bindingPath(name));
+    });
+    if (count === 0) return;
+    const specs: [string, Record<string, unknown>][] = [
+      [
+        PERMITTING_BINDING,
+        {
+          namespaceSelector: { matchLabels: { [TEAM_LABEL]: BENCH_TEAM } },
+          destinations: ["bench-*"],
+          regions: [REGION],
+          // The change phase's accounts too: each change grants a new one.
+          principals: {
+            accounts: [
+              "111111111111",
+              ...Array.from({ length: Math.min(this.#options.changes, 1000) }, (_, k) =>
+                String(300_000_000_000 + k),
+              ),
+            ],
+          },
+        },
+      ],
+    ];
+    if (count >= 2) {
+      specs.push([
+        UNUSED_BINDING,
+        { namespaceSelector: { matchLabels: { [TEAM_LABEL]: "nobody" } }, destinations: ["*"] },
+      ]);
+    }
+    for (let k = 0; k < count - 2; k++) {
+      specs.push([
+        `decoy-${String(k).padStart(4, "0")}`,
+        {
+          namespaceSelector: { matchExpressions: [{ key: TEAM_LABEL, operator: "Exists" }] },
+          destinations: [`decoy-${k}-*`, `other-${k}`],
+          regions: [REGION],
+          principals: { accounts: ["111111111111"] },
+        },
+      ]);
+    }
+    await forEachConcurrent(specs.length, SETUP_CONCURRENCY, async (i) => {
+      const [name, spec] = specs[i] ?? ["", {}];
+      await this.#kube.request("POST", this.#bindingPath(), {
+        apiVersion: API_VERSION,
+        kind: BINDING_KIND,
+        metadata: { name },
+        spec,
+      });
+    });
+  }
+
+  /** Changes one binding and returns how many objects the running controller re-evaluated. */
+  async #reevaluatedBy(
+    controller: ControllerProcess,
+    binding: string,
+    expected: number,
+  ): Promise<number> {
+    const before = (await controller.metric(REEVALUATIONS)) ?? 0;
+    await this.#kube.request(
+      "PATCH",
+      this.#bindingPath(binding),
+      {
+        metadata: { annotations: { "ldpc.bench/changed": String(Date.now()) } },
+        spec: { destinations: ["bench-*", `x-${Date.now()}`] },
+      },
+      MERGE_PATCH,
+    );
+    if (expected > 0) await controller.waitForMetric(REEVALUATIONS, before + expected, 60_000);
+    // Anything more would show up within the watch's latency.
+    await sleep(2_000);
+    return ((await controller.metric(REEVALUATIONS)) ?? 0) - before;
   }
 
   async #startController(namespace: string, args = this.#controllerArgs) {
@@ -303,7 +427,7 @@ class Bench {
   }
 
   async #prepare(namespace: string, n: number): Promise<string[]> {
-    await createNamespace(this.#kube, namespace);
+    await createNamespace(this.#kube, namespace, { [TEAM_LABEL]: BENCH_TEAM });
     const destinations = Array.from({ length: n }, (_, i) => `${namespace}-d${i}`);
     await this.#endpoint.createDestinations(destinations);
     await this.#createObjects(namespace, n, (i) => destinations[i] ?? "");
@@ -311,7 +435,7 @@ class Bench {
   }
 
   /** Starts the controller on N objects it has never seen; until all are Ready. */
-  async #converge(namespace: string, n: number, args: readonly string[], timeoutMs: number) {
+  async converge(namespace: string, n: number, args: readonly string[], timeoutMs: number) {
     const watch = await ReadyWatch.start(this.#kube, namespace);
     let controller: ControllerProcess | undefined;
     try {
@@ -346,15 +470,31 @@ class Bench {
       if (c.patch > best.patch) best = { ...c, concurrency };
     }
 
-    const namespace = `bench-${n}`;
-    log(`N=${n}: creating ${n} destinations and objects`);
-    const destinations = await this.#prepare(namespace, n);
-
-    log(`N=${n}: convergence`);
-    const converged = await this.#converge(namespace, n, this.#controllerArgs, 30 * 60_000);
-    log(
-      `  ${converged.seconds.toFixed(1)} s, ${(n / converged.seconds).toFixed(0)} objects/s, ${converged.puts} puts`,
-    );
+    // One convergence per bindings count, each on fresh objects; the later phases
+    // use the objects and settings of the last one.
+    const convergeByBindings: SizeResult["convergeByBindings"] = [];
+    let namespace = "";
+    let destinations: string[] = [];
+    let converged: Awaited<ReturnType<Bench["converge"]>> | undefined;
+    let bindings = 0;
+    for (const [run, count] of o.bindings.entries()) {
+      bindings = count;
+      namespace = `bench-${n}-b${count}-${run}`;
+      await this.setBindings(count);
+      log(`N=${n}: creating ${n} destinations and objects in ${namespace}`);
+      destinations = await this.#prepare(namespace, n);
+      log(`N=${n}: convergence with ${count} bindings`);
+      converged = await this.converge(namespace, n, this.#argsFor(count), 30 * 60_000);
+      convergeByBindings.push({
+        bindings: count,
+        seconds: converged.seconds,
+        cpuSeconds: converged.footprint.cpuSeconds,
+      });
+      log(
+        `  ${converged.seconds.toFixed(1)} s, ${(n / converged.seconds).toFixed(0)} objects/s, ${converged.puts} puts, ${converged.footprint.cpuSeconds.toFixed(1)} s CPU`,
+      );
+    }
+    if (!converged) throw new Error("--bindings lists no run");
 
     log(`N=${n}: restart with nothing changed`);
     const watch = await ReadyWatch.start(this.#kube, namespace);
@@ -362,7 +502,7 @@ class Bench {
     try {
       const countsBefore = await this.#counts();
       const putsBefore = this.#endpoint.puts().length;
-      controller = await this.#startController(namespace);
+      controller = await this.#startController(namespace, this.#argsFor(bindings));
       const verifiedAt = await controller.waitForMetric(
         "log_destination_policy_apply_skipped_total",
         n,
@@ -411,6 +551,17 @@ class Bench {
         max: Math.max(...xs),
       });
       const restartFootprint = controller.footprint();
+      let reevaluations: SizeResult["reevaluations"];
+      if (bindings >= 2) {
+        log(`N=${n}: changing a binding that selects the ${n} objects, then one that selects none`);
+        reevaluations = {
+          selectingBench: await this.#reevaluatedBy(controller, PERMITTING_BINDING, n),
+          selectingNone: await this.#reevaluatedBy(controller, UNUSED_BINDING, 0),
+        };
+        log(
+          `  re-evaluated ${reevaluations.selectingBench} and ${reevaluations.selectingNone} objects`,
+        );
+      }
       const result: SizeResult = {
         n,
         ceilingConcurrency: best.concurrency,
@@ -429,6 +580,8 @@ class Bench {
         changeToReady: stats(toReady),
         changeRequests: changeCounts,
         restartFootprint,
+        convergeByBindings,
+        ...(reevaluations ? { reevaluations } : {}),
       };
       log(
         `  change → put p50 ${result.changeToPut.p50} ms, p99 ${result.changeToPut.p99} ms; → Ready p50 ${result.changeToReady.p50} ms, p99 ${result.changeToReady.p99} ms`,
@@ -445,9 +598,13 @@ class Bench {
     const namespace = `rate-${n}`;
     log(`rate-limit check: ${n} objects at the default ${DEFAULT_AWS_RATE} requests/s`);
     await this.#prepare(namespace, n);
-    const args = ["--max-concurrent-reconciles", String(this.#options.reconciles)];
+    const args = [
+      "--max-concurrent-reconciles",
+      String(this.#options.reconciles),
+      ...this.#argsFor(0).slice(this.#controllerArgs.length),
+    ];
     const bound = n / DEFAULT_AWS_RATE;
-    const converged = await this.#converge(namespace, n, args, bound * 3_000 + 120_000);
+    const converged = await this.converge(namespace, n, args, bound * 3_000 + 120_000);
     log(`  ${converged.seconds.toFixed(1)} s (bound ${bound} s)`);
     return {
       n,
@@ -483,14 +640,17 @@ function shellWord(arg: string): string {
 async function installCrd(cp: ControlPlane): Promise<void> {
   const run = promisify(execFile);
   const kubeconfig = ["--kubeconfig", cp.kubeconfigPath];
-  const file = join(repoRoot, "crds", `${CRD_NAME}.yaml`);
-  await run(cp.kubectl, [...kubeconfig, "apply", "--server-side", "-f", file]);
+  for (const name of [CRD_NAME, BINDING_CRD_NAME]) {
+    const file = join(repoRoot, "crds", `${name}.yaml`);
+    await run(cp.kubectl, [...kubeconfig, "apply", "--server-side", "-f", file]);
+  }
   await run(cp.kubectl, [
     ...kubeconfig,
     "wait",
     "--for=condition=Established",
     "--timeout=60s",
     `crd/${CRD_NAME}`,
+    `crd/${BINDING_CRD_NAME}`,
   ]);
 }
 

@@ -24,6 +24,10 @@ export interface SizeResult {
   /** Controller requests during the change phase; the bench's own spec patches are removed. */
   changeRequests: RequestCounts;
   restartFootprint: Footprint;
+  /** Convergence of fresh objects per number of LogDestinationPolicyBindings (0: --require-binding=false). */
+  convergeByBindings: { bindings: number; seconds: number; cpuSeconds: number }[];
+  /** Objects re-evaluated when a binding changed, by what the binding selects. */
+  reevaluations?: { selectingBench: number; selectingNone: number };
 }
 
 export interface RateCheck {
@@ -144,6 +148,68 @@ function targets(report: Report): Target[] {
   ];
 }
 
+function bindingRows(
+  rs: readonly SizeResult[],
+  row: (label: string, cell: (r: SizeResult) => string) => string,
+): string[] {
+  const counts = [...new Set(rs.flatMap((r) => r.convergeByBindings.map((c) => c.bindings)))];
+  if (counts.length < 2) return [];
+  const runs = (r: SizeResult, b: number) => r.convergeByBindings.filter((c) => c.bindings === b);
+  // Repeated runs are listed in order, so the spread shows; the median compares.
+  const cell = (
+    r: SizeResult,
+    b: number,
+    pick: (c: { seconds: number; cpuSeconds: number }) => number,
+  ) =>
+    runs(r, b)
+      .map((c) => fixed(pick(c), 1))
+      .join(", ");
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+  };
+  const label = (b: number) =>
+    b === 0 ? "no binding (--require-binding=false)" : `${thousands(b)} bindings`;
+  const rows: string[] = [];
+  for (const b of counts) {
+    rows.push(row(`Convergence, ${label(b)} (s)`, (r) => cell(r, b, (c) => c.seconds)));
+    rows.push(row(`Controller CPU, ${label(b)} (s)`, (r) => cell(r, b, (c) => c.cpuSeconds)));
+  }
+  const [base] = counts;
+  const last = counts.at(-1);
+  if (base !== undefined && last !== undefined) {
+    const change = (
+      r: SizeResult,
+      pick: (c: { seconds: number; cpuSeconds: number }) => number,
+    ) => {
+      const a = median(runs(r, base).map(pick));
+      const b = median(runs(r, last).map(pick));
+      return Number.isFinite(a) && Number.isFinite(b) && a > 0
+        ? `${b >= a ? "+" : ""}${fixed(((b - a) / a) * 100, 1)} %`
+        : "";
+    };
+    rows.push(
+      row(`Median convergence, ${thousands(last)} vs ${thousands(base)} bindings`, (r) =>
+        change(r, (c) => c.seconds),
+      ),
+    );
+    rows.push(
+      row(`Median controller CPU, ${thousands(last)} vs ${thousands(base)} bindings`, (r) =>
+        change(r, (c) => c.cpuSeconds),
+      ),
+    );
+  }
+  rows.push(
+    row("Objects re-evaluated: binding selecting the N / selecting none", (r) =>
+      r.reevaluations
+        ? `${thousands(r.reevaluations.selectingBench)} / ${thousands(r.reevaluations.selectingNone)}`
+        : "",
+    ),
+  );
+  return rows;
+}
+
 export function renderReport(report: Report): string {
   const rs = report.results;
   const head = `| | ${rs.map((r) => `N = ${thousands(r.n)}`).join(" | ")} |`;
@@ -166,6 +232,7 @@ export function renderReport(report: Report): string {
       (r) => `${fixed(r.ceilingRate, 0)} (${r.ceilingConcurrency} in flight)`,
     ),
     row("Convergence: start → all Ready (s)", (r) => fixed(r.convergeSeconds, 1)),
+    ...bindingRows(rs, row),
     row("Convergence: start → first Ready (s)", (r) => fixed(r.firstReadySeconds, 2)),
     row("Convergence (objects/s)", (r) => fixed(r.n / r.convergeSeconds, 0)),
     row(

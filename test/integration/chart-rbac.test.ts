@@ -27,6 +27,7 @@ import {
   leaseRules,
   POLICY_RULES,
   renderChart,
+  TENANCY_RULES,
   run,
   type K8sObject,
   type PolicyRule,
@@ -311,12 +312,29 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     await deletePolicies(env, [namespace]);
   });
 
-  test("the chart renders a ClusterRole with the rules the controller needs and no Lease Role", () => {
+  test("the chart renders a ClusterRole with the rules the controller needs, one for tenancy, and no Lease Role", () => {
     const roles = installed.objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role");
     assert.deepEqual(
       roles.map((r) => [r.kind, (r as unknown as { rules: PolicyRule[] }).rules]),
-      [["ClusterRole", POLICY_RULES]],
+      [
+        ["ClusterRole", POLICY_RULES],
+        ["ClusterRole", TENANCY_RULES],
+      ],
     );
+    assert.ok(installed.args.includes("--require-binding=true"));
+  });
+
+  test("with the account's own token the controller lists and watches bindings and namespaces: a binding decides", async () => {
+    const name = unique("unbound");
+    // The test binding selects the other tests' namespace; this one no binding selects.
+    const other = new Policies(
+      env.kubeConfig,
+      await newNamespace(env.kubeConfig, "chart-rbac-unbound", {}),
+    );
+    await other.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
+    await other.waitForReason(name, "NotPermitted");
+    assert.equal(await puts(name), 0);
+    await deletePolicies(env, [other.namespace]);
   });
 
   test("a valid policy becomes Ready with one AWS call and a Normal event", async () => {
@@ -411,7 +429,12 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     const started = Date.now();
     const { extra, probes } = await sweep(env, user, baseline, [namespace, ""]);
     assert.ok(probes > 300, `${probes} resource/verb/scope combinations probed`);
-    assert.deepEqual([...extra].sort(), [...granted(POLICY_RULES, [namespace, ""])].sort());
+    assert.deepEqual(
+      [...extra].sort(),
+      [
+        ...new Set([...granted(POLICY_RULES, [namespace, ""]), ...granted(TENANCY_RULES, [""])]),
+      ].sort(),
+    );
     t.diagnostic(`${probes} resource/verb/scope combinations probed in ${Date.now() - started} ms`);
   });
 
@@ -527,7 +550,7 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
     );
   });
 
-  test("the account may act in the watched namespaces only, and on nothing cluster-wide", async () => {
+  test("the account may act in the watched namespaces only, and cluster-wide only read bindings and namespaces", async () => {
     const core = env.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({
       namespace: home,
@@ -535,10 +558,16 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
     });
     const baseline = `system:serviceaccount:${home}:baseline`;
     const { extra } = await sweep(env, user, baseline, [watched[0] ?? "", outside, home, ""]);
-    assert.deepEqual([...extra].sort(), [...granted(POLICY_RULES, watched.slice(0, 1))].sort());
     assert.deepEqual(
-      installed.objects.filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding"),
-      [],
+      [...extra].sort(),
+      [...granted(POLICY_RULES, watched.slice(0, 1)), ...granted(TENANCY_RULES, [""])].sort(),
+    );
+    // Cluster-wide, only what tenancy needs: reading bindings and namespaces' labels.
+    assert.deepEqual(
+      installed.objects
+        .filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")
+        .map((o) => o.metadata.name),
+      [`${installed.serviceAccount}-tenancy`, `${installed.serviceAccount}-tenancy`],
     );
   });
 });

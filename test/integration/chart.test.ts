@@ -4,7 +4,8 @@
 // monitoring.coreos.com CRDs from the prometheus-operator module.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { CRD_NAME } from "../../src/api/names.ts";
+import { BINDING_CRD_NAME, BINDING_PLURAL, CRD_NAME, GROUP, VERSION } from "../../src/api/names.ts";
+import { CustomObjectsApi } from "@kubernetes/client-node";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { installCrd, Policies, samplePolicy } from "../support/policies.ts";
 import {
@@ -26,6 +27,8 @@ describe("the chart on a real API server", () => {
   before(async () => {
     env = await getTestEnv();
     await installMonitoringCrds(env);
+    // Rendered bindings are dry-run applied too, which needs their CRD.
+    await installCrd(env);
     namespace = await newNamespace(env.kubeConfig, "chart");
     watched = [
       await newNamespace(env.kubeConfig, "chart-team-a"),
@@ -98,16 +101,18 @@ describe("the chart on a real API server", () => {
     // with Helm's ownership metadata, as here.
     const kubectl = (...args: string[]) =>
       run(env.kubectl, ["--kubeconfig", env.kubeconfigPath, ...args]);
-    const crd = `crd/${CRD_NAME}`;
+    const crds = [`crd/${CRD_NAME}`, `crd/${BINDING_CRD_NAME}`];
     await installCrd(env);
-    await kubectl("label", crd, "app.kubernetes.io/managed-by=Helm", "--overwrite");
-    await kubectl(
-      "annotate",
-      crd,
-      "meta.helm.sh/release-name=keep",
-      `meta.helm.sh/release-namespace=${namespace}`,
-      "--overwrite",
-    );
+    for (const crd of crds) {
+      await kubectl("label", crd, "app.kubernetes.io/managed-by=Helm", "--overwrite");
+      await kubectl(
+        "annotate",
+        crd,
+        "meta.helm.sh/release-name=keep",
+        `meta.helm.sh/release-namespace=${namespace}`,
+        "--overwrite",
+      );
+    }
     try {
       const policies = new Policies(env.kubeConfig, namespace);
       await policies.create("survivor", {
@@ -136,7 +141,7 @@ describe("the chart on a real API server", () => {
       const uninstall = await helm("uninstall", "keep");
       assert.match(uninstall.stdout, /kept due to the resource policy/);
       assert.match(uninstall.stdout, new RegExp(CRD_NAME.replaceAll(".", "\\.")));
-      await kubectl("get", crd);
+      for (const crd of crds) await kubectl("get", crd);
       assert.equal((await policies.get("survivor")).metadata.name, "survivor");
       await assert.rejects(
         kubectl("-n", namespace, "get", "deployment/keep-log-destination-policy-controller"),
@@ -144,14 +149,69 @@ describe("the chart on a real API server", () => {
       );
     } finally {
       await deletePolicies(env, [namespace]);
-      await kubectl("label", crd, "app.kubernetes.io/managed-by-");
-      await kubectl(
-        "annotate",
-        crd,
-        "meta.helm.sh/release-name-",
-        "meta.helm.sh/release-namespace-",
-        "helm.sh/resource-policy-",
+      for (const crd of crds) {
+        await kubectl("label", crd, "app.kubernetes.io/managed-by-");
+        await kubectl(
+          "annotate",
+          crd,
+          "meta.helm.sh/release-name-",
+          "meta.helm.sh/release-namespace-",
+          "helm.sh/resource-policy-",
+        );
+      }
+    }
+  });
+
+  test("bindings from values: created by helm install, changed in place by later upgrades", async () => {
+    // A release of its own that installs no CRD: the tests above installed both, so
+    // the bindings are ordinary objects of the release (on a first install without
+    // the CRD they are a post-install hook, which the unit tests check).
+    const helm = (...args: string[]) =>
+      run(env.helm, [...args, "--kubeconfig", env.kubeconfigPath, "--namespace", namespace]);
+    const name = `chart-binding-${process.pid}`;
+    const bindingsWith = (destinations: string[]) =>
+      JSON.stringify([
+        { name, spec: { namespaceSelector: { matchLabels: { team: "x" } }, destinations } },
+      ]);
+    const api = env.kubeConfig.makeApiClient(CustomObjectsApi);
+    const read = async () =>
+      (await api.getClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: BINDING_PLURAL,
+        name,
+      })) as { metadata: { uid: string }; spec: { destinations: string[] } };
+    const release = "bindings";
+    try {
+      await helm(
+        "install",
+        release,
+        chartDir,
+        "--set",
+        "crds.enabled=false",
+        "--set-json",
+        `bindings=${bindingsWith(["a-*"])}`,
       );
+      const installed = await read();
+      assert.deepEqual(installed.spec.destinations, ["a-*"]);
+      for (const destinations of [["a-*"], ["a-*", "b"], ["c"]]) {
+        await helm(
+          "upgrade",
+          release,
+          chartDir,
+          "--set",
+          "crds.enabled=false",
+          "--set-json",
+          `bindings=${bindingsWith(destinations)}`,
+        );
+      }
+      const upgraded = await read();
+      assert.deepEqual(upgraded.spec.destinations, ["c"]);
+      assert.equal(upgraded.metadata.uid, installed.metadata.uid, "never deleted and recreated");
+      await helm("uninstall", release);
+      await assert.rejects(read(), /404|NotFound|not found/i);
+    } finally {
+      await helm("uninstall", release).catch(() => undefined);
     }
   });
 });

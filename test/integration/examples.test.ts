@@ -4,7 +4,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startController, type RunningController } from "../support/controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { applyObjects, expectedPolicy, loadExamples } from "../support/examples.ts";
+import {
+  applyExampleBindings,
+  applyObjects,
+  EXAMPLES_NAMESPACE_LABELS,
+  expectedPolicy,
+  loadExamples,
+} from "../support/examples.ts";
 import { createDestination, installCrd, Policies, storedPolicy } from "../support/policies.ts";
 
 const examples = loadExamples();
@@ -27,8 +33,12 @@ describe("the examples", () => {
         await createDestination(env, spec.destinationName, region);
       }
     }
+    // Permitted by examples/bindings.yaml alone: these namespaces carry its label,
+    // not the one the other tests' binding selects.
+    await applyExampleBindings(env);
     for (const { file } of examples) {
-      namespaces.set(file, await newNamespace(env.kubeConfig, file.replace(/\.ya?ml$/, "")));
+      const prefix = file.replace(/\.ya?ml$/, "");
+      namespaces.set(file, await newNamespace(env.kubeConfig, prefix, EXAMPLES_NAMESPACE_LABELS));
     }
     // Only these namespaces: objects other test files left behind would
     // otherwise share this controller's AWS rate limit.

@@ -63,6 +63,21 @@ export const POLICY_RULES: PolicyRule[] = [
   // An event per outcome; a repeat bumps series.count.
   { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
 ];
+/** Tenancy (tenancy.requireBinding): bindings and the namespaces' labels their selectors match. */
+export const TENANCY_RULES: PolicyRule[] = [
+  {
+    apiGroups: ["logs.gitops.dev"],
+    resources: ["logdestinationpolicybindings"],
+    verbs: ["list", "watch"],
+  },
+  // Ready, or why the binding's spec was refused.
+  {
+    apiGroups: ["logs.gitops.dev"],
+    resources: ["logdestinationpolicybindings/status"],
+    verbs: ["patch"],
+  },
+  { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+];
 /** Leader election: create the Lease once; read, renew and take over that one Lease. */
 export function leaseRules(id: string): PolicyRule[] {
   return [
@@ -89,6 +104,22 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       prometheusRule: { enabled: true, additionalAlertLabels: { team: "platform" } },
     },
     "CRDs off": { crds: { enabled: false } },
+    "bindings, and tenancy off": {
+      tenancy: { requireBinding: false },
+      bindings: [
+        {
+          name: "team-payments",
+          spec: {
+            namespaceSelector: { matchLabels: { team: "payments" } },
+            destinations: ["payments-*", "shared-audit"],
+            regions: ["us-east-1"],
+            roleArns: ["arn:aws:iam::222222222222:role/ldp-payments"],
+            principals: { accounts: ["444444444444"], organizationIds: ["o-a1b2c3d4e5"] },
+          },
+        },
+        { name: "everyone-audit", spec: { namespaceSelector: {}, destinations: ["audit-*"] } },
+      ],
+    },
     "CRDs not kept on uninstall": { crds: { keep: false } },
     "replicas 2": { replicaCount: 2 },
     "every optional object and pass-through": {

@@ -73,7 +73,11 @@ function variable(name: string): string {
  * objects. Without kube-controller-manager namespaces never finish deleting, so
  * they are left behind; the control plane is thrown away after the run anyway.
  */
-export async function newNamespace(kc: KubeConfig, prefix = "test"): Promise<string> {
+export async function newNamespace(
+  kc: KubeConfig,
+  prefix = "test",
+  labels: Record<string, string> = { "ldpc.test/namespace": "true" },
+): Promise<string> {
   const base = prefix
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")
@@ -83,7 +87,8 @@ export async function newNamespace(kc: KubeConfig, prefix = "test"): Promise<str
   const namespace = new V1Namespace();
   namespace.metadata = new V1ObjectMeta();
   namespace.metadata.name = name;
-  namespace.metadata.labels = { "ldpc.test/namespace": "true" };
+  // The label selects the namespace for the test binding (see installCrd); tenancy tests pass others.
+  namespace.metadata.labels = labels;
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: namespace });
   return name;
 }

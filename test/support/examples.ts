@@ -28,12 +28,34 @@ export interface Example {
   objects: ExampleObject[];
 }
 
-/** Every examples/*.yaml file with its LogDestinationPolicy objects, sorted by file name. */
+/**
+ * Every examples/*.yaml file with LogDestinationPolicy objects, sorted by file
+ * name. The bindings they need are in BINDINGS_FILE.
+ */
 export function loadExamples(dir = examplesDir): Example[] {
   return readdirSync(dir)
     .filter((file) => /\.ya?ml$/.test(file))
     .sort()
-    .map((file) => ({ file, objects: parseObjects(readFileSync(join(dir, file), "utf8")) }));
+    .map((file) => ({ file, objects: parseObjects(readFileSync(join(dir, file), "utf8")) }))
+    .filter((example) => example.objects.length > 0);
+}
+
+/** The cluster-scoped bindings the examples need, and the namespace label they select. */
+export const BINDINGS_FILE = join(examplesDir, "bindings.yaml");
+export const EXAMPLES_NAMESPACE_LABELS = { team: "logging" };
+
+/** `kubectl apply -f examples/bindings.yaml`, as the README tells the administrator. */
+export function applyExampleBindings(target: KubectlTarget): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      target.kubectl,
+      ["--kubeconfig", target.kubeconfigPath, "apply", "-f", BINDINGS_FILE],
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`kubectl apply: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
+  });
 }
 
 export function parseObjects(text: string): ExampleObject[] {

@@ -16,7 +16,17 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from "@kubernetes/client-node";
-import { CRD_NAME, GROUP, PLURAL, VERSION, API_VERSION, KIND } from "../../src/api/names.ts";
+import {
+  API_VERSION,
+  BINDING_CRD_NAME,
+  BINDING_KIND,
+  BINDING_PLURAL,
+  CRD_NAME,
+  GROUP,
+  KIND,
+  PLURAL,
+  VERSION,
+} from "../../src/api/names.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { dummyCredentials } from "../env/variables.ts";
 import type { TestEnv } from "./env.ts";
@@ -24,21 +34,28 @@ import type { TestEnv } from "./env.ts";
 const root = join(import.meta.dirname, "..", "..");
 
 /**
- * Installs the CRD with kubectl, as a user would. (Passing the parsed YAML through
- * client-node's typed API would silently drop x-kubernetes-* keys, which its
- * serializer only knows in camelCase.)
+ * Installs both CRDs with kubectl, as a user would (passing the parsed YAML
+ * through client-node's typed API would silently drop x-kubernetes-* keys,
+ * which its serializer only knows in camelCase), and the binding that lets
+ * every test namespace manage any destination: the controller requires a
+ * binding by default. Tests about tenancy itself use namespaces without the
+ * label that binding selects.
  */
-export async function installCrd(env: TestEnv): Promise<void> {
-  const file = join(root, "crds", `${CRD_NAME}.yaml`);
-  await run(env.kubectl, [
-    "--kubeconfig",
-    env.kubeconfigPath,
-    "apply",
-    "--server-side",
-    "--force-conflicts",
-    "-f",
-    file,
-  ]);
+export async function installCrd(
+  env: TestEnv,
+  options: { testBinding?: boolean } = {},
+): Promise<void> {
+  for (const name of [CRD_NAME, BINDING_CRD_NAME]) {
+    await run(env.kubectl, [
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "-f",
+      join(root, "crds", `${name}.yaml`),
+    ]);
+  }
   await run(env.kubectl, [
     "--kubeconfig",
     env.kubeconfigPath,
@@ -46,7 +63,48 @@ export async function installCrd(env: TestEnv): Promise<void> {
     "--for=condition=Established",
     "--timeout=30s",
     `crd/${CRD_NAME}`,
+    `crd/${BINDING_CRD_NAME}`,
   ]);
+  if (options.testBinding === false) return;
+  await applyBinding(env.kubeConfig, TEST_BINDING, {
+    namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } },
+    destinations: ["*"],
+    roleArns: ["arn:aws:iam::*:role/*"],
+    allowPublicAccess: true,
+  });
+}
+
+/** The label newNamespace gives every test namespace, unless asked not to. */
+export const TEST_NAMESPACE_LABEL = "ldpc.test/namespace";
+export const TEST_BINDING = "ldpc-test-namespaces";
+
+/** Creates or replaces a cluster-scoped LogDestinationPolicyBinding. */
+export async function applyBinding(
+  kc: KubeConfig,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const body = { apiVersion: API_VERSION, kind: BINDING_KIND, metadata: { name }, spec };
+  const params = { group: GROUP, version: VERSION, plural: BINDING_PLURAL };
+  try {
+    await api.createClusterCustomObject({ ...params, body });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) throw error;
+    await api.patchClusterCustomObject(
+      { ...params, name, body: { spec } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  }
+}
+
+export async function deleteBinding(kc: KubeConfig, name: string): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).deleteClusterCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: BINDING_PLURAL,
+    name,
+  });
 }
 
 function run(command: string, args: string[]): Promise<string> {
@@ -84,6 +142,16 @@ export class Policies {
         spec,
       },
     })) as LogDestinationPolicy;
+  }
+
+  async list(): Promise<LogDestinationPolicy[]> {
+    const list = (await this.api.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: this.namespace,
+    })) as { items: LogDestinationPolicy[] };
+    return list.items;
   }
 
   async get(name: string): Promise<LogDestinationPolicy> {

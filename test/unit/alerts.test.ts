@@ -39,6 +39,7 @@ const ALERTS = [
   "LogDestinationPolicyNoLeader",
   "LogDestinationPolicyRateLimitWait",
   "LogDestinationPolicyRevokeAbandoned",
+  "LogDestinationPolicyNotPermitted",
 ];
 
 let promtool: string;
@@ -56,7 +57,7 @@ before(async () => {
 });
 
 describe("the alert rules", () => {
-  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader, rate-limit waits and abandoned revokes", () => {
+  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader, rate-limit waits, abandoned revokes and refusals", () => {
     assert.deepEqual(
       rules.map((r) => r.alert),
       ALERTS,

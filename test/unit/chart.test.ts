@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
+import { BINDING_CRD_NAME, CRD_NAME } from "../../src/api/names.ts";
 import { FLAGS } from "../../src/cli/config.ts";
 import { resolveBinaries } from "../env/binaries.ts";
 import { chartNodeOptions, describeValues } from "../../scripts/chart.ts";
@@ -22,6 +23,7 @@ import {
   run,
   leaseRules,
   POLICY_RULES,
+  TENANCY_RULES,
   type AlertRule,
   type K8sObject,
   type PolicyRule,
@@ -116,10 +118,13 @@ describe("the Helm chart", () => {
     });
   }
 
-  test("the default values render the CRD, the ServiceAccount, the ClusterRole, its binding, the Deployment and the admission policies only", () => {
+  test("the default values render the CRDs, the ServiceAccount, the ClusterRoles, their bindings, the Deployment and the admission policies only", () => {
     assert.deepEqual(kinds("default values"), [
       "ClusterRole",
+      "ClusterRole",
       "ClusterRoleBinding",
+      "ClusterRoleBinding",
+      "CustomResourceDefinition",
       "CustomResourceDefinition",
       `Deployment ${NAMESPACE}`,
       `ServiceAccount ${NAMESPACE}`,
@@ -156,6 +161,7 @@ describe("the Helm chart", () => {
       "--min-drift-detection-interval=1m",
       "--revoke-timeout=0",
       "--role-session-tags=true",
+      "--require-binding=true",
     ]);
     assert.deepEqual(
       c.ports.map((p) => [p.name, p.containerPort]),
@@ -184,11 +190,14 @@ describe("the Helm chart", () => {
     assert.ok(c.resources.requests && c.resources.limits, "requests and limits are set");
   });
 
-  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, no ClusterRole, and --watch-namespace", () => {
+  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, only the tenancy ClusterRole, and --watch-namespace", () => {
     assert.deepEqual(
       kinds("namespaced RBAC"),
       [
+        "ClusterRole",
+        "ClusterRoleBinding",
         `Deployment ${NAMESPACE}`,
+        "CustomResourceDefinition",
         "CustomResourceDefinition",
         "Role team-a",
         "Role team-b",
@@ -223,7 +232,9 @@ describe("the Helm chart", () => {
           ?.at(1);
         const expected = role.metadata.name.endsWith("-leader-election")
           ? leaseRules(id ?? "")
-          : POLICY_RULES;
+          : role.metadata.name.endsWith("-tenancy")
+            ? TENANCY_RULES
+            : POLICY_RULES;
         assert.deepEqual(rules, expected, `${name}: ${role.kind} ${role.metadata.name}`);
       }
       const leaseRole = objects(name).find((o) => o.metadata.name.endsWith("-leader-election"));
@@ -232,6 +243,12 @@ describe("the Helm chart", () => {
         Boolean(leaseRole),
         electing,
         `${name}: a Lease Role exactly with leader election`,
+      );
+      const tenancyRole = objects(name).find((o) => o.metadata.name.endsWith("-tenancy"));
+      assert.equal(
+        Boolean(tenancyRole),
+        container(name).args.includes("--require-binding=true"),
+        `${name}: a tenancy ClusterRole exactly with --require-binding`,
       );
       if (values.watchNamespaces === undefined && name !== "namespaced RBAC") {
         assert.ok(
@@ -306,21 +323,46 @@ describe("the Helm chart", () => {
 
   test("CRDs off renders no CRD, and crds.keep=false drops the keep annotation", () => {
     assert.ok(!objects("CRDs off").some((o) => o.kind === "CustomResourceDefinition"));
-    const kept = only("default values", "CustomResourceDefinition");
-    assert.equal(kept.metadata.annotations?.["helm.sh/resource-policy"], "keep");
-    const dropped = only("CRDs not kept on uninstall", "CustomResourceDefinition");
-    assert.equal(dropped.metadata.annotations?.["helm.sh/resource-policy"], undefined);
+    for (const crd of [CRD_NAME, BINDING_CRD_NAME]) {
+      const kept = only("default values", "CustomResourceDefinition", crd);
+      assert.equal(kept.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+      const dropped = only("CRDs not kept on uninstall", "CustomResourceDefinition", crd);
+      assert.equal(dropped.metadata.annotations?.["helm.sh/resource-policy"], undefined);
+    }
   });
 
-  test("the rendered CRD is the one in crds/, byte for byte in the chart and equal once rendered", async () => {
-    const file = "logdestinationpolicies.logs.gitops.dev.yaml";
-    const source = await readFile(join(root, "crds", file), "utf8");
-    assert.equal(await readFile(join(chartDir, "files", "crds", file), "utf8"), source);
-    const crd = structuredClone(only("default values", "CustomResourceDefinition"));
-    assert.equal(crd.metadata.labels?.["app.kubernetes.io/instance"], RELEASE);
-    delete crd.metadata.labels;
-    delete crd.metadata.annotations;
-    assert.deepEqual(crd, parse(source));
+  test("the rendered CRDs are the ones in crds/, byte for byte in the chart and equal once rendered", async () => {
+    for (const name of [CRD_NAME, BINDING_CRD_NAME]) {
+      const file = `${name}.yaml`;
+      const source = await readFile(join(root, "crds", file), "utf8");
+      assert.equal(await readFile(join(chartDir, "files", "crds", file), "utf8"), source);
+      const crd = structuredClone(only("default values", "CustomResourceDefinition", name));
+      assert.equal(crd.metadata.labels?.["app.kubernetes.io/instance"], RELEASE);
+      delete crd.metadata.labels;
+      delete crd.metadata.annotations;
+      assert.deepEqual(crd, parse(source));
+    }
+  });
+
+  test("bindings in values become LogDestinationPolicyBinding objects; tenancy off drops the flag's default and the tenancy ClusterRole", () => {
+    const name = "bindings, and tenancy off";
+    const bindings = objects(name).filter((o) => o.kind === "LogDestinationPolicyBinding");
+    assert.deepEqual(
+      bindings.map((b) => [b.metadata.name, (b as unknown as { spec: unknown }).spec]),
+      ((COMBINATIONS[name]?.bindings ?? []) as { name: string; spec: unknown }[]).map((b) => [
+        b.name,
+        b.spec,
+      ]),
+    );
+    // Rendered without the binding CRD in the cluster (a first install), they are a
+    // post-install hook that carries the release's ownership, so an upgrade adopts them.
+    for (const b of bindings) {
+      assert.equal(b.metadata.annotations?.["helm.sh/hook"], "post-install");
+      assert.equal(b.metadata.annotations["meta.helm.sh/release-name"], RELEASE);
+    }
+    assert.ok(container(name).args.includes("--require-binding=false"));
+    assert.ok(!objects(name).some((o) => o.metadata.name.endsWith("-tenancy")));
+    assert.ok(!objects("default values").some((o) => o.kind === "LogDestinationPolicyBinding"));
   });
 
   test("replicas 2 turns on leader election with a Lease Role and a PodDisruptionBudget", () => {

@@ -68,6 +68,7 @@ function setup(revokeTimeoutMs: number, forged = false) {
     minDriftIntervalMs: 0,
     denyPublicAccessOverride: false,
     ownerOf: () => undefined,
+    permission: () => ({ permitted: true, binding: "" }),
     revokeTimeoutMs,
     revokeFailingSince: new Map(),
     memory: new Map(),

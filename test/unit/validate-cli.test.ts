@@ -81,7 +81,91 @@ describe("validate: the command", () => {
     const result = await validate([examples]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, "");
-    assert.match(result.stderr, /6 LogDestinationPolicies checked in 4 inputs .*: 0 problems/);
+    assert.match(
+      result.stderr,
+      /6 LogDestinationPolicies checked in 5 inputs \(1 other document ignored\): 0 problems/,
+    );
+  });
+
+  test("--bindings: the examples pass against examples/bindings.yaml in a namespace it selects", async () => {
+    const namespace = join(dir, "namespace.yaml");
+    writeFileSync(
+      namespace,
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: logging\n  labels: {team: logging}\n",
+    );
+    const bindings = join(examples, "bindings.yaml");
+    const ok = await validate([
+      examples,
+      "--bindings",
+      bindings,
+      namespace,
+      "--namespace",
+      "logging",
+    ]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    // The same objects in a namespace no binding selects.
+    const refused = await validate([join(examples, "json-string.yaml"), "--bindings", bindings]);
+    assert.equal(refused.code, 1);
+    assert.deepEqual(lines(refused.stdout), [
+      `${join(examples, "json-string.yaml")}:6: metadata.namespace: No LogDestinationPolicyBinding selects namespace default, so objects in it may not manage any destination.`,
+    ]);
+  });
+
+  test("--bindings: each refusal is file:line: field: what is not permitted, and by which bindings", async () => {
+    const bindings = join(dir, "bindings.yaml");
+    writeFileSync(
+      bindings,
+      `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationPolicyBinding
+metadata: {name: team-payments}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: payments}}
+  destinations: ["payments-*"]
+  regions: ["us-east-1"]
+  principals: {accounts: ["444444444444"]}
+---
+apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationPolicyBinding
+metadata: {name: broken}
+spec:
+  namespaceSelector: {}
+  destinations: []
+`,
+    );
+    const policies = join(dir, "tenant.yaml");
+    const policy = (name: string, destination: string, account: string, region = "us-east-1") =>
+      `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationPolicy
+metadata: {name: ${name}, namespace: payments}
+spec:
+  destinationName: ${destination}
+  region: ${region}
+  accessPolicy:
+    Version: "2012-10-17"
+    Statement:
+      - Effect: Allow
+        Principal: {AWS: "${account}"}
+        Action: logs:PutSubscriptionFilter
+        Resource: "*"
+`;
+    writeFileSync(
+      policies,
+      [
+        policy("ok", "payments-eu", "444444444444"),
+        policy("grab", "central-security-logs", "444444444444"),
+        policy("region", "payments-eu", "444444444444", "eu-west-2"),
+        policy("account", "payments-eu", "999999999999"),
+      ].join("---\n"),
+    );
+    const result = await validate([policies, "--bindings", bindings]);
+    assert.equal(result.code, 1);
+    const selected = "(the bindings that select namespace payments: team-payments).";
+    assert.deepEqual(lines(result.stdout), [
+      `${bindings}:10: LogDestinationPolicyBinding broken: spec.destinations: Too small: expected array to have >=1 items`,
+      `${policies}:19: spec.destinationName: "central-security-logs" is not permitted by binding team-payments ${selected}`,
+      `${policies}:34: spec.region: "eu-west-2" is not permitted by binding team-payments ${selected}`,
+      `${policies}:52: spec.accessPolicy.Statement[0]: account "999999999999" is not permitted by binding team-payments ${selected}`,
+    ]);
   });
 
   test("an invalid file prints file:line: path: message for each problem and exits 1", async () => {

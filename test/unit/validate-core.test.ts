@@ -39,7 +39,8 @@ const validPolicy = `  accessPolicy:
 `;
 
 describe("validate: the examples", () => {
-  const files = readdirSync(examples).filter((f) => f.endsWith(".yaml"));
+  // bindings.yaml holds the cluster-scoped bindings the others need; validate --bindings reads it.
+  const files = readdirSync(examples).filter((f) => f.endsWith(".yaml") && f !== "bindings.yaml");
 
   test("there is an example for each documented use", () => {
     for (const file of [

@@ -88,6 +88,23 @@ the controller calls; see the chart README.
 {{- end }}
 
 {{/*
+With tenancy.requireBinding, the controller lists and watches the
+cluster-scoped bindings (and writes whether it enforces each in its status),
+and namespaces for the labels binding selectors match.
+*/}}
+{{- define "ldpc.tenancyRules" -}}
+- apiGroups: ["logs.gitops.dev"]
+  resources: ["logdestinationpolicybindings"]
+  verbs: ["list", "watch"]
+- apiGroups: ["logs.gitops.dev"]
+  resources: ["logdestinationpolicybindings/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- end }}
+
+{{/*
 A memory quantity in MiB, rounded down; empty for a form this does not read
 (such as millibytes), which skips the check against it.
 */}}

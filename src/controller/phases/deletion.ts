@@ -77,6 +77,10 @@ function revokeRefusal(
   } catch (error) {
     return { refusal: error instanceof Error ? error.message : String(error) };
   }
+  // No AWS call, the revoke included, unless a binding that selects the namespace
+  // permits the object as it is now.
+  const permission = deps.permission(ctx.object);
+  if (!permission.permitted) return { refusal: permission.reason };
   const record = provenRecord(ctx.object, deps.memory);
   if (record === undefined) {
     return {
