@@ -69,7 +69,8 @@ export async function installCrd(
   await applyBinding(env.kubeConfig, TEST_BINDING, {
     namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } },
     destinations: ["*"],
-    roleArns: ["arn:aws:iam::*:role/*"],
+    // `*` stays within one path segment, so each depth of role path is its own pattern.
+    roleArns: ["arn:aws:iam::*:role/*", "arn:aws:iam::*:role/*/*", "arn:aws:iam::*:role/*/*/*"],
     allowPublicAccess: true,
   });
 }
