@@ -6,6 +6,7 @@ import {
   PutDestinationPolicyCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { classifyAwsError } from "./errors.ts";
+import { accountOfArn, CallerIdentity, type AwsAccount } from "./identity.ts";
 import { AwsRateLimiter, rateLimitKey } from "./rate-limit.ts";
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
@@ -56,6 +57,8 @@ export interface DestinationPolicyApi {
     destinationName: string,
     signal?: AbortSignal,
   ): Promise<LiveDestination | undefined>;
+  /** The account whose destination a call to this target writes, when it can be known. */
+  account?(target: AwsTarget): Promise<AwsAccount | undefined>;
 }
 
 export interface DestinationClientOptions {
@@ -74,6 +77,8 @@ export interface DestinationClientOptions {
   mayCall?: () => boolean;
   /** Send AssumeRole session tags (default true); off for trust policies without sts:TagSession. */
   sessionTags?: boolean;
+  /** For tests: where the controller's own account is looked up. */
+  identity?: CallerIdentity;
   /** Clients, credentials and rate-limit buckets unused for this long are dropped; default 15 min. */
   idleMs?: number;
   now?: () => number;
@@ -101,6 +106,7 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
   readonly #limiter: AwsRateLimiter;
   readonly #allowed: RoleAllowList;
   readonly #credentials: AssumedRoleCredentials;
+  readonly #identity: CallerIdentity;
   readonly #now: () => number;
   readonly #idleMs: number;
   #lastSweep: number;
@@ -117,6 +123,7 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     this.#now = options.now ?? Date.now;
     this.#idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.#lastSweep = this.#now();
+    this.#identity = options.identity ?? new CallerIdentity();
     this.#credentials =
       options.credentials ??
       new AssumedRoleCredentials({
@@ -193,6 +200,15 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     }
     this.#credentials.sweep(this.#idleMs);
     this.#limiter.sweep(this.#idleMs);
+  }
+
+  /**
+   * An assumed role writes the destinations of the role's account, so its ARN
+   * says it; the controller's own account costs one GetCallerIdentity per process.
+   */
+  async account(target: AwsTarget): Promise<AwsAccount | undefined> {
+    if (target.roleArn !== undefined) return accountOfArn(target.roleArn);
+    return this.#identity.account(target.region);
   }
 
   /** Clients held, for tests and the memory benchmark. */

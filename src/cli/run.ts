@@ -103,6 +103,9 @@ export async function runController(
     sessionTags: config.roleSessionTags,
     mayCall: mayWrite,
   });
+  // Looked up before the first object, so status can name the account of the
+  // first policy applied; a failure is retried when an object needs it.
+  if (config.awsRegion !== undefined) void aws.account({ region: config.awsRegion });
   const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (err: unknown) => {
     log.warn({ err: String(err) }, "could not record event");
   });

@@ -1,6 +1,7 @@
 // What every reconcile phase receives and may fill in for the phases after it.
 import type { LogDestinationPolicy, LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
+import type { AwsAccount } from "../aws/identity.ts";
 import type { ObjectRef } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import type { DesiredState } from "./desired.ts";
@@ -58,6 +59,8 @@ export interface ReconcileContext {
   liveHash?: string;
   /** The destination's ARN, when this reconcile read it from AWS. */
   liveArn?: string;
+  /** The account of the identity that wrote the policy, when known. */
+  account?: AwsAccount;
   checkedAt?: Date;
   /** Set when the live policy was found to differ from the one last applied. */
   drift?: string;

@@ -2,6 +2,7 @@
 // big the applied one is. The controller only writes these fields and never reads them
 // back for a decision, so a status edited by someone else misleads no reconcile.
 import type { LogDestinationPolicyStatus } from "../api/v1alpha1.ts";
+import { destinationArn } from "../aws/identity.ts";
 import { grantees, utf8ByteLength } from "../policy/index.ts";
 import type { ReconcileContext } from "./context.ts";
 
@@ -39,11 +40,14 @@ export function liveFields(
   const desired = ctx.desired;
   if (!desired) return fields;
   const name = desired.destinationName;
-  const fresh = arnAccount(ctx.liveArn, desired.region, name);
+  // Read from AWS, or else known from the identity that wrote the policy.
+  const derived = ctx.account ? destinationArn(ctx.account, desired.region, name) : undefined;
+  const arn = ctx.liveArn ?? derived;
+  const fresh = arnAccount(arn, desired.region, name);
   const recorded = ctx.object.status?.destinationArn;
   const kept = fresh === undefined ? arnAccount(recorded, desired.region, name) : undefined;
   const roleAccount = desired.roleArn ? ROLE_ACCOUNT.exec(desired.roleArn)?.[1] : undefined;
-  if (fresh !== undefined) fields.destinationArn = ctx.liveArn;
+  if (fresh !== undefined) fields.destinationArn = arn;
   else if (kept === undefined && recorded !== undefined) fields.destinationArn = null;
   // A role in another account than the destination's is AWS's to refuse; until the
   // ARN is read the role's account is the best guess, and the ARN replaces it.

@@ -18,6 +18,7 @@ import {
 import { detectDrift, driftInterval, intervalNote, observeLivePolicy } from "./phases/observe.ts";
 import { recordHash } from "./record.ts";
 import { checkPermission } from "./phases/permission.ts";
+import { locateDestination } from "./phases/locate.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
 
@@ -78,6 +79,7 @@ export async function reconcile(
   outcome ??= { reason: "ReconcileError", message: "reconcile ended without an outcome" };
   const note = intervalNote(ctx, deps);
   if (note) outcome = { ...outcome, message: `${outcome.message}. ${note}` };
+  await locateDestination(ctx, deps);
   return finish(ctx, deps, outcome, await summarize(ctx, deps, outcome));
 }
 

@@ -108,6 +108,7 @@ export class ControllerProcess {
             ...process.env,
             ...(options.entry === "image" ? imageEnv() : {}),
             AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: options.awsEndpoint,
+            AWS_ENDPOINT_URL_STS: options.awsEndpoint,
             AWS_REGION: options.region,
             AWS_ACCESS_KEY_ID: dummyCredentials.accessKeyId,
             AWS_SECRET_ACCESS_KEY: dummyCredentials.secretAccessKey,

@@ -9,6 +9,8 @@ export function environmentFor(state: ControlPlaneState): Record<string, string>
   return {
     KUBECONFIG: state.kubeconfigPath,
     AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: state.proxyUrl,
+    // The controller looks up its own account with STS: the emulator answers that too.
+    AWS_ENDPOINT_URL_STS: state.proxyUrl,
     AWS_REGION: state.region,
     AWS_ACCESS_KEY_ID: dummyCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: dummyCredentials.secretAccessKey,

@@ -296,4 +296,29 @@ describe("objects the controller reconciled", () => {
       return (await controller.metric("log_destination_policy_policies_near_size_limit")) === near;
     });
   });
+
+  test("a policy just applied names its destination's ARN and account with no read of the destination", async () => {
+    const name = unique("located");
+    await createDestination(env, name);
+    await policies.create(name, {
+      destinationName: name,
+      accessPolicy: samplePolicy(name),
+      driftDetection: { interval: "0" },
+    });
+    await policies.waitForReason(name, "Applied");
+    await waitFor("the destination ARN in status", async () => {
+      return (await policies.get(name)).status?.destinationArn !== undefined;
+    });
+    const status = (await policies.get(name)).status ?? {};
+    const arn = new RegExp(`^arn:aws:logs:${env.region}:(\\d{12}):destination:${name}$`).exec(
+      status.destinationArn ?? "",
+    );
+    assert.ok(arn, status.destinationArn);
+    assert.equal(status.accountId, arn[1]);
+    const reads = (await env.proxy.calls("DescribeDestinations")).filter(
+      (c) => c.destination === name,
+    );
+    assert.equal(reads.length, 0, "the ARN comes from the writer's identity, not a read");
+    await policies.delete(name);
+  });
 });

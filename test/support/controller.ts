@@ -88,7 +88,12 @@ export async function startController(
     ],
     {
       cwd: root,
-      env: { ...process.env, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: env.awsEndpoint, ...options.env },
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: env.awsEndpoint,
+        AWS_ENDPOINT_URL_STS: env.awsEndpoint,
+        ...options.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

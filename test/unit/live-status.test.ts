@@ -54,6 +54,18 @@ describe("live status fields", () => {
     assert.equal(read.destinationArn, arn("eu-west-1", "central"));
   });
 
+  test("once the policy is in AWS, the writer's account names the ARN before any read", () => {
+    const account = { partition: "aws", accountId: "222222222222" };
+    const written = liveFields(context({}, {}, { inSync: "written", account }), "eu-west-1");
+    assert.equal(written.destinationArn, arn("eu-west-1", "central"));
+    assert.equal(written.accountId, "222222222222");
+    const read = liveFields(
+      context({}, {}, { inSync: "already", account, liveArn: arn("eu-west-1", "central") }),
+      "eu-west-1",
+    );
+    assert.equal(read.destinationArn, arn("eu-west-1", "central"), "what AWS said wins");
+  });
+
   test("an ARN of another region or destination is removed, with its account", () => {
     const status = { destinationArn: arn("us-east-1", "central"), accountId: "222222222222" };
     const fields = liveFields(context({}, status), "eu-west-1");
