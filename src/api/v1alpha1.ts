@@ -208,7 +208,7 @@ export const statusSchema = z
       .string()
       .optional()
       .describe(
-        "The destination's ARN, as DescribeDestinations returned it when the live policy was last read.",
+        "The destination's ARN: as DescribeDestinations returned it, or built from the account of the identity that applied the policy.",
       ),
     grantedAccounts: z
       .array(z.string())
