@@ -66,7 +66,7 @@ describe("the admission policy shipped in the chart", () => {
       ...values,
     });
     objects = rendered.filter((o) => o.kind.startsWith("ValidatingAdmissionPolicy"));
-    assert.equal(objects.length, 4);
+    assert.equal(objects.length, 6);
     const account = rendered.find((o) => o.kind === "ServiceAccount");
     controllerUser = `system:serviceaccount:${account?.metadata.namespace ?? ""}:${account?.metadata.name ?? ""}`;
     await kubectlApply(env, objects);
@@ -148,6 +148,43 @@ describe("the admission policy shipped in the chart", () => {
       assert.equal(result.refused ? "refused" : "admitted", row.admission, result.message);
     });
   }
+
+  test("a structured policy far larger than AWS takes is refused at admission, naming the field and the limit", async () => {
+    // Every node within the CRD's own bounds, about 640 KB in all.
+    const actions = Array.from({ length: 64 }, (_, i) => `logs:${"x".repeat(90)}${String(i)}`);
+    const big = policyOf(
+      ...Array.from({ length: 100 }, () => ({
+        ...statement({ AWS: "111111111111" }),
+        Action: actions,
+      })),
+    );
+    const result = await attempt(big, {}, true);
+    assert.ok(result.refused, "rejected");
+    assert.match(result.message, /spec\.accessPolicy: .* more than the 10240 .*5120-byte limit/);
+    const nested = policyOf({ ...statement({ AWS: "111111111111" }), Action: [["logs:*"]] });
+    assert.match(
+      (await attempt(nested, {}, true)).message,
+      /nested deeper than an IAM policy allows/,
+    );
+  });
+
+  test("the largest policies AWS takes pass the size bound, in either Statement form", async () => {
+    // 5120 bytes of canonical JSON spent on accounts, on short strings, and on conditions.
+    const accounts = Array.from({ length: 330 }, (_, i) => String(100000000000 + i));
+    const shortActions = Array.from({ length: 1240 }, (_, i) => String(i % 10));
+    const conditions = Object.fromEntries(
+      Array.from({ length: 150 }, (_, i) => [`aws:SourceAccount${String(i)}`, ["1", "2"]]),
+    );
+    for (const policy of [
+      policyOf(statement({ AWS: accounts })),
+      { Version: "2012-10-17", Statement: { ...statement({ AWS: accounts }), Sid: "One" } },
+      policyOf({ ...statement({ AWS: "111111111111" }), Action: shortActions }),
+      policyOf(statement({ AWS: "111111111111" }, { StringEquals: conditions })),
+    ]) {
+      const result = await attempt(policy, {}, true);
+      assert.equal(result.refused, false, result.message);
+    }
+  });
 
   test("only the controller's ServiceAccount may add its record annotation or revoke finalizer", async () => {
     const policy = policyOf(statement({ AWS: "111111111111" }));

@@ -130,6 +130,8 @@ describe("the Helm chart", () => {
       `ServiceAccount ${NAMESPACE}`,
       "ValidatingAdmissionPolicy",
       "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
       "ValidatingAdmissionPolicyBinding",
       "ValidatingAdmissionPolicyBinding",
     ]);
@@ -206,6 +208,8 @@ describe("the Helm chart", () => {
         `ServiceAccount ${NAMESPACE}`,
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicyBinding",
       ].sort(),
