@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { classifyAwsError } from "./errors.ts";
 import { accountOfArn, CallerIdentity, type AwsAccount } from "./identity.ts";
-import { AwsRateLimiter, rateLimitKey } from "./rate-limit.ts";
+import { AwsRateLimiter, rateLimitKey, type Priority } from "./rate-limit.ts";
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from "./retry.ts";
 import {
   AssumedRoleCredentials,
@@ -61,6 +61,25 @@ export interface DestinationPolicyApi {
   account?(target: AwsTarget): Promise<AwsAccount | undefined>;
 }
 
+/** What the controller needs: single reads and writes, and drift sweeps. */
+export interface DestinationSweepApi extends DestinationPolicyApi {
+  /**
+   * Every destination whose name starts with `prefix`, page by page (50 each),
+   * as background work that yields to other calls. Resolves with the pages read.
+   */
+  list(
+    target: AwsTarget,
+    prefix: string,
+    onPage: (destinations: LiveDestination[]) => void,
+    signal?: AbortSignal,
+  ): Promise<number>;
+}
+
+/** DescribeDestinations returns at most this many per page. */
+export const PAGE_SIZE = 50;
+// A token that keeps coming back would page forever; no account holds this many pages.
+const MAX_PAGES = 100_000;
+
 export interface DestinationClientOptions {
   retry?: RetryPolicy;
   observer?: AwsObserver;
@@ -97,7 +116,7 @@ const STALE_CREDENTIAL_ERRORS = new Set([
   "AccessDeniedException",
 ]);
 
-export class DestinationPolicyClient implements DestinationPolicyApi {
+export class DestinationPolicyClient implements DestinationSweepApi {
   /** Per region, role and session; those with a role share the role-less client's HTTP handler. */
   readonly #clients = new Map<string, { client: CloudWatchLogsClient; lastUsed: number }>();
   readonly #retry: RetryPolicy;
@@ -225,6 +244,7 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     target: AwsTarget,
     send: () => Promise<T>,
     signal?: AbortSignal,
+    priority: Priority = "foreground",
   ): Promise<T> {
     const bucket = rateLimitKey(target.region, target.roleArn);
     // Whether this call is between a failed attempt and its retry.
@@ -239,7 +259,7 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
         throw new Error(`${operation} refused: this process may no longer call AWS`);
       }
       // Every attempt, retries included, takes a token of its account and region.
-      const waited = await this.#limiter.take(bucket, signal);
+      const waited = await this.#limiter.take(bucket, signal, priority);
       if (waited > 0) this.#observer?.rateLimited?.(bucket, waited / 1000);
       const started = performance.now();
       try {
@@ -329,16 +349,46 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
         signal,
       );
       const match = page.destinations?.find((d) => d.destinationName === destinationName);
-      if (match) {
-        return {
-          destinationName,
-          ...(match.arn ? { arn: match.arn } : {}),
-          ...(match.accessPolicy ? { accessPolicy: match.accessPolicy } : {}),
-        };
-      }
+      if (match) return liveDestination(destinationName, match);
       nextToken = page.nextToken;
     } while (nextToken);
     return undefined;
+  }
+
+  async list(
+    target: AwsTarget,
+    prefix: string,
+    onPage: (destinations: LiveDestination[]) => void,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    this.#checkRole(target);
+    let nextToken: string | undefined;
+    const seen = new Set<string>();
+    let pages = 0;
+    do {
+      const command = new DescribeDestinationsCommand({
+        ...(prefix ? { DestinationNamePrefix: prefix } : {}),
+        limit: PAGE_SIZE,
+        ...(nextToken ? { nextToken } : {}),
+      });
+      const page = await this.#call(
+        "DescribeDestinations",
+        target,
+        () => this.#client(target).send(command, { abortSignal: signal }),
+        signal,
+        "background",
+      );
+      pages++;
+      onPage(
+        (page.destinations ?? []).flatMap((d) =>
+          d.destinationName ? [liveDestination(d.destinationName, d)] : [],
+        ),
+      );
+      nextToken = page.nextToken;
+      if (nextToken !== undefined && seen.has(nextToken)) break;
+      if (nextToken !== undefined) seen.add(nextToken);
+    } while (nextToken && pages < MAX_PAGES);
+    return pages;
   }
 
   destroy(): void {
@@ -346,4 +396,15 @@ export class DestinationPolicyClient implements DestinationPolicyApi {
     this.#clients.clear();
     this.#credentials.destroy();
   }
+}
+
+function liveDestination(
+  destinationName: string,
+  d: { arn?: string | undefined; accessPolicy?: string | undefined },
+): LiveDestination {
+  return {
+    destinationName,
+    ...(d.arn ? { arn: d.arn } : {}),
+    ...(d.accessPolicy ? { accessPolicy: d.accessPolicy } : {}),
+  };
 }

@@ -8,6 +8,11 @@
 // A bucket with rate r and capacity b grants at most b + r·T tokens in any
 // interval of length T: it starts full, holds at most b, and refills at r.
 // Waiters are served in the order they asked.
+//
+// Background calls (drift sweeps) come last: they take a token only when one is
+// free right now, so they never hold a reservation ahead of a user's change, and
+// a change waits behind at most the one background call that took the last free
+// token. A bucket of their own caps them at a share of the rate.
 
 /** Requests per second (0 = unlimited) and the bucket's capacity. */
 export interface RateLimit {
@@ -55,6 +60,30 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#perMs);
   }
 
+  /** Ms until a whole token is free without reserving one; 0 when one is free now. */
+  untilFree(): number {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
+    this.#last = now;
+    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#perMs);
+  }
+
+  /**
+   * Waits until a token is free and no reservation is waiting, then takes it.
+   * Returns the ms waited. Polls rather than reserves: a reservation would put
+   * this call ahead of foreground calls that arrive while it waits.
+   */
+  async takeWhenFree(signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
+    let waited = 0;
+    for (let wait = this.untilFree(); wait > 0; wait = this.untilFree()) {
+      await sleep(wait, signal);
+      waited += wait;
+    }
+    this.#tokens -= 1;
+    return waited;
+  }
+
   /** Waits for a token; rejects with the signal's reason if aborted first. Returns the ms waited. */
   async take(signal?: AbortSignal): Promise<number> {
     signal?.throwIfAborted();
@@ -64,11 +93,18 @@ export class TokenBucket {
   }
 }
 
+/** Foreground: a user's change or a retry of one. Background: verification that can wait. */
+export type Priority = "foreground" | "background";
+
+/** The share of each account's rate that background calls may use at most. */
+export const BACKGROUND_SHARE = 0.5;
+
 /** The buckets of one controller, keyed by account and region. */
 export class AwsRateLimiter {
   readonly #limit: RateLimit;
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #now: (() => number) | undefined;
+  readonly #background = new Map<string, TokenBucket>();
 
   constructor(limit: RateLimit, now?: () => number) {
     this.#limit = limit;
@@ -90,17 +126,33 @@ export class AwsRateLimiter {
   sweep(idleMs: number): void {
     for (const [key, bucket] of this.#buckets)
       if (bucket.idleFor(idleMs)) this.#buckets.delete(key);
+    for (const [key, bucket] of this.#background)
+      if (bucket.idleFor(idleMs)) this.#background.delete(key);
   }
 
   /** Waits for a token of the key's bucket; returns the ms waited. */
-  async take(key: string, signal?: AbortSignal): Promise<number> {
+  async take(
+    key: string,
+    signal?: AbortSignal,
+    priority: Priority = "foreground",
+  ): Promise<number> {
     if (this.unlimited) return 0;
     let bucket = this.#buckets.get(key);
     if (!bucket) {
       bucket = new TokenBucket(this.#limit, this.#now);
       this.#buckets.set(key, bucket);
     }
-    return bucket.take(signal);
+    if (priority === "foreground") return bucket.take(signal);
+    let share = this.#background.get(key);
+    if (!share) {
+      share = new TokenBucket(
+        { ratePerSecond: this.#limit.ratePerSecond * BACKGROUND_SHARE, burst: 1 },
+        this.#now,
+      );
+      this.#background.set(key, share);
+    }
+    const waited = await share.take(signal);
+    return waited + (await bucket.takeWhenFree(signal));
   }
 }
 

@@ -36,6 +36,9 @@ const REPORTING_CONTROLLER = "logs.gitops.dev/log-destination-policy-controller"
 const FLUSH_MS = 5_000;
 // A leader that lost its Lease gives aborted work this long before it exits.
 const LOST_EXIT_MS = 2_000;
+// Queued events get this long to be written at shutdown.
+const EVENT_FLUSH_MS = 2_000;
+const EVENT_DROP_LOG_MS = 10_000;
 const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /** The Lease was lost: the process must exit non-zero and be restarted, as controller-runtime does. */
@@ -106,8 +109,14 @@ export async function runController(
   // Looked up before the first object, so status can name the account of the
   // first policy applied; a failure is retried when an object needs it.
   if (config.awsRegion !== undefined) void aws.account({ region: config.awsRegion });
-  const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (err: unknown) => {
-    log.warn({ err: String(err) }, "could not record event");
+  let lastDropLog = 0;
+  const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (reason, err) => {
+    metrics.eventsDropped.inc({ reason });
+    // Counted always, logged at most every few seconds: a flood of drops must not flood the log.
+    if (Date.now() - lastDropLog < EVENT_DROP_LOG_MS) return;
+    lastDropLog = Date.now();
+    if (reason === "queue_full") log.warn("event queue full; dropping events (counted in metrics)");
+    else log.warn({ err: String(err) }, "could not record event");
   });
   // Binding patterns mean what --allowed-role-arns patterns mean: one matcher for both.
   const tenancy = new Tenancy(config.requireBinding, (patterns) => {
@@ -323,6 +332,7 @@ export async function runController(
       },
     );
   }
+  await Promise.race([events.flush(), sleep(EVENT_FLUSH_MS)]);
   await closeAll();
   log.info("stopped");
 }

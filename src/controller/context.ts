@@ -8,6 +8,7 @@ import type { DesiredState } from "./desired.ts";
 import type { Outcome } from "./outcomes.ts";
 import type { RecordMemory } from "./record.ts";
 import type { Permission } from "../tenancy/index.ts";
+import type { SweptAnswer } from "./sweep.ts";
 
 export interface ReconcileDeps {
   aws: DestinationPolicyApi;
@@ -44,6 +45,8 @@ export interface ReconcileContext {
   readonly ref: ObjectRef;
   readonly generation: number;
   readonly signal: AbortSignal;
+  /** What a drift sweep just read for this object; used instead of reading it again. */
+  readonly swept?: SweptAnswer | undefined;
   spec?: LogDestinationPolicySpec;
   desired?: DesiredState;
   /** Set once AWS is known to hold the desired policy. */

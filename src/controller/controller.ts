@@ -5,7 +5,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
-import type { DestinationPolicyApi } from "../aws/destinations.ts";
+import type { DestinationSweepApi } from "../aws/destinations.ts";
 import type { EventSink, EventType } from "../kube/events.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { keyOf, refOf } from "../kube/keys.ts";
@@ -19,9 +19,16 @@ import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import { WorkQueue, type BackoffPolicy } from "./queue.ts";
 import { OwnershipIndex, targetOf } from "./ownership.ts";
 import { DeletionObserved } from "./phases/aws-failure.ts";
-import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile.ts";
 import { Tenancy } from "./tenancy.ts";
 import { permissionRequest, type Permission } from "../tenancy/index.ts";
+import {
+  reconcile,
+  type ReconcileDeps,
+  type ReconcileResult,
+  type Verification,
+} from "./reconcile.ts";
+import { DriftSweeper, type SweepResult, type SweptAnswer } from "./sweep.ts";
+import { rateLimitKey } from "../aws/rate-limit.ts";
 
 export interface PolicyCache {
   get(namespace: string, name: string): LogDestinationPolicy | undefined;
@@ -78,10 +85,13 @@ export class PolicyController {
   readonly #byNamespace = new Map<string, Set<string>>();
   /** The tenancy decision per key, for the generation it was made for. */
   readonly #permissions = new Map<string, { generation: number; permission: Permission }>();
+  readonly #sweeper: DriftSweeper;
+  /** What a sweep read for keys it handed back, until their reconcile takes it. */
+  readonly #swept = new Map<string, SweptAnswer>();
 
   constructor(
     cache: PolicyCache,
-    aws: DestinationPolicyApi,
+    aws: DestinationSweepApi,
     writer: PolicyWriter,
     events: EventSink,
     metrics: ControllerMetrics,
@@ -136,6 +146,29 @@ export class PolicyController {
       options.backoff ?? REQUEUE_BACKOFF,
     );
     metrics.maxWorkers.set(c, options.concurrency);
+    this.#sweeper = new DriftSweeper({
+      list: (target, prefix, onPage, signal) => aws.list(target, prefix, onPage, signal),
+      changed: (key, answer) => {
+        this.#swept.set(key, answer);
+        this.#queue.add(key, "background");
+      },
+      // A sweep's page counts as a read of every object it covers, for the per-object floor.
+      read: (uid, at) => {
+        this.#deps.lastRead.set(uid, at);
+      },
+      done: (result) => {
+        this.#sweepDone(result);
+      },
+      now: () => Date.now(),
+      schedule: (run, delayMs) => {
+        const timer = setTimeout(run, delayMs);
+        return {
+          cancel: () => {
+            clearTimeout(timer);
+          },
+        };
+      },
+    });
   }
 
   /**
@@ -175,8 +208,15 @@ export class PolicyController {
       if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
     }
     if (obj.metadata.deletionTimestamp && !this.#deleting.has(key)) this.#deletionObserved(key);
-    if (this.#worthReconciling(obj)) this.#queue.add(key);
-    for (const other of affected) this.#queue.add(other);
+    // A user's change goes ahead of background work; the reconcile decides whether sweeps cover it again.
+    if (this.#worthReconciling(obj)) this.#foreground(key);
+    for (const other of affected) this.#foreground(other);
+  }
+
+  #foreground(key: string): void {
+    this.#sweeper.delete(key);
+    this.#swept.delete(key);
+    this.#queue.add(key);
   }
 
   remove(obj: LogDestinationPolicy): void {
@@ -198,6 +238,8 @@ export class PolicyController {
     keys?.delete(key);
     if (keys?.size === 0) this.#byNamespace.delete(namespace);
     this.#queue.cancel(key);
+    this.#sweeper.delete(key);
+    this.#swept.delete(key);
     this.#setReason(key, undefined);
   }
 
@@ -210,6 +252,8 @@ export class PolicyController {
     this.#deleting.add(key);
     this.#interrupt(key);
     this.#queue.cancel(key);
+    this.#sweeper.delete(key);
+    this.#swept.delete(key);
   }
 
   #interrupt(key: string): void {
@@ -298,7 +342,8 @@ export class PolicyController {
         if (!obj) continue;
         this.#permissions.delete(key);
         for (const other of this.#claim(key, obj)) this.#queue.add(other);
-        this.#queue.add(key);
+        // Out of sweeps until decided again: no AWS read without a binding's permission.
+        this.#foreground(key);
         count++;
       }
     }
@@ -320,13 +365,17 @@ export class PolicyController {
   /** Stops taking work and aborts AWS retries of in-flight reconciles. */
   stop(abortInFlight: boolean): void {
     this.#queue.shutdown();
+    this.#sweeper.stop();
     if (abortInFlight) this.#abort.abort();
   }
 
   async #process(key: string): Promise<void> {
     const ref = refOf(key);
     const object = this.#cache.get(ref.namespace, ref.name);
+    const swept = this.#swept.get(key);
+    this.#swept.delete(key);
     if (!object) {
+      this.#sweeper.delete(key);
       this.#queue.forget(key);
       this.#setReason(key, undefined);
       return;
@@ -339,7 +388,7 @@ export class PolicyController {
     this.#inflight.set(key, own);
     const signal = AbortSignal.any([this.#abort.signal, own.signal]);
     try {
-      result = await reconcile({ object, ref, generation, signal }, this.#deps);
+      result = await reconcile({ object, ref, generation, signal, swept }, this.#deps);
     } catch (err) {
       if (own.signal.aborted) {
         this.#log.info({ key }, "the object's deletion cut its reconcile short");
@@ -373,18 +422,35 @@ export class PolicyController {
       this.#log.info({ key }, "the object's deletion cut its reconcile short");
       return;
     }
-    this.#requeue(key, outcome, result.driftIntervalMs);
+    this.#requeue(key, object, outcome, result.driftIntervalMs, result.verification);
     if (result.requeueAfterMs !== undefined) this.#queue.addAfter(key, result.requeueAfterMs);
   }
 
-  #requeue(key: string, outcome: Outcome | undefined, driftIntervalMs: number): void {
+  #requeue(
+    key: string,
+    object: LogDestinationPolicy,
+    outcome: Outcome | undefined,
+    driftIntervalMs: number,
+    verification: Verification | undefined,
+  ): void {
     const c = ControllerMetrics.controllerLabels;
+    this.#sweeper.delete(key);
     if (outcome === undefined || OUTCOMES[outcome.reason].requeue !== "backoff") {
       const requeue = outcome ? OUTCOMES[outcome.reason].requeue : "none";
       this.#queue.forget(key);
       this.#metrics.reconcileTotal.inc({ ...c, result: "success" });
-      // Jitter spreads the drift checks of objects created together.
-      if (requeue === "interval" && driftIntervalMs > 0) {
+      if (requeue !== "interval" || driftIntervalMs <= 0 || !outcome) return;
+      const uid = object.metadata.uid;
+      if (verification && uid) {
+        // Settled: the next look at the live policy is its region and role's sweep.
+        this.#sweeper.set({
+          key,
+          uid,
+          ...verification,
+          intervalMs: driftIntervalMs,
+          expectEqual: OUTCOMES[outcome.reason].ready === "True",
+        });
+      } else {
         this.#queue.addAfter(key, Math.round(driftIntervalMs * (0.9 + Math.random() * 0.2)));
       }
       return;
@@ -394,6 +460,27 @@ export class PolicyController {
     if (this.#queue.shuttingDown) return;
     const delay = this.#queue.addRateLimited(key);
     this.#log.info({ key, reason: outcome.reason, retryInMs: delay }, "requeued with backoff");
+  }
+
+  #sweepDone(result: SweepResult): void {
+    const labels = {
+      account: rateLimitKey(result.region, result.roleArn).split("/")[0] ?? "default",
+      region: result.region,
+    };
+    const m = this.#metrics;
+    m.sweeps.inc({ ...labels, result: result.error === undefined ? "success" : "error" });
+    m.sweepDuration.observe(labels, result.seconds);
+    m.sweepReads.observe(labels, result.reads);
+    if (result.error === undefined) {
+      m.sweepLast.set(labels, Date.now() / 1000);
+      m.sweepObjects.set(labels, result.members);
+      this.#log.debug({ ...labels, ...result }, "drift sweep done");
+      return;
+    }
+    this.#log.warn(
+      { ...labels, reads: result.reads, err: errorText(result.error) },
+      "drift sweep failed; its objects stay as they are until the next sweep",
+    );
   }
 
   #emit(
@@ -478,4 +565,8 @@ export class PolicyController {
     this.#reasons.set(key, reason);
     this.#metrics.resources.inc({ reason });
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : JSON.stringify(err);
 }

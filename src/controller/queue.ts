@@ -2,6 +2,13 @@
 // worker at a time, adds of a key that is already waiting are coalesced, a key
 // added while it is being processed runs again once afterwards (no update is
 // lost), and failures back off per key until forget() resets them.
+//
+// Two lanes: foreground keys (a user's change, a retry) always go before
+// background keys (a drift sweep's findings), and a background key added again
+// in the foreground moves to the foreground lane.
+
+/** Which lane a key waits in. */
+export type Lane = "foreground" | "background";
 
 export interface QueueObserver {
   depth(n: number): void;
@@ -30,6 +37,11 @@ const noop: QueueObserver = {
 
 export class WorkQueue {
   readonly #queue: string[] = [];
+  /** May hold keys since moved to the foreground; #waiting says where a key really is. */
+  readonly #low: string[] = [];
+  readonly #waiting = new Map<string, Lane>();
+  /** The lane of a key added while it was being processed. */
+  readonly #rerun = new Map<string, Lane>();
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #addedAt = new Map<string, number>();
@@ -47,20 +59,32 @@ export class WorkQueue {
   }
 
   get length(): number {
-    return this.#queue.length;
+    return this.#waiting.size;
   }
 
   get shuttingDown(): boolean {
     return this.#shuttingDown;
   }
 
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  add(key: string, lane: Lane = "foreground"): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      if (lane === "background") return;
+      if (this.#processing.has(key)) this.#rerun.set(key, lane);
+      else if (this.#waiting.get(key) === "background") {
+        this.#waiting.set(key, lane);
+        this.#queue.push(key);
+      }
+      return;
+    }
     this.#observer.added();
     this.#dirty.add(key);
     this.#addedAt.set(key, performance.now());
-    if (this.#processing.has(key)) return;
-    this.#push(key);
+    if (this.#processing.has(key)) {
+      this.#rerun.set(key, lane);
+      return;
+    }
+    this.#push(key, lane);
   }
 
   /** Adds the key after a delay; of several pending delays the earliest wins. */
@@ -107,15 +131,31 @@ export class WorkQueue {
     this.#failures.delete(key);
   }
 
-  #push(key: string): void {
+  #push(key: string, lane: Lane): void {
     const waiter = this.#waiters.shift();
     if (waiter) {
       this.#take(key);
       waiter(key);
       return;
     }
-    this.#queue.push(key);
-    this.#observer.depth(this.#queue.length);
+    this.#waiting.set(key, lane);
+    (lane === "foreground" ? this.#queue : this.#low).push(key);
+    this.#observer.depth(this.#waiting.size);
+  }
+
+  /** The next waiting key, foreground first. */
+  #next(): string | undefined {
+    for (const [list, lane] of [
+      [this.#queue, "foreground"],
+      [this.#low, "background"],
+    ] as const) {
+      for (let key = list.shift(); key !== undefined; key = list.shift()) {
+        if (this.#waiting.get(key) !== lane) continue;
+        this.#waiting.delete(key);
+        return key;
+      }
+    }
+    return undefined;
   }
 
   #take(key: string): void {
@@ -133,9 +173,9 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.#shuttingDown) return Promise.resolve(undefined);
-    const key = this.#queue.shift();
+    const key = this.#next();
     if (key !== undefined) {
-      this.#observer.depth(this.#queue.length);
+      this.#observer.depth(this.#waiting.size);
       this.#take(key);
       return Promise.resolve(key);
     }
@@ -144,7 +184,9 @@ export class WorkQueue {
 
   done(key: string): void {
     this.#processing.delete(key);
-    if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
+    const lane = this.#rerun.get(key) ?? "foreground";
+    this.#rerun.delete(key);
+    if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key, lane);
   }
 
   /** Stops handing out keys; keys being processed finish normally. */

@@ -48,9 +48,20 @@ export interface ReconcileResult {
   drift?: string;
   /** Look again after this long, whatever the outcome. */
   requeueAfterMs?: number;
+  /** Where the object's destination is and what status says of it, for the drift sweep. */
+  verification?: Verification;
   notice?: ReconcileContext["notice"];
   /** Size of the canonical policy AWS holds for this object, when this reconcile knows it. */
   policyBytes?: number;
+}
+
+export interface Verification {
+  region: string;
+  roleArn?: string;
+  destinationName: string;
+  desiredHash: string;
+  /** The live policy's hash as status shows it after this reconcile. */
+  liveHash: string | undefined;
 }
 
 export async function reconcile(
@@ -96,6 +107,17 @@ function finish(
     driftIntervalMs: outcome ? driftInterval(ctx, deps) : 0,
     ...(ctx.requeueAfterMs === undefined ? {} : { requeueAfterMs: ctx.requeueAfterMs }),
     ...(ctx.drift ? { drift: ctx.drift } : {}),
+    ...(outcome && ctx.desired
+      ? {
+          verification: {
+            region: ctx.desired.region,
+            ...(ctx.desired.roleArn === undefined ? {} : { roleArn: ctx.desired.roleArn }),
+            destinationName: ctx.desired.destinationName,
+            desiredHash: ctx.desired.hash,
+            liveHash: ctx.liveHash ?? ctx.object.status?.livePolicyHash,
+          },
+        }
+      : {}),
     ...(ctx.notice ? { notice: ctx.notice } : {}),
     ...(ctx.inSync && ctx.desired ? { policyBytes: utf8ByteLength(ctx.desired.canonical) } : {}),
   };

@@ -1,7 +1,8 @@
 // Kubernetes Events (events.k8s.io/v1) with the deduplication client-go's
 // recorder does: a repeat of the same event within the window only bumps
 // series.count, and that patch is itself limited, so a failing object cannot
-// flood the API server.
+// flood the API server. Writes go through a small bounded background queue
+// (background-writes.ts): no reconcile waits for its event.
 import {
   EventsV1Api,
   PatchStrategy,
@@ -10,6 +11,11 @@ import {
   type KubeConfig,
 } from "@kubernetes/client-node";
 import { API_VERSION, KIND } from "../api/names.ts";
+import {
+  BackgroundWriter,
+  DEFAULT_BACKGROUND_WRITES,
+  type BackgroundWriterOptions,
+} from "./background-writes.ts";
 
 export type EventType = "Normal" | "Warning";
 
@@ -42,32 +48,40 @@ export class KubeEventRecorder implements EventSink {
   readonly #controller: string;
   readonly #instance: string;
   readonly #seen = new Map<string, Seen>();
-  readonly #onError: (err: unknown) => void;
+  readonly #writer: BackgroundWriter;
 
   constructor(
     kc: KubeConfig,
     controller: string,
     instance: string,
-    onError: (err: unknown) => void,
+    dropped: BackgroundWriterOptions["dropped"],
+    options: Partial<Omit<BackgroundWriterOptions, "dropped">> = {},
   ) {
     this.#api = kc.makeApiClient(EventsV1Api);
     this.#controller = controller;
     this.#instance = instance;
-    this.#onError = onError;
+    this.#writer = new BackgroundWriter({ ...DEFAULT_BACKGROUND_WRITES, ...options, dropped });
   }
 
-  /** Fire and forget: an event that cannot be written must never fail a reconcile. */
+  /** Queued, never awaited: an event that cannot be written must never hold up or fail a reconcile. */
   emit(target: EventTarget, type: EventType, reason: string, action: string, note: string): void {
-    this.#record(target, type, reason, action, note.slice(0, NOTE_MAX)).catch(this.#onError);
+    const write = this.#record(target, type, reason, action, note.slice(0, NOTE_MAX));
+    if (write) this.#writer.push({ important: type === "Warning", run: write });
   }
 
-  async #record(
+  /** Resolves once every queued event has been written or dropped. */
+  flush(): Promise<void> {
+    return this.#writer.idle();
+  }
+
+  /** Decides now (so duplicates never take a place in the queue) what to write later. */
+  #record(
     target: EventTarget,
     type: EventType,
     reason: string,
     action: string,
     note: string,
-  ) {
+  ): (() => Promise<void>) | undefined {
     const key = [target.uid ?? `${target.namespace}/${target.name}`, type, reason, note].join(
       "\u0000",
     );
@@ -75,17 +89,19 @@ export class KubeEventRecorder implements EventSink {
     const seen = this.#seen.get(key);
     if (seen && now - seen.firstAt < DEDUP_WINDOW_MS) {
       seen.count++;
-      if (now - seen.lastPatchedAt < SERIES_PATCH_INTERVAL_MS) return;
+      if (now - seen.lastPatchedAt < SERIES_PATCH_INTERVAL_MS) return undefined;
       seen.lastPatchedAt = now;
-      await this.#api.patchNamespacedEvent(
-        {
-          name: seen.name,
-          namespace: seen.namespace,
-          body: { series: { count: seen.count, lastObservedTime: new V1MicroTime(now) } },
-        },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
-      return;
+      const count = seen.count;
+      return async () => {
+        await this.#api.patchNamespacedEvent(
+          {
+            name: seen.name,
+            namespace: seen.namespace,
+            body: { series: { count, lastObservedTime: new V1MicroTime(now) } },
+          },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+      };
     }
     this.#forgetOld(now);
     const name = `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
@@ -96,6 +112,20 @@ export class KubeEventRecorder implements EventSink {
       firstAt: now,
       lastPatchedAt: now,
     });
+    return async () => {
+      await this.#create(target, name, now, type, reason, action, note);
+    };
+  }
+
+  async #create(
+    target: EventTarget,
+    name: string,
+    now: number,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+  ): Promise<void> {
     await this.#api.createNamespacedEvent({
       namespace: target.namespace,
       body: {

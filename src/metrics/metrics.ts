@@ -12,6 +12,8 @@ const RECONCILE_BUCKETS = [
 ];
 const QUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
 const AWS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const SWEEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+const READ_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
 
 export type ReconcileResult = "success" | "error" | "requeue" | "requeue_after";
 
@@ -39,6 +41,12 @@ export class ControllerMetrics {
   readonly revokeAbandoned: Counter;
   readonly bindings: Gauge;
   readonly tenancyReevaluations: Counter;
+  readonly sweeps: Counter<"account" | "region" | "result">;
+  readonly sweepDuration: Histogram<"account" | "region">;
+  readonly sweepReads: Histogram<"account" | "region">;
+  readonly sweepLast: Gauge<"account" | "region">;
+  readonly sweepObjects: Gauge<"account" | "region">;
+  readonly eventsDropped: Counter<"reason">;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -173,6 +181,47 @@ export class ControllerMetrics {
       help: "Objects decided again because a binding that selects their namespace, or the namespace's labels, changed",
       registers: r,
     });
+    const where = ["account", "region"] as const;
+    this.sweeps = new Counter({
+      name: "log_destination_policy_drift_sweeps_total",
+      help: "Drift sweeps (one paginated DescribeDestinations per account, region and role) by result",
+      labelNames: [...where, "result"],
+      registers: r,
+    });
+    this.sweepDuration = new Histogram({
+      name: "log_destination_policy_drift_sweep_duration_seconds",
+      help: "How long one drift sweep took, rate-limit waits included",
+      labelNames: where,
+      buckets: SWEEP_BUCKETS,
+      registers: r,
+    });
+    this.sweepReads = new Histogram({
+      name: "log_destination_policy_drift_sweep_reads",
+      help: "DescribeDestinations calls (pages) one drift sweep made",
+      labelNames: where,
+      buckets: READ_BUCKETS,
+      registers: r,
+    });
+    this.sweepLast = new Gauge({
+      name: "log_destination_policy_drift_sweep_last_success_timestamp_seconds",
+      help: "Unix time the last successful drift sweep of an account and region ended",
+      labelNames: where,
+      registers: r,
+    });
+    this.sweepObjects = new Gauge({
+      name: "log_destination_policy_drift_sweep_objects",
+      help: "Objects the last successful drift sweep of an account and region covered",
+      labelNames: where,
+      registers: r,
+    });
+    this.eventsDropped = new Counter({
+      name: "log_destination_policy_events_dropped_total",
+      help: "Kubernetes Events not written: the queue was full, or the API server refused them",
+      labelNames: ["reason"],
+      registers: r,
+    });
+    this.eventsDropped.inc({ reason: "queue_full" }, 0);
+    this.eventsDropped.inc({ reason: "write_failed" }, 0);
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);
     // Gauges exist from the start, as client-go's do: an idle queue reads 0, not "no data".
     this.queueDepth.set({ name: QUEUE_NAME, controller: CONTROLLER_NAME }, 0);

@@ -9,7 +9,8 @@ import {
   type ReconcileDeps,
 } from "../context.ts";
 import { liveHash } from "../live.ts";
-import { ReconcileFailure } from "../outcomes.ts";
+import { readyReason } from "../conditions.ts";
+import { OUTCOMES, ReconcileFailure, type Reason } from "../outcomes.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
 
@@ -64,6 +65,10 @@ async function readLive(
   deps: ReconcileDeps,
 ): Promise<LiveDestination | undefined> {
   const desired = required(ctx.desired);
+  if (ctx.swept) {
+    ctx.checkedAt = new Date(ctx.swept.at);
+    return ctx.swept.live;
+  }
   try {
     const live = await deps.aws.describe(
       awsTarget(ctx.ref, desired.region, desired.roleArn),
@@ -87,7 +92,7 @@ export async function observeLivePolicy(
   deps: ReconcileDeps,
 ): Promise<PhaseResult> {
   if (required(ctx.spec).mode !== "Observe") return undefined;
-  const wait = readWait(ctx, deps);
+  const wait = ctx.swept ? 0 : readWait(ctx, deps);
   if (wait > 0) {
     // Read too recently: look again once the floor allows, and leave status as it is.
     ctx.requeueAfterMs = wait;
@@ -112,8 +117,23 @@ export async function observeLivePolicy(
 }
 
 /**
- * Enforce mode: once per drift interval, compare the live policy with the one
- * last applied. Drift is corrected by the apply phase, or only reported.
+ * Whether this reconcile must look at the live policy itself. The periodic
+ * look is the drift sweep's (see sweep.ts); a reconcile reads only what a sweep
+ * handed it, or when it retries after an error, which a sweep no longer covers.
+ */
+function mustLook(ctx: ReconcileContext, deps: ReconcileDeps): boolean {
+  if (ctx.swept) return true;
+  if (driftInterval(ctx, deps) <= 0) return false;
+  const previous = readyReason(ctx.object.status?.conditions);
+  return previous !== undefined && Object.hasOwn(OUTCOMES, previous)
+    ? OUTCOMES[previous as Reason].requeue === "backoff"
+    : false;
+}
+
+/**
+ * Enforce mode: compare the live policy with the one last applied when a sweep
+ * found it changed, or on a retry. Drift is corrected by the apply phase, or
+ * only reported.
  */
 export async function detectDrift(
   ctx: ReconcileContext,
@@ -121,11 +141,9 @@ export async function detectDrift(
 ): Promise<PhaseResult> {
   if (ctx.verify) return verifyLive(ctx, deps);
   if (ctx.inSync !== "already") return undefined;
-  const interval = driftInterval(ctx, deps);
-  const last = Date.parse(ctx.object.status?.lastDriftCheckTime ?? "");
-  if (interval <= 0 || (Number.isFinite(last) && deps.now().getTime() - last < interval))
-    return undefined;
-  if (readWait(ctx, deps) > 0) return undefined;
+  if (!mustLook(ctx, deps)) return undefined;
+  // A sweep's answer is a read already made; only a read of this object's own waits for the floor.
+  if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
   const desired = required(ctx.desired);
   const where = `destination ${desired.destinationName} in ${desired.region}`;
   const live = await readLive(ctx, deps);
@@ -150,7 +168,7 @@ export async function detectDrift(
  * only once AWS is known to hold the desired policy.
  */
 async function verifyLive(ctx: ReconcileContext, deps: ReconcileDeps): Promise<PhaseResult> {
-  if (readWait(ctx, deps) > 0) return undefined;
+  if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
   const desired = required(ctx.desired);
   const live = await readLive(ctx, deps);
   if (!live) {

@@ -1,0 +1,275 @@
+// Drift verification in batches. Objects whose state is settled (Applied,
+// InSync, OutOfSync, Drifted) are not read one by one: per region and role, one
+// paginated DescribeDestinations sweep per interval covers all of them, and
+// only an object whose live policy no longer matches what its status says is
+// handed back to the work queue, with the sweep's answer. When nothing changed,
+// a sweep writes nothing anywhere but metrics.
+import type { AwsTarget, LiveDestination } from "../aws/destinations.ts";
+import { liveHash } from "./live.ts";
+
+export interface SweepMember {
+  key: string;
+  uid: string;
+  region: string;
+  roleArn?: string;
+  destinationName: string;
+  /** Time between sweeps this object asks for; a group sweeps at its members' least. */
+  intervalMs: number;
+  /** The desired policy's semantic hash. */
+  desiredHash: string;
+  /** The live hash status shows; undefined when status shows none. */
+  liveHash: string | undefined;
+  /** True when status says the live policy matches the desired one (Applied, InSync). */
+  expectEqual: boolean;
+}
+
+/** What the sweep saw for one object: undefined when its destination is gone. */
+export interface SweptAnswer {
+  live: LiveDestination | undefined;
+  /** Epoch ms when the sweep began. */
+  at: number;
+}
+
+export interface SweepResult {
+  region: string;
+  roleArn: string | undefined;
+  members: number;
+  reads: number;
+  changed: number;
+  seconds: number;
+  error?: unknown;
+}
+
+export interface SweepDeps {
+  list(
+    target: AwsTarget,
+    prefix: string,
+    onPage: (destinations: LiveDestination[]) => void,
+    signal: AbortSignal,
+  ): Promise<number>;
+  /** The object's live state no longer matches its status: reconcile it with this answer. */
+  changed(key: string, answer: SweptAnswer): void;
+  /** Every object covered by a sweep was read at `at` (for the per-object read floor). */
+  read(uid: string, at: number): void;
+  done(result: SweepResult): void;
+  now(): number;
+  schedule(run: () => void, delayMs: number): { cancel(): void };
+}
+
+/** A new group waits this long before its first sweep, so a restart's registrations share one. */
+export const FIRST_SWEEP_DELAY_MS = 10_000;
+/** After a failed sweep, the next one is tried this soon (or at the interval, if sooner). */
+export const FAILED_SWEEP_RETRY_MS = 60_000;
+/** The session name sweeps use when they assume a role: they act for no one object. */
+export const SWEEP_SESSION_NAME = "ldpc-drift-sweep";
+
+interface Group {
+  region: string;
+  roleArn: string | undefined;
+  members: Map<string, SweepMember>;
+  timer?: { cancel(): void; at: number };
+  running: boolean;
+}
+
+/** Whether the live destination says what the member's status already says. */
+export function settled(member: SweepMember, live: LiveDestination | undefined): boolean {
+  if (!live) return false;
+  const hash = liveHash(live.accessPolicy);
+  if (member.expectEqual) return hash === member.desiredHash || hash === member.liveHash;
+  return hash === member.liveHash && hash !== member.desiredHash;
+}
+
+/** The longest prefix all names share; DescribeDestinations narrows by prefix only. */
+export function commonPrefix(names: Iterable<string>): string {
+  let prefix: string | undefined;
+  for (const name of names) {
+    if (prefix === undefined) {
+      prefix = name;
+      continue;
+    }
+    let i = 0;
+    while (i < prefix.length && i < name.length && prefix[i] === name[i]) i++;
+    prefix = prefix.slice(0, i);
+    if (prefix === "") return "";
+  }
+  return prefix ?? "";
+}
+
+export class DriftSweeper {
+  readonly #deps: SweepDeps;
+  readonly #groups = new Map<string, Group>();
+  /** The group of each registered key. */
+  readonly #groupOf = new Map<string, string>();
+  readonly #abort = new AbortController();
+
+  constructor(deps: SweepDeps) {
+    this.#deps = deps;
+  }
+
+  get size(): number {
+    return this.#groupOf.size;
+  }
+
+  /** Adds or replaces an object; its group sweeps no later than its interval from now. */
+  set(member: SweepMember): void {
+    this.delete(member.key);
+    if (this.#abort.signal.aborted || member.intervalMs <= 0) return;
+    const id = `${member.region}\u0000${member.roleArn ?? ""}`;
+    let group = this.#groups.get(id);
+    if (!group) {
+      group = {
+        region: member.region,
+        roleArn: member.roleArn,
+        members: new Map(),
+        running: false,
+      };
+      this.#groups.set(id, group);
+    }
+    group.members.set(member.key, member);
+    this.#groupOf.set(member.key, id);
+    if (group.running) return;
+    const first = group.timer === undefined;
+    this.#plan(
+      id,
+      group,
+      first ? Math.min(member.intervalMs, FIRST_SWEEP_DELAY_MS) : member.intervalMs,
+    );
+  }
+
+  /** Removes an object (changed, deleted, or no longer settled); no sweep will hand it back. */
+  delete(key: string): void {
+    const id = this.#groupOf.get(key);
+    if (id === undefined) return;
+    this.#groupOf.delete(key);
+    const group = this.#groups.get(id);
+    if (!group) return;
+    group.members.delete(key);
+    if (group.members.size === 0 && !group.running) {
+      group.timer?.cancel();
+      this.#groups.delete(id);
+    }
+  }
+
+  has(key: string): boolean {
+    return this.#groupOf.has(key);
+  }
+
+  #stopped(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  stop(): void {
+    this.#abort.abort();
+    for (const group of this.#groups.values()) group.timer?.cancel();
+    this.#groups.clear();
+    this.#groupOf.clear();
+  }
+
+  /** Runs every group's sweep now, one group after another; for tests and shutdown-free use. */
+  async sweepAll(): Promise<void> {
+    for (const [id, group] of [...this.#groups]) await this.#sweep(id, group);
+  }
+
+  /** Moves the group's next sweep to `delayMs` from now, unless one is due sooner. */
+  #plan(id: string, group: Group, delayMs: number): void {
+    const at = this.#deps.now() + delayMs;
+    if (group.timer && group.timer.at <= at) return;
+    group.timer?.cancel();
+    const handle = this.#deps.schedule(() => {
+      group.timer = undefined;
+      void this.#sweep(id, group);
+    }, delayMs);
+    group.timer = {
+      cancel: () => {
+        handle.cancel();
+      },
+      at,
+    };
+  }
+
+  #interval(group: Group): number {
+    let least = Infinity;
+    for (const m of group.members.values()) least = Math.min(least, m.intervalMs);
+    return least;
+  }
+
+  async #sweep(id: string, group: Group): Promise<void> {
+    if (group.running || this.#abort.signal.aborted) return;
+    if (group.members.size === 0) {
+      this.#groups.delete(id);
+      return;
+    }
+    group.running = true;
+    group.timer?.cancel();
+    group.timer = undefined;
+    const startedAt = this.#deps.now();
+    const members = group.members.size;
+    const byName = new Map<string, string[]>();
+    for (const m of group.members.values()) {
+      const keys = byName.get(m.destinationName);
+      if (keys) keys.push(m.key);
+      else byName.set(m.destinationName, [m.key]);
+    }
+    const seen = new Set<string>();
+    let changed = 0;
+    const judge = (key: string, live: LiveDestination | undefined) => {
+      // Changed or deleted while the sweep ran: the queue has it already.
+      const member = group.members.get(key);
+      if (!member) return;
+      this.#deps.read(member.uid, startedAt);
+      if (settled(member, live)) return;
+      // Handed back once: the reconcile decides what status says, and registers it again.
+      this.delete(key);
+      changed++;
+      this.#deps.changed(key, { live, at: startedAt });
+    };
+    let reads = 0;
+    let error: unknown;
+    try {
+      reads = await this.#deps.list(
+        {
+          region: group.region,
+          ...(group.roleArn === undefined
+            ? {}
+            : { roleArn: group.roleArn, sessionName: SWEEP_SESSION_NAME }),
+        },
+        commonPrefix(byName.keys()),
+        (page) => {
+          for (const live of page) {
+            const keys = byName.get(live.destinationName);
+            if (!keys) continue;
+            seen.add(live.destinationName);
+            for (const key of keys) judge(key, live);
+          }
+        },
+        this.#abort.signal,
+      );
+      for (const [name, keys] of byName) {
+        if (!seen.has(name)) for (const key of keys) judge(key, undefined);
+      }
+    } catch (err) {
+      error = err;
+    } finally {
+      group.running = false;
+    }
+    if (this.#stopped()) return;
+    this.#deps.done({
+      region: group.region,
+      roleArn: group.roleArn,
+      members,
+      reads,
+      changed,
+      seconds: (this.#deps.now() - startedAt) / 1000,
+      ...(error === undefined ? {} : { error }),
+    });
+    if (group.members.size === 0) {
+      this.#groups.delete(id);
+      return;
+    }
+    const interval = this.#interval(group);
+    const next = error === undefined ? interval : Math.min(interval, FAILED_SWEEP_RETRY_MS);
+    // Jitter keeps groups that started together from sweeping in step.
+    const elapsed = this.#deps.now() - startedAt;
+    this.#plan(id, group, Math.max(0, Math.round(next * (0.9 + Math.random() * 0.2)) - elapsed));
+  }
+}
