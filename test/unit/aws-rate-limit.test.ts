@@ -110,6 +110,32 @@ describe("the AWS rate limit", () => {
     const gap = (attempts[1] ?? 0) - (attempts[0] ?? 0);
     assert.ok(gap >= 1_000, `retried after ${gap.toFixed(0)} ms`);
   });
+
+  test("a background call takes a token only when one is free and no reservation waits", () => {
+    let now = 0;
+    const bucket = new TokenBucket({ ratePerSecond: 10, burst: 1 }, () => now);
+    assert.equal(bucket.untilFree(), 0);
+    assert.equal(bucket.reserve(), 0);
+    assert.equal(bucket.reserve(), 100);
+    assert.equal(bucket.reserve(), 200);
+    // Two reservations wait: a background call must wait for them and one more token.
+    assert.equal(bucket.untilFree(), 300);
+    now = 250;
+    assert.equal(bucket.untilFree(), 50);
+    now = 300;
+    assert.equal(bucket.untilFree(), 0);
+  });
+
+  test("foreground calls that arrive while a background call waits go before it", async () => {
+    const limiter = new AwsRateLimiter({ ratePerSecond: 50, burst: 1 });
+    const key = rateLimitKey("us-east-1");
+    const order: string[] = [];
+    await limiter.take(key);
+    const background = limiter.take(key, undefined, "background").then(() => order.push("bg"));
+    const foreground = [1, 2, 3].map((i) => limiter.take(key).then(() => order.push(`fg${i}`)));
+    await Promise.all([background, ...foreground]);
+    assert.deepEqual(order, ["fg1", "fg2", "fg3", "bg"]);
+  });
 });
 
 describe("idle buckets", () => {

@@ -141,4 +141,48 @@ describe("the work queue", () => {
     assert.deepEqual(errors, ["ns/a"]);
     assert.deepEqual(seen, ["ns/a", "ns/b"]);
   });
+
+  test("foreground keys are served before background keys that were added earlier", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/sweep-1", "background");
+    queue.add("ns/sweep-2", "background");
+    queue.add("ns/change-1");
+    queue.add("ns/change-2");
+    assert.equal(queue.length, 4);
+    assert.equal(await queue.get(), "ns/change-1");
+    assert.equal(await queue.get(), "ns/change-2");
+    assert.equal(await queue.get(), "ns/sweep-1");
+    assert.equal(await queue.get(), "ns/sweep-2");
+  });
+
+  test("a background key added again in the foreground moves ahead, and runs once", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/a", "background");
+    queue.add("ns/b", "background");
+    queue.add("ns/c");
+    queue.add("ns/b");
+    queue.add("ns/c", "background");
+    assert.equal(queue.length, 3);
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const key = await queue.get();
+      if (key === undefined) break;
+      order.push(key);
+      queue.done(key);
+    }
+    assert.deepEqual(order, ["ns/c", "ns/b", "ns/a"]);
+    assert.equal(queue.length, 0, "the moved key left no second entry behind");
+  });
+
+  test("a key added in the foreground while it is processed runs again in the foreground", async () => {
+    const queue = new WorkQueue();
+    queue.add("ns/a", "background");
+    const key = await queue.get();
+    queue.add("ns/z", "background");
+    queue.add("ns/a", "background");
+    queue.add("ns/a");
+    queue.done(key ?? "");
+    assert.equal(await queue.get(), "ns/a");
+    assert.equal(await queue.get(), "ns/z");
+  });
 });

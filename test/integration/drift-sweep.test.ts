@@ -1,0 +1,116 @@
+// Drift verification in sweeps: one DescribeDestinations sweep per region and
+// interval covers every object, and a round in which nothing changed writes
+// nothing to the API server. Counted at the fault proxy and in resourceVersions.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { EventsV1Api } from "@kubernetes/client-node";
+import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
+import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
+import { canonicalJson } from "../../src/policy/index.ts";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { startController, type RunningController } from "../support/controller.ts";
+import {
+  callsFor,
+  createDestination,
+  installCrd,
+  Policies,
+  putPolicyDirectly,
+  samplePolicy,
+  storedPolicy,
+  waitFor,
+} from "../support/policies.ts";
+
+const N = 60;
+const SWEEPS = "log_destination_policy_drift_sweeps_total";
+
+describe("drift sweeps", () => {
+  let env: TestEnv;
+  let policies: Policies;
+  let controller: RunningController;
+  // Every destination of this file shares the prefix, and only they do.
+  const prefix = `sweep${process.pid}-`;
+  const names = Array.from({ length: N }, (_, i) => `${prefix}d${String(i).padStart(2, "0")}`);
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "sweep"));
+    for (const name of names) await createDestination(env, name);
+    controller = await startController(env, {
+      args: ["--watch-namespace", policies.namespace, "--drift-detection-interval", "2s"],
+    });
+    await Promise.all(
+      names.map((name) =>
+        policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) }),
+      ),
+    );
+    for (const name of names) await policies.waitForReason(name, "Applied", 60_000);
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+  });
+
+  const resourceVersions = async () => {
+    const list = (await policies.api.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: policies.namespace,
+    })) as { items: LogDestinationPolicy[] };
+    return new Map(list.items.map((o) => [o.metadata.name, o.metadata.resourceVersion]));
+  };
+  const events = async () =>
+    (
+      await env.kubeConfig
+        .makeApiClient(EventsV1Api)
+        .listNamespacedEvent({ namespace: policies.namespace })
+    ).items.length;
+  const sweeps = () => controller.metric(SWEEPS, { result: "success" });
+  const describes = async () =>
+    (await env.proxy.calls("DescribeDestinations")).filter((c) =>
+      c.destination?.startsWith(prefix),
+    );
+
+  test("a round in which nothing changed reads once per sweep and writes nothing", async () => {
+    // Events are written in the background: one Applied event per object first.
+    await waitFor("an Applied event per object", async () => (await events()) >= N, 30_000);
+    const versions = await resourceVersions();
+    const eventCount = await events();
+    const describedBefore = (await describes()).length;
+    const sweptBefore = await sweeps();
+    // Two more sweeps: at least one whole round began after the snapshot.
+    await waitFor("two sweeps", async () => (await sweeps()) >= sweptBefore + 2, 30_000);
+    const swept = (await sweeps()) - sweptBefore;
+    const calls = (await describes()).slice(describedBefore);
+
+    assert.deepEqual(await resourceVersions(), versions, "no object was written");
+    assert.equal(await events(), eventCount, "no event was written");
+    assert.ok(
+      calls.every((c) => c.destination === `${prefix}d`),
+      "no object was read on its own; each sweep asked for the shared prefix",
+    );
+    // moto answers a sweep with one page; a sweep may be under way at either end.
+    assert.ok(
+      calls.length >= swept - 1 && calls.length <= swept + 1,
+      `${calls.length} DescribeDestinations for ${swept} sweeps of ${N} objects`,
+    );
+  });
+
+  test("a sweep that finds drift hands over what it read: the object is corrected without reading it again", async () => {
+    const name = names[7] ?? "";
+    await putPolicyDirectly(env, name, samplePolicy(name, ["999999999999"]));
+    await waitFor(
+      "drift corrected",
+      async () => (await storedPolicy(env, name)) === canonicalJson(samplePolicy(name)),
+      30_000,
+    );
+    await policies.waitForReason(name, "Applied");
+    assert.deepEqual(
+      await callsFor(env, name, "DescribeDestinations"),
+      [],
+      "the correction used the sweep's answer",
+    );
+    assert.equal((await callsFor(env, name, "PutDestinationPolicy")).length, 2);
+  });
+});
