@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AwsTarget, LiveDestination } from "../../src/aws/destinations.ts";
-import { canonicalJson, policyHash } from "../../src/policy/index.ts";
+import { canonicalJson, policyHash, type PolicyDocumentInput } from "../../src/policy/index.ts";
 import {
   commonPrefix,
   DriftSweeper,
@@ -13,7 +13,7 @@ import {
   type SweptAnswer,
 } from "../../src/controller/sweep.ts";
 
-const policy = (account: string) => ({
+const policy = (account: string): PolicyDocumentInput => ({
   Version: "2012-10-17",
   Statement: [
     {
@@ -136,8 +136,10 @@ describe("drift sweeps", () => {
     }
     await h.sweep();
     assert.equal(h.account.calls.length, 1, "one sweep");
-    assert.equal(h.results[0]?.reads, 20, "N/50 pages");
-    assert.equal(h.results[0]?.members, 1000);
+    const [result] = h.results;
+    assert.ok(result);
+    assert.equal(result.reads, 20, "N/50 pages");
+    assert.equal(result.members, 1000);
     assert.equal(h.account.calls[0]?.prefix, "team-a-d", "narrowed to the names' shared prefix");
     assert.deepEqual(h.changed, [], "nothing handed back to the queue");
     assert.equal(h.reads.size, 1000, "every covered object counts as read");
