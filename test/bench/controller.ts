@@ -128,13 +128,7 @@ export class ControllerProcess {
 
   /** Read before stop(): /proc/<pid> is gone afterwards. */
   footprint(): Footprint {
-    const status = readFileSync(`/proc/${this.pid}/status`, "utf8");
-    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
-    const stat = readFileSync(`/proc/${this.pid}/stat`, "utf8");
-    // Fields after the command name, which may contain spaces: utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { peakRssMiB: Number(hwm?.[1] ?? 0) / 1024, cpuSeconds: ticks / CLOCK_TICKS };
+    return footprintOf(this.pid);
   }
 
   /** Sum of a metric's samples, or undefined while /metrics does not answer. */
@@ -169,6 +163,17 @@ export class ControllerProcess {
     }
     running.delete(this.#child);
   }
+}
+
+/** Peak RSS and CPU time of a running process, from /proc. */
+export function footprintOf(pid: number): Footprint {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which may contain spaces: utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { peakRssMiB: Number(hwm?.[1] ?? 0) / 1024, cpuSeconds: ticks / CLOCK_TICKS };
 }
 
 /** Sum of an unlabelled-or-any-labels metric's samples in the Prometheus text format. */

@@ -29,6 +29,8 @@ export interface LogsEndpoint {
   createDestinations(names: readonly string[]): Promise<void>;
   /** Every PutDestinationPolicy call so far, in arrival order. */
   puts(): readonly PutCall[];
+  /** Arrival times (epoch ms) of every DescribeDestinations call so far. */
+  describes(): readonly number[];
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
   readonly #region: string;
   readonly #destinations = new Map<string, Destination>();
   readonly #puts: PutCall[] = [];
+  readonly #describes: number[] = [];
 
   private constructor(server: Server, region: string) {
     this.#server = server;
@@ -88,6 +91,10 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
     return this.#puts;
   }
 
+  describes(): readonly number[] {
+    return this.#describes;
+  }
+
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => {
       this.#server.close(() => {
@@ -120,6 +127,7 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
           this.#put(input, res, at);
           return;
         case `${TARGET_PREFIX}DescribeDestinations`:
+          this.#describes.push(at);
           this.#describe(input, res);
           return;
         default:
@@ -206,6 +214,10 @@ export class MotoLogsEndpoint implements LogsEndpoint {
 
   puts(): readonly PutCall[] {
     return (this.#cp.proxy?.calls(PUT) ?? []).map(({ at, status }) => ({ at, status }));
+  }
+
+  describes(): readonly number[] {
+    return (this.#cp.proxy?.calls("DescribeDestinations") ?? []).map(({ at }) => at);
   }
 
   close(): Promise<void> {

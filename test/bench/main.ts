@@ -50,6 +50,8 @@ import {
 } from "./kube.ts";
 import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
 import { ReadyWatch } from "./ready-watch.ts";
+import { log, REGION, seconds, specFor } from "./fixtures.ts";
+import { kopfComparison, steadyState, type KopfResult, type SteadyResult } from "./phases.ts";
 import {
   countWrites,
   currentLoad,
@@ -72,6 +74,10 @@ const USAGE = `usage: npm run bench -- [options]
                              namespace and permit none of its destinations, so each object is
                              checked against all of them; one permits them; one selects nothing
   --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
+  --steady N:INTERVAL,...    steady state as shipped (default AWS rate limit) on N applied objects of
+                             their own with that drift interval (default 300:20s; none skips it)
+  --no-steady-sizes          skip steady state (default drift interval) on each size's objects
+  --no-kopf                  skip the minimal kopf + boto3 operator run at each size
   --endpoint memory|moto     CloudWatch Logs endpoint (default memory)
   --entry image|dist|src     the controller to run: the image's bundle (npm run bundle), dist/main.js
                              (npm run build) or the sources; npm run bench builds and runs image
@@ -83,7 +89,6 @@ const USAGE = `usage: npm run bench -- [options]
 
 const RESOURCES = [PLURAL, "events"] as const;
 const SETUP_CONCURRENCY = 32;
-const REGION = "us-east-1";
 const DEFAULT_AWS_RATE = 5;
 const TEAM_LABEL = "ldpc.bench/team";
 const BENCH_TEAM = "bench";
@@ -97,6 +102,9 @@ interface Options {
   ceilingConcurrency: number[];
   changes: number;
   bindings: number[];
+  steady: { n: number; interval: string }[];
+  steadySizes: boolean;
+  kopf: boolean;
   rateCheck: number;
   endpoint: "memory" | "moto";
   entry: Entry;
@@ -117,6 +125,9 @@ function parseOptions(argv: string[]): Options {
       changes: { type: "string", default: "200" },
       bindings: { type: "string", default: "0,100" },
       "rate-check": { type: "string", default: "1000" },
+      steady: { type: "string", default: "300:20s" },
+      "steady-sizes": { type: "boolean", default: true },
+      kopf: { type: "boolean", default: true },
       endpoint: { type: "string", default: "memory" },
       entry: { type: "string", default: "src" },
       "node-options": { type: "string" },
@@ -154,6 +165,17 @@ function parseOptions(argv: string[]): Options {
     changes: int(values.changes, 1),
     bindings: values.bindings.split(",").map((x) => int(x.trim(), 0)),
     rateCheck: int(values["rate-check"], 0),
+    steadySizes: values["steady-sizes"],
+    steady:
+      values.steady === "none"
+        ? []
+        : values.steady.split(",").map((x) => {
+            const [count = "", interval = ""] = x.split(":");
+            if (!/^\d+[smh]$/.test(interval))
+              throw new Error(`--steady wants N:INTERVAL such as 300:20s, got "${x}"`);
+            return { n: int(count, 1), interval };
+          }),
+    kopf: values.kopf,
     endpoint: values.endpoint,
     entry: values.entry as Entry,
     nodeOptions: (values["node-options"] ?? chartNodeOptions())
@@ -167,36 +189,16 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-function log(line: string): void {
-  console.error(`[bench] ${line}`);
-}
-
-const seconds = (ms: number) => ms / 1000;
-
-/** A policy for one destination; `account` varies it for the change phase. */
-function policyFor(destination: string, account: string) {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { AWS: [account] },
-        Action: "logs:PutSubscriptionFilter",
-        Resource: `arn:aws:logs:${REGION}:222222222222:destination:${destination}`,
-      },
-    ],
-  };
-}
-
-function specFor(destination: string, account = "111111111111") {
-  return { destinationName: destination, accessPolicy: policyFor(destination, account) };
-}
-
 class Bench {
-  readonly #options: Options;
-  readonly #cp: ControlPlane;
-  readonly #kube: KubeHttp;
-  readonly #endpoint: LogsEndpoint;
+  readonly options: Options;
+  readonly cp: ControlPlane;
+  readonly kube: KubeHttp;
+  readonly endpoint: LogsEndpoint;
+  readonly flags: ReadonlySet<string>;
+  /** The controller arguments of the last convergence run, bindings included. */
+  lastArgs: string[] = [];
+  /** Where the last size's objects are, for the phases after it. */
+  last: { namespace: string; destinations: string[] } | undefined;
   readonly #controllerArgs: string[];
   #runs = 0;
   #ceilings = 0;
@@ -206,16 +208,17 @@ class Bench {
     cp: ControlPlane,
     kube: KubeHttp,
     endpoint: LogsEndpoint,
-    rateLimitFlag: boolean,
+    flags: ReadonlySet<string>,
   ) {
-    this.#options = options;
-    this.#cp = cp;
-    this.#kube = kube;
-    this.#endpoint = endpoint;
+    this.options = options;
+    this.cp = cp;
+    this.kube = kube;
+    this.endpoint = endpoint;
+    this.flags = flags;
     this.#controllerArgs = [
       "--max-concurrent-reconciles",
       String(options.reconciles),
-      ...(rateLimitFlag ? ["--aws-rate-limit", "0"] : []),
+      ...(flags.has("--aws-rate-limit") ? ["--aws-rate-limit", "0"] : []),
     ];
   }
 
@@ -243,7 +246,7 @@ class Bench {
     let listed: { items: { metadata: { name: string } }[] } | undefined;
     for (let attempt = 0; !listed; attempt++) {
       try {
-        listed = (await this.#kube.request<typeof listed>("GET", this.#bindingPath())).body;
+        listed = (await this.kube.request<typeof listed>("GET", this.#bindingPath())).body;
       } catch (error) {
         if (attempt >= 60 || !String(error).includes("HTTP 429")) throw error;
         await sleep(500);
@@ -252,7 +255,7 @@ class Bench {
     const body = listed;
     await forEachConcurrent(body.items.length, SETUP_CONCURRENCY, async (i) => {
       const name = body.items[i]?.metadata.name ?? "";
-      await this.#kube.request("DELETE", this.#bindingPath(name));
+      await this.kube.request("DELETE", this.#bindingPath(name));
     });
     if (count === 0) return;
     const specs: [string, Record<string, unknown>][] = [
@@ -266,7 +269,7 @@ class Bench {
           principals: {
             accounts: [
               "111111111111",
-              ...Array.from({ length: Math.min(this.#options.changes, 1000) }, (_, k) =>
+              ...Array.from({ length: Math.min(this.options.changes, 1000) }, (_, k) =>
                 String(300_000_000_000 + k),
               ),
             ],
@@ -293,7 +296,7 @@ class Bench {
     }
     await forEachConcurrent(specs.length, SETUP_CONCURRENCY, async (i) => {
       const [name, spec] = specs[i] ?? ["", {}];
-      await this.#kube.request("POST", this.#bindingPath(), {
+      await this.kube.request("POST", this.#bindingPath(), {
         apiVersion: API_VERSION,
         kind: BINDING_KIND,
         metadata: { name },
@@ -309,7 +312,7 @@ class Bench {
     expected: number,
   ): Promise<number> {
     const before = (await controller.metric(REEVALUATIONS)) ?? 0;
-    await this.#kube.request(
+    await this.kube.request(
       "PATCH",
       this.#bindingPath(binding),
       {
@@ -324,38 +327,38 @@ class Bench {
     return ((await controller.metric(REEVALUATIONS)) ?? 0) - before;
   }
 
-  async #startController(namespace: string, args = this.#controllerArgs) {
+  async startController(namespace: string, args = this.#controllerArgs) {
     const run = ++this.#runs;
-    const nodeArgs = [...this.#options.nodeOptions];
-    if (this.#options.cpuProf) {
+    const nodeArgs = [...this.options.nodeOptions];
+    if (this.options.cpuProf) {
       nodeArgs.push(
         "--cpu-prof",
-        `--cpu-prof-dir=${this.#options.cpuProf}`,
+        `--cpu-prof-dir=${this.options.cpuProf}`,
         `--cpu-prof-name=${namespace}-${run}.cpuprofile`,
       );
     }
     return ControllerProcess.start({
-      kubeconfigPath: this.#cp.kubeconfigPath,
-      awsEndpoint: this.#endpoint.url,
+      kubeconfigPath: this.cp.kubeconfigPath,
+      awsEndpoint: this.endpoint.url,
       region: REGION,
       namespace,
       args,
-      entry: this.#options.entry,
-      logFile: join(this.#options.logDir, `controller-${run}-${namespace}.log`),
+      entry: this.options.entry,
+      logFile: join(this.options.logDir, `controller-${run}-${namespace}.log`),
       nodeArgs,
     });
   }
 
-  #counts(): Promise<RequestCounts> {
-    return apiserverRequestCounts(this.#kube, RESOURCES);
+  counts(): Promise<RequestCounts> {
+    return apiserverRequestCounts(this.kube, RESOURCES);
   }
 
   /** Waits until the controller's trailing writes (events are fire and forget) have landed. */
-  async #settledCounts(): Promise<RequestCounts> {
-    let last = await this.#counts();
-    for (let i = 0; i < 20; i++) {
+  async settledCounts(rounds = 20): Promise<RequestCounts> {
+    let last = await this.counts();
+    for (let i = 0; i < rounds; i++) {
       await sleep(500);
-      const next = await this.#counts();
+      const next = await this.counts();
       if (countWrites(next) === countWrites(last)) return next;
       last = next;
     }
@@ -365,7 +368,7 @@ class Bench {
   async #createObjects(namespace: string, n: number, destination: (i: number) => string) {
     const started = performance.now();
     await forEachConcurrent(n, SETUP_CONCURRENCY, async (i) => {
-      await this.#kube.request("POST", policyPath(namespace), {
+      await this.kube.request("POST", policyPath(namespace), {
         apiVersion: "logs.gitops.dev/v1alpha1",
         kind: "LogDestinationPolicy",
         metadata: { name: `p${i}` },
@@ -382,7 +385,7 @@ class Bench {
    */
   async ceiling(n: number, concurrency: number): Promise<{ create: number; patch: number }> {
     const namespace = `ceiling-${n}-${concurrency}-${++this.#ceilings}`;
-    await createNamespace(this.#kube, namespace);
+    await createNamespace(this.kube, namespace);
     const destination = (i: number) => `${namespace}-d${i}`;
     const create = await this.#createObjects(namespace, n, destination);
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -390,14 +393,14 @@ class Bench {
     await forEachConcurrent(n, concurrency, async (i) => {
       const desired = desiredState(specSchema.parse(specFor(destination(i))), REGION);
       const name = `p${i}`;
-      await this.#kube.request(
+      await this.kube.request(
         "PATCH",
         `${policyPath(namespace, name)}?fieldManager=bench`,
         { metadata: { annotations: { [LAST_APPLIED_ANNOTATION]: desired.annotation } } },
         MERGE_PATCH,
       );
       const message = `Policy ${desired.hash} is applied to destination ${desired.destinationName} in ${REGION}`;
-      await this.#kube.request(
+      await this.kube.request(
         "PATCH",
         `${policyPath(namespace, name, "status")}?fieldManager=bench`,
         {
@@ -422,33 +425,35 @@ class Bench {
     });
     const patch = n / seconds(performance.now() - started);
     // Deleted so that later phases run against the same amount of data.
-    await this.#kube.request("DELETE", policyPath(namespace));
+    await this.kube.request("DELETE", policyPath(namespace));
     return { create, patch };
   }
 
-  async #prepare(namespace: string, n: number): Promise<string[]> {
-    await createNamespace(this.#kube, namespace, { [TEAM_LABEL]: BENCH_TEAM });
+  async prepare(namespace: string, n: number): Promise<string[]> {
+    await createNamespace(this.kube, namespace, { [TEAM_LABEL]: BENCH_TEAM });
     const destinations = Array.from({ length: n }, (_, i) => `${namespace}-d${i}`);
-    await this.#endpoint.createDestinations(destinations);
+    await this.endpoint.createDestinations(destinations);
     await this.#createObjects(namespace, n, (i) => destinations[i] ?? "");
     return destinations;
   }
 
   /** Starts the controller on N objects it has never seen; until all are Ready. */
   async converge(namespace: string, n: number, args: readonly string[], timeoutMs: number) {
-    const watch = await ReadyWatch.start(this.#kube, namespace);
+    const watch = await ReadyWatch.start(this.kube, namespace);
     let controller: ControllerProcess | undefined;
     try {
-      const countsBefore = await this.#counts();
-      const putsBefore = this.#endpoint.puts().length;
-      controller = await this.#startController(namespace, [...args]);
+      const countsBefore = await this.counts();
+      const putsBefore = this.endpoint.puts().length;
+      controller = await this.startController(namespace, [...args]);
       const allReady = await watch.waitForAll(n, timeoutMs);
-      const countsAfter = await this.#settledCounts();
+      const countsAfter = await this.settledCounts();
       const footprint = controller.footprint();
+      const eventsDropped = await controller.metric("log_destination_policy_events_dropped_total");
       return {
+        eventsDropped: eventsDropped ?? NaN,
         seconds: seconds(allReady - controller.startedAt),
         firstReadySeconds: seconds((watch.firstReadyAt ?? NaN) - controller.startedAt),
-        puts: this.#endpoint.puts().length - putsBefore,
+        puts: this.endpoint.puts().length - putsBefore,
         requests: diffCounts(countsAfter, countsBefore),
         footprint,
       };
@@ -459,7 +464,7 @@ class Bench {
   }
 
   async size(n: number): Promise<SizeResult> {
-    const o = this.#options;
+    const o = this.options;
     let best = { create: 0, patch: 0, concurrency: 0 };
     for (const concurrency of o.ceilingConcurrency) {
       log(`N=${n}: ceiling with ${concurrency} requests in flight`);
@@ -482,7 +487,7 @@ class Bench {
       namespace = `bench-${n}-b${count}-${run}`;
       await this.setBindings(count);
       log(`N=${n}: creating ${n} destinations and objects in ${namespace}`);
-      destinations = await this.#prepare(namespace, n);
+      destinations = await this.prepare(namespace, n);
       log(`N=${n}: convergence with ${count} bindings`);
       converged = await this.converge(namespace, n, this.#argsFor(count), 30 * 60_000);
       convergeByBindings.push({
@@ -495,26 +500,28 @@ class Bench {
       );
     }
     if (!converged) throw new Error("--bindings lists no run");
+    this.lastArgs = this.#argsFor(bindings);
+    this.last = { namespace, destinations };
 
     log(`N=${n}: restart with nothing changed`);
-    const watch = await ReadyWatch.start(this.#kube, namespace);
+    const watch = await ReadyWatch.start(this.kube, namespace);
     let controller: ControllerProcess | undefined;
     try {
-      const countsBefore = await this.#counts();
-      const putsBefore = this.#endpoint.puts().length;
-      controller = await this.#startController(namespace, this.#argsFor(bindings));
+      const countsBefore = await this.counts();
+      const putsBefore = this.endpoint.puts().length;
+      controller = await this.startController(namespace, this.#argsFor(bindings));
       const verifiedAt = await controller.waitForMetric(
         "log_destination_policy_apply_skipped_total",
         n,
         10 * 60_000,
       );
       const noopSeconds = seconds(verifiedAt - controller.startedAt);
-      const noopCounts = diffCounts(await this.#settledCounts(), countsBefore);
-      const noopPuts = this.#endpoint.puts().length - putsBefore;
+      const noopCounts = diffCounts(await this.settledCounts(), countsBefore);
+      const noopPuts = this.endpoint.puts().length - putsBefore;
       log(`  ${noopSeconds.toFixed(1)} s to verify, ${noopPuts} puts`);
 
       log(`N=${n}: ${o.changes} single-object changes`);
-      const changeCountsBefore = await this.#counts();
+      const changeCountsBefore = await this.counts();
       const toPut: number[] = [];
       const toReady: number[] = [];
       for (let k = 0; k < o.changes; k++) {
@@ -523,16 +530,16 @@ class Bench {
         const name = `p${i}`;
         const destination = destinations[i] ?? "";
         await sleep(100 + Math.random() * 100);
-        const putIndex = this.#endpoint.puts().length;
+        const putIndex = this.endpoint.puts().length;
         const writtenAt = Date.now();
-        const { body } = await this.#kube.request<PolicyObject>(
+        const { body } = await this.kube.request<PolicyObject>(
           "PATCH",
           policyPath(namespace, name),
           { spec: specFor(destination, String(300_000_000_000 + k)) },
           MERGE_PATCH,
         );
         const readyAt = await watch.waitFor(name, body.metadata.generation ?? 0, 30_000);
-        const put = this.#endpoint
+        const put = this.endpoint
           .puts()
           .slice(putIndex)
           .find((p) => p.destinationName === undefined || p.destinationName === destination);
@@ -540,7 +547,7 @@ class Bench {
         toPut.push(put.at - writtenAt);
         toReady.push(readyAt - writtenAt);
       }
-      const changeCounts = diffCounts(await this.#settledCounts(), changeCountsBefore);
+      const changeCounts = diffCounts(await this.settledCounts(), changeCountsBefore);
       // The bench's own spec patches are not the controller's.
       const own = `PATCH ${PLURAL}`;
       changeCounts.set(own, (changeCounts.get(own) ?? 0) - o.changes);
@@ -572,6 +579,7 @@ class Bench {
         convergePuts: converged.puts,
         convergeFootprint: converged.footprint,
         convergeRequests: converged.requests,
+        convergeEventsDropped: converged.eventsDropped,
         noopPuts,
         noopSeconds,
         noopRequests: noopCounts,
@@ -593,14 +601,30 @@ class Bench {
     }
   }
 
+  /** The kopf operator on N objects of its own, which are deleted afterwards. */
+  async kopf(n: number): Promise<KopfResult> {
+    const result = await kopfComparison(this, n);
+    await this.kube.request("DELETE", policyPath(`bench-kopf-${n}`));
+    return result;
+  }
+
+  /** Steady state on N applied objects of their own with the given drift interval. */
+  async steadyAt(n: number, interval: string): Promise<SteadyResult> {
+    const namespace = `bench-steady-${n}-${interval}`;
+    log(`N=${n}: steady state at ${interval}: creating and applying ${n} objects`);
+    const destinations = await this.prepare(namespace, n);
+    await this.converge(namespace, n, this.lastArgs, 30 * 60_000);
+    return steadyState(this, namespace, destinations, interval);
+  }
+
   /** N objects with the controller's default AWS rate limit: must take N ÷ rate seconds. */
   async rateCheck(n: number): Promise<RateCheck> {
     const namespace = `rate-${n}`;
     log(`rate-limit check: ${n} objects at the default ${DEFAULT_AWS_RATE} requests/s`);
-    await this.#prepare(namespace, n);
+    await this.prepare(namespace, n);
     const args = [
       "--max-concurrent-reconciles",
-      String(this.#options.reconciles),
+      String(this.options.reconciles),
       ...this.#argsFor(0).slice(this.#controllerArgs.length),
     ];
     const bound = n / DEFAULT_AWS_RATE;
@@ -680,9 +704,21 @@ async function main(): Promise<void> {
       options.endpoint === "memory"
         ? await MemoryLogsEndpoint.start(REGION)
         : new MotoLogsEndpoint(cp);
-    const bench = new Bench(options, cp, kube, endpoint, rateLimitFlag);
+    const bench = new Bench(options, cp, kube, endpoint, flags);
     const results: SizeResult[] = [];
-    for (const n of options.sizes) results.push(await bench.size(n));
+    const steady: SteadyResult[] = [];
+    const kopf: KopfResult[] = [];
+    for (const n of options.sizes) {
+      results.push(await bench.size(n));
+      if (options.steadySizes && bench.last) {
+        const { namespace, destinations } = bench.last;
+        steady.push(await steadyState(bench, namespace, destinations, undefined));
+      }
+      if (options.kopf) kopf.push(await bench.kopf(n));
+    }
+    for (const { n, interval } of options.steady) {
+      steady.push(await bench.steadyAt(n, interval));
+    }
     const rateCheck =
       rateLimitFlag && options.rateCheck > 0 ? await bench.rateCheck(options.rateCheck) : undefined;
 
@@ -710,6 +746,8 @@ async function main(): Promise<void> {
       results,
       rateLimitFlag,
       rateCheck,
+      steady,
+      kopf,
       notes,
     };
     const markdown = renderReport(report);

@@ -2,6 +2,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import type { Footprint } from "./controller.ts";
 import type { RequestCounts } from "./kube.ts";
+import type { KopfResult, SteadyResult } from "./phases.ts";
 
 export interface SizeResult {
   n: number;
@@ -15,6 +16,8 @@ export interface SizeResult {
   convergePuts: number;
   convergeFootprint: Footprint;
   convergeRequests: RequestCounts;
+  /** Events the controller dropped rather than let them hold up convergence. */
+  convergeEventsDropped: number;
   noopPuts: number;
   noopSeconds: number;
   noopRequests: RequestCounts;
@@ -51,6 +54,8 @@ export interface Report {
   results: SizeResult[];
   rateLimitFlag: boolean;
   rateCheck: RateCheck | undefined;
+  steady: SteadyResult[];
+  kopf: KopfResult[];
   notes: string[];
 }
 
@@ -109,8 +114,6 @@ function targets(report: Report): Target[] {
   );
   if (!largest) return [];
   const at = `at N = ${thousands(largest.n)}`;
-  const ratio =
-    largest.ceilingRate > 0 ? largest.n / largest.convergeSeconds / largest.ceilingRate : 0;
   const maxPutsOnRestart = Math.max(...report.results.map((r) => r.noopPuts));
   const worstP99 = Math.max(...report.results.map((r) => r.changeToPut.p99));
   const changeWrites = Math.max(
@@ -119,12 +122,20 @@ function targets(report: Report): Target[] {
   const convergeWrites = Math.max(
     ...report.results.map((r) => countWrites(r.convergeRequests) / r.n),
   );
+  const ratios = report.results.map(
+    (r) => `${fixed((r.n / r.convergeSeconds / r.ceilingRate) * 100, 0)} % at ${thousands(r.n)}`,
+  );
+  const lowestRatio = Math.min(
+    ...report.results.map((r) => r.n / r.convergeSeconds / r.ceilingRate),
+  );
   return [
     {
-      what: "Convergence ≥ 50 % of the ceiling",
-      measured: `${fixed(ratio * 100, 0)} % ${at}`,
-      reached: ratio >= 0.5,
+      what: "Convergence ≥ 75 % of the two-write ceiling",
+      measured: ratios.join(", "),
+      reached: lowestRatio >= 0.75,
     },
+    ...steadyTargets(report),
+    ...kopfTargets(report),
     {
       what: "0 PutDestinationPolicy calls on restart",
       measured: `${maxPutsOnRestart}`,
@@ -210,6 +221,118 @@ function bindingRows(
   return rows;
 }
 
+function steadyTargets(report: Report): Target[] {
+  return report.steady.flatMap((s) => {
+    const where = `N = ${thousands(s.n)}, interval ${s.interval ?? "default"}`;
+    const readBound = s.n / 50 + 10;
+    return [
+      {
+        what: `${where}: change → put p99 ≤ 1 s during sweeps`,
+        measured: `${fixed(s.changeToPutDuringSweep.p99, 0)} ms (${s.changesDuringSweep} of ${s.changes} changes during a sweep; all: ${fixed(s.changeToPut.p99, 0)} ms)`,
+        reached: s.changeToPutDuringSweep.p99 <= 1000 && s.changeToPut.p99 <= 1000,
+      },
+      {
+        what: `${where}: AWS reads per interval ≤ N/50 + 10 (${fixed(readBound, 0)})`,
+        measured: thousands(s.quietReads),
+        reached: s.quietReads <= readBound,
+      },
+      {
+        what: `${where}: API-server writes per interval with nothing changed: 0`,
+        measured: thousands(s.quietWrites),
+        reached: s.quietWrites === 0,
+      },
+    ];
+  });
+}
+
+function kopfTargets(report: Report): Target[] {
+  return report.kopf.flatMap((k) => {
+    const ours = report.results.find((r) => r.n === k.n);
+    if (!ours) return [];
+    return [
+      {
+        what: `Faster than kopf + boto3 at N = ${thousands(k.n)}`,
+        measured: `${fixed(ours.convergeSeconds, 1)} s against ${fixed(k.convergeSeconds, 1)} s`,
+        reached: ours.convergeSeconds < k.convergeSeconds,
+      },
+    ];
+  });
+}
+
+function renderSteady(report: Report): string[] {
+  if (report.steady.length === 0) return [];
+  const ss = report.steady;
+  const head = `| | ${ss.map((s) => `N = ${thousands(s.n)}, ${s.interval ?? "default interval"}`).join(" | ")} |`;
+  const rule = `|---|${ss.map(() => "---:|").join("")}`;
+  const row = (label: string, cell: (s: SteadyResult) => string) =>
+    `| ${label} | ${ss.map(cell).join(" | ")} |`;
+  return [
+    "Steady state as shipped (default AWS rate limit of 5 requests/s per account and region; drift sweeps):",
+    "",
+    head,
+    rule,
+    row("First sweep after apply: API-server writes (ARNs, once)", (s) =>
+      thousands(s.firstSweepWrites),
+    ),
+    row("Quiet sweep: DescribeDestinations calls", (s) => thousands(s.quietReads)),
+    row("Quiet sweep: duration (s)", (s) => fixed(s.sweepSeconds, 1)),
+    row("Quiet sweep: API-server writes", (s) => thousands(s.quietWrites)),
+    row("Quiet sweep: PutDestinationPolicy calls", (s) => thousands(s.quietPuts)),
+    row("Changes made while a sweep ran", (s) => `${s.changesDuringSweep} of ${s.changes}`),
+    row(
+      "Change → PutDestinationPolicy p50 / p99 / max (ms), during sweeps",
+      (s) =>
+        `${fixed(s.changeToPutDuringSweep.p50, 0)} / ${fixed(s.changeToPutDuringSweep.p99, 0)} / ${fixed(s.changeToPutDuringSweep.max, 0)}`,
+    ),
+    row(
+      "Change → PutDestinationPolicy p50 / p99 / max (ms), all",
+      (s) =>
+        `${fixed(s.changeToPut.p50, 0)} / ${fixed(s.changeToPut.p99, 0)} / ${fixed(s.changeToPut.max, 0)}`,
+    ),
+    row("Peak RSS, restart + sweep + changes (MiB)", (s) => fixed(s.footprint.peakRssMiB, 0)),
+    "",
+  ];
+}
+
+function renderKopf(report: Report): string[] {
+  if (report.kopf.length === 0) return [];
+  const ks = report.kopf;
+  const head = `| | ${ks.map((k) => `N = ${thousands(k.n)}`).join(" | ")} |`;
+  const rule = `|---|${ks.map(() => "---:|").join("")}`;
+  const row = (label: string, cell: (k: KopfResult) => string) =>
+    `| ${label} | ${ks.map(cell).join(" | ")} |`;
+  const ours = (k: KopfResult) => report.results.find((r) => r.n === k.n);
+  return [
+    "The same control plane and endpoint, a minimal kopf + boto3 operator (test/bench/kopf_operator.py, kopf's default settings, one status patch per object) against this controller:",
+    "",
+    head,
+    rule,
+    row(
+      "Start → all Ready (s): this controller / kopf",
+      (k) => `${fixed(ours(k)?.convergeSeconds ?? NaN, 1)} / ${fixed(k.convergeSeconds, 1)}`,
+    ),
+    row(
+      "Peak RSS, convergence (MiB): this controller / kopf",
+      (k) =>
+        `${fixed(ours(k)?.convergeFootprint.peakRssMiB ?? NaN, 0)} / ${fixed(k.footprint.peakRssMiB, 0)}`,
+    ),
+    row(
+      "CPU, convergence (s): this controller / kopf",
+      (k) =>
+        `${fixed(ours(k)?.convergeFootprint.cpuSeconds ?? NaN, 1)} / ${fixed(k.footprint.cpuSeconds, 1)}`,
+    ),
+    row("API-server writes per object, convergence: this controller / kopf", (k) => {
+      const r = ours(k);
+      return `${fixed(r ? countWrites(r.convergeRequests) / r.n : NaN, 2)} / ${fixed(k.convergeWrites / k.n, 2)}`;
+    }),
+    row(
+      "PutDestinationPolicy calls after a restart: this controller / kopf (first 30 s)",
+      (k) => `${thousands(ours(k)?.noopPuts ?? NaN)} / ${thousands(k.restartPuts)}`,
+    ),
+    "",
+  ];
+}
+
 export function renderReport(report: Report): string {
   const rs = report.results;
   const head = `| | ${rs.map((r) => `N = ${thousands(r.n)}`).join(" | ")} |`;
@@ -243,6 +366,7 @@ export function renderReport(report: Report): string {
     row("API-server writes per object, convergence", (r) =>
       fixed(countWrites(r.convergeRequests) / r.n, 2),
     ),
+    row("Events dropped (queue full), convergence", (r) => thousands(r.convergeEventsDropped)),
     row("No-op restart: PutDestinationPolicy calls", (r) => thousands(r.noopPuts)),
     row("No-op restart: start → all N verified (s)", (r) => fixed(r.noopSeconds, 1)),
     row("No-op restart: API-server writes", (r) => thousands(countWrites(r.noopRequests))),
@@ -270,6 +394,7 @@ export function renderReport(report: Report): string {
     ),
     "",
   ];
+  lines.push(...renderSteady(report), ...renderKopf(report));
   if (report.rateCheck) {
     const c = report.rateCheck;
     lines.push(
