@@ -193,7 +193,9 @@ export const statusSchema = z
     lastDriftCheckTime: z.iso
       .datetime()
       .optional()
-      .describe("When the live policy was last compared with the desired one."),
+      .describe(
+        "When a reconcile last compared the live policy with the desired one. Drift sweeps that find nothing changed do not update it; their time is a metric.",
+      ),
     region: z
       .string()
       .optional()
