@@ -62,6 +62,8 @@ export interface Verification {
   desiredHash: string;
   /** The live policy's hash as status shows it after this reconcile. */
   liveHash: string | undefined;
+  /** The destination's ARN as last read; undefined until a read. */
+  arn: string | undefined;
 }
 
 export async function reconcile(
@@ -115,6 +117,7 @@ function finish(
             destinationName: ctx.desired.destinationName,
             desiredHash: ctx.desired.hash,
             liveHash: ctx.liveHash ?? ctx.object.status?.livePolicyHash,
+            arn: ctx.liveArn ?? ctx.object.status?.destinationArn,
           },
         }
       : {}),

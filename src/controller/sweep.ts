@@ -21,6 +21,8 @@ export interface SweepMember {
   liveHash: string | undefined;
   /** True when status says the live policy matches the desired one (Applied, InSync). */
   expectEqual: boolean;
+  /** The destination ARN status shows; a sweep that reads another one hands the object back once. */
+  arn: string | undefined;
 }
 
 /** What the sweep saw for one object: undefined when its destination is gone. */
@@ -74,6 +76,7 @@ interface Group {
 /** Whether the live destination says what the member's status already says. */
 export function settled(member: SweepMember, live: LiveDestination | undefined): boolean {
   if (!live) return false;
+  if (live.arn !== undefined && live.arn !== member.arn) return false;
   const hash = liveHash(live.accessPolicy);
   if (member.expectEqual) return hash === member.desiredHash || hash === member.liveHash;
   return hash === member.liveHash && hash !== member.desiredHash;

@@ -113,6 +113,7 @@ function harness() {
     desiredHash: GOOD_HASH,
     liveHash: GOOD_HASH,
     expectEqual: true,
+    arn: undefined,
     ...extra,
   });
   return {
@@ -178,6 +179,7 @@ describe("drift sweeps", () => {
       desiredHash: GOOD_HASH,
       liveHash: TAMPERED_HASH,
       expectEqual: false,
+      arn: undefined,
     };
     const live = (p: object) => ({ destinationName: "d", accessPolicy: canonicalJson(p) });
     assert.equal(settled(drifted, live(TAMPERED)), true);
@@ -191,6 +193,24 @@ describe("drift sweeps", () => {
       true,
     );
     assert.equal(settled(applied, live(TAMPERED)), false);
+  });
+
+  test("an ARN status does not show yet is worth one status write, and then no more", () => {
+    const member = {
+      key: "ns/p",
+      uid: "u",
+      region: "us-east-1",
+      destinationName: "d",
+      intervalMs: 1,
+      desiredHash: GOOD_HASH,
+      liveHash: GOOD_HASH,
+      expectEqual: true,
+      arn: undefined,
+    };
+    const arn = "arn:aws:logs:us-east-1:123456789012:destination:d";
+    const live = { destinationName: "d", arn, accessPolicy: canonicalJson(GOOD) };
+    assert.equal(settled(member, live), false);
+    assert.equal(settled({ ...member, arn }, live), true);
   });
 
   test("each region and role has its own sweep, and a role's sweep assumes that role", async () => {

@@ -67,6 +67,7 @@ async function readLive(
   const desired = required(ctx.desired);
   if (ctx.swept) {
     ctx.checkedAt = new Date(ctx.swept.at);
+    ctx.liveArn = ctx.swept.live?.arn;
     return ctx.swept.live;
   }
   try {
