@@ -60,6 +60,15 @@ describe("drift sweeps", () => {
     })) as { items: LogDestinationPolicy[] };
     return new Map(list.items.map((o) => [o.metadata.name, o.metadata.resourceVersion]));
   };
+  const arns = async () => {
+    const list = (await policies.api.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: policies.namespace,
+    })) as { items: LogDestinationPolicy[] };
+    return list.items.map((o) => o.status?.destinationArn);
+  };
   const events = async () =>
     (
       await env.kubeConfig
@@ -75,6 +84,13 @@ describe("drift sweeps", () => {
   test("a round in which nothing changed reads once per sweep and writes nothing", async () => {
     // Events are written in the background: one Applied event per object first.
     await waitFor("an Applied event per object", async () => (await events()) >= N, 30_000);
+    // A put tells nothing of the destination's ARN: the first sweep reads it, and
+    // status records it once. From then on nothing is left to write.
+    await waitFor(
+      "every destination ARN in status",
+      async () => (await arns()).every((arn) => arn !== undefined),
+      30_000,
+    );
     const versions = await resourceVersions();
     const eventCount = await events();
     const describedBefore = (await describes()).length;
