@@ -363,6 +363,43 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         ],
       },
       {
+        title: "Drift sweeps",
+        description:
+          "Per account and region: how long a drift sweep takes (p99) and how many DescribeDestinations pages it reads on average. One sweep per interval covers every object; about N ÷ 50 pages.",
+        type: "timeseries",
+        unit: "short",
+        width: 12,
+        targets: [
+          {
+            expr: quantile(
+              0.99,
+              "log_destination_policy_drift_sweep_duration_seconds",
+              SCOPE,
+              "account, region",
+            ),
+            legend: "p99 seconds {{account}} {{region}}",
+          },
+          {
+            expr: `sum by (account, region) (rate(log_destination_policy_drift_sweep_reads_sum{${SCOPE}}${RATE})) / sum by (account, region) (rate(log_destination_policy_drift_sweep_reads_count{${SCOPE}}${RATE}))`,
+            legend: "pages per sweep {{account}} {{region}}",
+          },
+        ],
+      },
+      {
+        title: "Age of the last drift sweep",
+        description:
+          "Time since the last successful drift sweep of each account and region. Should stay below the drift interval; a growing line means sweeps fail (see the controller's log).",
+        type: "timeseries",
+        unit: "s",
+        width: 12,
+        targets: [
+          {
+            expr: `time() - max by (account, region) (log_destination_policy_drift_sweep_last_success_timestamp_seconds{${SCOPE}})`,
+            legend: "{{account}} {{region}}",
+          },
+        ],
+      },
+      {
         title: "STS AssumeRole calls by outcome",
         description:
           "AssumeRole calls for objects that set spec.roleArn, by outcome. Empty when no object sets one.",
