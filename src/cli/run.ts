@@ -110,14 +110,24 @@ export async function runController(
   // first policy applied; a failure is retried when an object needs it.
   if (config.awsRegion !== undefined) void aws.account({ region: config.awsRegion });
   let lastDropLog = 0;
-  const events = new KubeEventRecorder(kc, REPORTING_CONTROLLER, hostname(), (reason, err) => {
-    metrics.eventsDropped.inc({ reason });
-    // Counted always, logged at most every few seconds: a flood of drops must not flood the log.
-    if (Date.now() - lastDropLog < EVENT_DROP_LOG_MS) return;
-    lastDropLog = Date.now();
-    if (reason === "queue_full") log.warn("event queue full; dropping events (counted in metrics)");
-    else log.warn({ err: String(err) }, "could not record event");
-  });
+  const events = new KubeEventRecorder(
+    kc,
+    REPORTING_CONTROLLER,
+    hostname(),
+    (reason, err) => {
+      metrics.eventsDropped.inc({ reason });
+      // Counted always, logged at most every few seconds: a flood of drops must not flood the log.
+      if (Date.now() - lastDropLog < EVENT_DROP_LOG_MS) return;
+      lastDropLog = Date.now();
+      if (reason === "queue_full")
+        log.warn("event queue full; dropping events (counted in metrics)");
+      else log.warn({ err: String(err) }, "could not record event");
+    },
+    {
+      // Events wait while reconciles do: their writes would slow the ones that make objects Ready.
+      mayRun: (): boolean => controller.waiting === 0,
+    },
+  );
   // Binding patterns mean what --allowed-role-arns patterns mean: one matcher for both.
   const tenancy = new Tenancy(config.requireBinding, (patterns) => {
     const list = RoleAllowList.parse(patterns);

@@ -350,6 +350,11 @@ export class PolicyController {
     if (count > 0) this.#metrics.tenancyReevaluations.inc(count);
   }
 
+  /** Keys waiting for a worker; none once stopping, since those are dropped. */
+  get waiting(): number {
+    return this.#queue.shuttingDown ? 0 : this.#queue.length;
+  }
+
   /** Runs workers until stop(); resolves once in-flight reconciles have finished. */
   async run(): Promise<void> {
     while (!this.#cache.synced && !this.#queue.shuttingDown) await sleep(50);

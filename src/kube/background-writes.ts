@@ -14,7 +14,15 @@ export interface BackgroundWriterOptions {
   maxPending: number;
   /** A write was dropped: "queue_full" before it ran, "write_failed" when it failed. */
   dropped(reason: "queue_full" | "write_failed", err?: unknown): void;
+  /**
+   * False while more urgent writes are waiting (reconciles in the queue): these
+   * writes then wait too, and are looked at again shortly.
+   */
+  mayRun?: () => boolean;
 }
+
+/** How soon writes held back by mayRun are looked at again. */
+const RECHECK_MS = 200;
 
 export const DEFAULT_BACKGROUND_WRITES = { concurrency: 2, maxPending: 1_000 } as const;
 
@@ -23,6 +31,7 @@ export class BackgroundWriter {
   readonly #options: BackgroundWriterOptions;
   #running = 0;
   #idle: (() => void)[] = [];
+  #recheck: NodeJS.Timeout | undefined;
 
   constructor(options: BackgroundWriterOptions) {
     this.#options = options;
@@ -54,6 +63,15 @@ export class BackgroundWriter {
   }
 
   #pump(): void {
+    if (this.#pending.length > 0 && this.#options.mayRun && !this.#options.mayRun()) {
+      if (this.#recheck === undefined) {
+        this.#recheck = setTimeout(() => {
+          this.#recheck = undefined;
+          this.#pump();
+        }, RECHECK_MS).unref();
+      }
+      return;
+    }
     while (this.#running < this.#options.concurrency) {
       const write = this.#pending.shift();
       if (!write) break;

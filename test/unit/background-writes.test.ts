@@ -90,4 +90,29 @@ describe("background writes (events)", () => {
     assert.deepEqual(dropped, ["write_failed"]);
     assert.equal(ok, true);
   });
+
+  test("writes wait while mayRun says more urgent work is waiting, then go", async () => {
+    let busy = true;
+    let ran = 0;
+    const writer = new BackgroundWriter({
+      concurrency: 2,
+      maxPending: 10,
+      dropped: () => undefined,
+      mayRun: () => !busy,
+    });
+    for (let i = 0; i < 3; i++) {
+      writer.push({
+        important: false,
+        run: () => {
+          ran++;
+          return Promise.resolve();
+        },
+      });
+    }
+    assert.equal(ran, 0);
+    assert.equal(writer.pending, 3);
+    busy = false;
+    await writer.idle();
+    assert.equal(ran, 3);
+  });
 });
