@@ -37,7 +37,14 @@ describe("drift sweeps", () => {
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "sweep"));
     for (const name of names) await createDestination(env, name);
     controller = await startController(env, {
-      args: ["--watch-namespace", policies.namespace, "--drift-detection-interval", "2s"],
+      args: [
+        "--watch-namespace",
+        policies.namespace,
+        "--drift-detection-interval",
+        "2s",
+        "--min-drift-detection-interval",
+        "1s",
+      ],
     });
     await Promise.all(
       names.map((name) =>
