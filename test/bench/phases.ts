@@ -27,7 +27,8 @@ export interface BenchRunner {
   readonly options: { reconciles: number; changes: number; logDir: string };
   startController(namespace: string, args: string[]): Promise<ControllerProcess>;
   counts(): Promise<RequestCounts>;
-  settledCounts(): Promise<RequestCounts>;
+  /** Counts once writes have stopped for 500 ms, or after `rounds` × 500 ms. */
+  settledCounts(rounds?: number): Promise<RequestCounts>;
   prepare(namespace: string, n: number): Promise<string[]>;
 }
 
@@ -80,12 +81,14 @@ export async function steadyState(
   log(`${label}: a first sweep, which records destination ARNs once`);
   const backfillBefore = await bench.counts();
   const first = await bench.startController(namespace, args);
+  let firstSweepWrites: number;
   try {
     await first.waitForMetric(SWEEPS, 1, 20 * 60_000);
+    // The objects it handed back are reconciled after it: wait until their writes have landed.
+    firstSweepWrites = countWrites(diffCounts(await bench.settledCounts(600), backfillBefore));
   } finally {
     await first.stop();
   }
-  const firstSweepWrites = countWrites(diffCounts(await bench.settledCounts(), backfillBefore));
   log(`  ${firstSweepWrites} API-server writes`);
 
   log(`${label}: one quiet sweep`);
