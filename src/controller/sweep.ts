@@ -168,11 +168,6 @@ export class DriftSweeper {
     this.#groupOf.clear();
   }
 
-  /** Runs every group's sweep now, one group after another; for tests and shutdown-free use. */
-  async sweepAll(): Promise<void> {
-    for (const [id, group] of [...this.#groups]) await this.#sweep(id, group);
-  }
-
   /** Moves the group's next sweep to `delayMs` from now, unless one is due sooner. */
   #plan(id: string, group: Group, delayMs: number): void {
     const at = this.#deps.now() + delayMs;
