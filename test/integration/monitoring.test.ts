@@ -71,6 +71,11 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
         namespace,
         "--leader-election-id",
         `monitoring-${process.pid}`,
+        // Drift sweeps every 2 s, so that their panels have data within the window.
+        "--drift-detection-interval",
+        "2s",
+        "--min-drift-detection-interval",
+        "1s",
       ],
     });
     prometheus = await startPrometheus({
@@ -114,6 +119,11 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
     await policies.waitForReason(`mon-missing-${tag}`, "DestinationNotFound", 15_000);
     await policies.waitForReason(`mon-invalid-${tag}`, "InvalidSpec", 15_000);
 
+    await waitFor(
+      "two drift sweeps",
+      async () => (await controller.metric("log_destination_policy_drift_sweeps_total")) >= 2,
+      30_000,
+    );
     families = exposedMetrics(await controller.metrics());
     // Enough scrapes after the work for rate() over the window to see it.
     await waitFor(
