@@ -68,6 +68,8 @@ export async function steadyState(
   const n = destinations.length;
   // As shipped: no --aws-rate-limit, so the default per-account limit applies.
   const args = ["--max-concurrent-reconciles", String(bench.options.reconciles)];
+  // Drift sweeps are measured here, not bindings: the changes grant accounts no binding lists.
+  if (bench.flags.has("--require-binding")) args.push("--require-binding=false");
   if (interval !== undefined) {
     args.push("--drift-detection-interval", interval);
     // A floor on per-object reads, where the controller has one, must not raise the interval.
