@@ -19,6 +19,7 @@ import { detectDrift, driftInterval, intervalNote, observeLivePolicy } from "./p
 import { recordHash } from "./record.ts";
 import { checkPermission } from "./phases/permission.ts";
 import { locateDestination } from "./phases/locate.ts";
+import { destinationArn } from "../aws/identity.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
 
@@ -117,7 +118,11 @@ function finish(
             destinationName: ctx.desired.destinationName,
             desiredHash: ctx.desired.hash,
             liveHash: ctx.liveHash ?? ctx.object.status?.livePolicyHash,
-            arn: ctx.liveArn ?? ctx.object.status?.destinationArn,
+            arn:
+              ctx.liveArn ??
+              (ctx.account
+                ? destinationArn(ctx.account, ctx.desired.region, ctx.desired.destinationName)
+                : ctx.object.status?.destinationArn),
           },
         }
       : {}),
