@@ -90,9 +90,22 @@ const SESSION_MAX = 64;
  * never share a session name by truncation either.
  */
 export function roleSessionName(namespace: string, name: string): string {
-  const full = `ldp-${namespace}@${name}`.replace(/[^\w+=,.@-]/g, "-");
+  return boundedSessionName(`ldp-${namespace}@${name}`, `${namespace}/${name}`);
+}
+
+/**
+ * `ldp-<namespace>+drift-sweep`: the session of a drift sweep, which reads the
+ * destinations of one namespace's objects. No object name holds a `+`, so it
+ * is never an object's session name.
+ */
+export function sweepSessionName(namespace: string): string {
+  return boundedSessionName(`ldp-${namespace}+drift-sweep`, `${namespace}+`);
+}
+
+function boundedSessionName(wanted: string, identity: string): string {
+  const full = wanted.replace(/[^\w+=,.@-]/g, "-");
   if (full.length <= SESSION_MAX) return full;
-  const hash = createHash("sha256").update(`${namespace}/${name}`).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(identity).digest("hex").slice(0, 16);
   return `${full.slice(0, SESSION_MAX - hash.length - 1)}-${hash}`;
 }
 
@@ -106,6 +119,11 @@ export const SESSION_TAG_NAME = "ldpc-name";
 
 export function roleSessionTags(namespace: string, name: string): Record<string, string> {
   return { [SESSION_TAG_NAMESPACE]: namespace, [SESSION_TAG_NAME]: name };
+}
+
+/** A sweep acts for one namespace's objects, not for one object: it carries no name tag. */
+export function sweepSessionTags(namespace: string): Record<string, string> {
+  return { [SESSION_TAG_NAMESPACE]: namespace };
 }
 
 /** The session name used when a caller names none. */

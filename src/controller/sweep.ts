@@ -5,6 +5,8 @@
 // handed back to the work queue, with the sweep's answer. When nothing changed,
 // a sweep writes nothing anywhere but metrics.
 import type { AwsTarget, LiveDestination } from "../aws/destinations.ts";
+import { sweepSessionName, sweepSessionTags } from "../aws/roles.ts";
+import { refOf } from "../kube/keys.ts";
 import { liveHash } from "./live.ts";
 
 export interface SweepMember {
@@ -62,12 +64,14 @@ export interface SweepDeps {
 export const FIRST_SWEEP_DELAY_MS = 10_000;
 /** After a failed sweep, the next one is tried this soon (or at the interval, if sooner). */
 export const FAILED_SWEEP_RETRY_MS = 60_000;
-/** The session name sweeps use when they assume a role: they act for no one object. */
-export const SWEEP_SESSION_NAME = "ldpc-drift-sweep";
-
 interface Group {
   region: string;
   roleArn: string | undefined;
+  /**
+   * With a role, a group holds one namespace's objects: the role's trust policy
+   * may admit only sessions tagged with a namespace that may use it.
+   */
+  namespace: string | undefined;
   members: Map<string, SweepMember>;
   timer?: { cancel(): void; at: number };
   running: boolean;
@@ -117,12 +121,14 @@ export class DriftSweeper {
   set(member: SweepMember): void {
     this.delete(member.key);
     if (this.#abort.signal.aborted || member.intervalMs <= 0) return;
-    const id = `${member.region}\u0000${member.roleArn ?? ""}`;
+    const namespace = member.roleArn === undefined ? undefined : refOf(member.key).namespace;
+    const id = `${member.region}\u0000${member.roleArn ?? ""}\u0000${namespace ?? ""}`;
     let group = this.#groups.get(id);
     if (!group) {
       group = {
         region: member.region,
         roleArn: member.roleArn,
+        namespace,
         members: new Map(),
         running: false,
       };
@@ -229,7 +235,11 @@ export class DriftSweeper {
           region: group.region,
           ...(group.roleArn === undefined
             ? {}
-            : { roleArn: group.roleArn, sessionName: SWEEP_SESSION_NAME }),
+            : {
+                roleArn: group.roleArn,
+                sessionName: sweepSessionName(group.namespace ?? ""),
+                sessionTags: sweepSessionTags(group.namespace ?? ""),
+              }),
         },
         commonPrefix(byName.keys()),
         (page) => {

@@ -228,6 +228,29 @@ describe("drift sweeps", () => {
     assert.ok(h.account.calls.find((c) => c.target.roleArn === role)?.target.sessionName);
   });
 
+  test("a role's objects are swept per namespace, tagged with it, so a trust policy bound to a namespace admits the sweep", async () => {
+    const h = harness();
+    const role = "arn:aws:iam::210987654321:role/central";
+    h.account.destinations.set("x", canonicalJson(GOOD));
+    h.sweeper.set(h.member(1, { key: "team-a/p1", destinationName: "x", roleArn: role }));
+    h.sweeper.set(h.member(2, { key: "team-a/p2", destinationName: "x", roleArn: role }));
+    h.sweeper.set(h.member(3, { key: "team-b/p3", destinationName: "x", roleArn: role }));
+    h.sweeper.set(h.member(4, { key: "team-a/p4", destinationName: "x" }));
+    h.sweeper.set(h.member(5, { key: "team-b/p5", destinationName: "x" }));
+    await h.sweep();
+    await h.sweep();
+    await h.sweep();
+    assert.equal(h.clock.pending().filter((t) => t.at <= h.clock.now).length, 0);
+    const sessions = h.account.calls
+      .map((c) => [c.target.sessionName ?? "-", JSON.stringify(c.target.sessionTags ?? {})])
+      .sort();
+    assert.deepEqual(sessions, [
+      ["-", "{}"],
+      ["ldp-team-a+drift-sweep", JSON.stringify({ "ldpc-namespace": "team-a" })],
+      ["ldp-team-b+drift-sweep", JSON.stringify({ "ldpc-namespace": "team-b" })],
+    ]);
+  });
+
   test("a group sweeps soon after it forms, then at its members' least interval", async () => {
     const h = harness();
     h.account.destinations.set("team-a-d1", canonicalJson(GOOD));
