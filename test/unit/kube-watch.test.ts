@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { afterEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
@@ -71,6 +71,12 @@ function policy(name: string, resourceVersion: string): KubernetesObject {
   return { metadata: { namespace: "ns", name, resourceVersion } };
 }
 
+/** Watchers a test started; stopped after each test, so a failed one cannot keep the process alive. */
+const started: PolicyWatcher[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.stop()));
+});
+
 function setup(options: WatcherOptions = {}) {
   const transport = new FakeTransport();
   const upserts: string[] = [];
@@ -88,6 +94,7 @@ function setup(options: WatcherOptions = {}) {
     },
     { minBackoffMs: 10, maxBackoffMs: 40, ...options },
   );
+  started.push(watcher);
   return { transport, watcher, upserts, removes, errors, events };
 }
 
