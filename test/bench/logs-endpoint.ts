@@ -12,6 +12,9 @@ import type { ControlPlane } from "../env/controlplane.ts";
 import { sendAwsError } from "../support/aws-wire.ts";
 import { forEachConcurrent } from "./kube.ts";
 
+/** The account of the destinations this endpoint holds, and of the identity calling it. */
+const ACCOUNT = "123456789012";
+
 export const PUT = "PutDestinationPolicy";
 const TARGET_PREFIX = "Logs_20140328.";
 
@@ -78,7 +81,7 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
     for (const name of names) {
       this.#destinations.set(name, {
         destinationName: name,
-        arn: `arn:aws:logs:${this.#region}:123456789012:destination:${name}`,
+        arn: `arn:aws:logs:${this.#region}:${ACCOUNT}:destination:${name}`,
         roleArn: "arn:aws:iam::123456789012:role/cwl-to-kinesis",
         targetArn: `arn:aws:kinesis:${this.#region}:123456789012:stream/${name}`,
         creationTime: Date.now(),
@@ -112,6 +115,19 @@ export class MemoryLogsEndpoint implements LogsEndpoint {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
+      // The controller looks up its own account once (STS's query protocol), as in a real account.
+      if (
+        target === "" &&
+        Buffer.concat(chunks).toString("utf8").includes("Action=GetCallerIdentity")
+      ) {
+        res.writeHead(200, { "content-type": "text/xml" });
+        res.end(
+          `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::${ACCOUNT}:user/bench</Arn>` +
+            `<UserId>AIDABENCH</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult>` +
+            `<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+        );
+        return;
+      }
       let input: Record<string, unknown>;
       try {
         input = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<
