@@ -20,6 +20,7 @@ import {
   VERSION,
 } from "./names.ts";
 import { specSchema, statusSchema } from "./v1alpha1.ts";
+import { isRecord } from "../util/record.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -82,10 +83,6 @@ function toStructural(schema: JsonSchema): JsonSchema {
   }
   if (isRecord(schema.items)) out.items = toStructural(schema.items);
   return out;
-}
-
-function isRecord(value: unknown): value is JsonSchema {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function asSchema(value: unknown): JsonSchema {

@@ -9,7 +9,7 @@
 // items, how long each string. They cannot bound the total (see
 // docs/operations.md); the watch cache and its list pages bound what the
 // controller holds (src/kube/trim.ts, src/kube/watch.ts).
-import { MAX_POLICY_BYTES } from "../policy/access-policy.ts";
+import { MAX_POLICY_BYTES } from "../util/limits.ts";
 
 // Each bound is what the whole of AWS's 5120 bytes could hold at that node, so
 // every policy AWS accepts is admitted ("nothing the grammar accepts is

@@ -3,17 +3,17 @@
 // and the offline validator parse objects with it.
 import { z } from "zod";
 import { accessPolicyStructure } from "./access-policy-schema.ts";
+import { MAX_POLICY_BYTES } from "../util/limits.ts";
 
 /** Limits published by CloudWatch Logs for PutDestinationPolicy. */
 export const DESTINATION_NAME_MAX = 512;
-export const ACCESS_POLICY_MAX_BYTES = 5120;
 
 /**
  * A structured policy whose JSON is longer than this cannot fit AWS's limit
  * once canonical (the canonical form is never shorter), so the watch cache
  * keeps only its size, under this key, and reconciling reports it.
  */
-export const CACHED_POLICY_MAX_CHARS = 2 * ACCESS_POLICY_MAX_BYTES;
+export const CACHED_POLICY_MAX_CHARS = 2 * MAX_POLICY_BYTES;
 export const OVERSIZED_POLICY_MARK = "$oversizedJsonChars";
 
 // Kubernetes validates CRDs with RE2 and JS validates with ECMAScript regexes; this
@@ -63,7 +63,7 @@ export const specSchema = z
     accessPolicyJson: z
       .string()
       .min(1)
-      .max(ACCESS_POLICY_MAX_BYTES)
+      .max(MAX_POLICY_BYTES)
       .optional()
       .describe(
         "The IAM policy document as a JSON string. Exactly one of accessPolicy and accessPolicyJson is set.",
@@ -225,7 +225,7 @@ export const statusSchema = z
       .min(0)
       .optional()
       .describe(
-        `Size of the applied canonical policy in bytes; PutDestinationPolicy accepts at most ${ACCESS_POLICY_MAX_BYTES}.`,
+        `Size of the applied canonical policy in bytes; PutDestinationPolicy accepts at most ${MAX_POLICY_BYTES}.`,
       ),
   })
   .describe("Observed state, written only by the controller.");

@@ -6,7 +6,8 @@ import {
   PutDestinationPolicyCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { classifyAwsError } from "./errors.ts";
-import { accountOfArn, CallerIdentity, type AwsAccount } from "./identity.ts";
+import { accountOfArn, type AwsAccount } from "../util/arn.ts";
+import { CallerIdentity } from "./identity.ts";
 import { AwsRateLimiter, rateLimitKey, type Priority } from "./rate-limit.ts";
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from "./retry.ts";
 import {

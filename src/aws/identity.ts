@@ -3,19 +3,7 @@
 // without reading the destination: from spec.roleArn when a role is assumed,
 // otherwise from one GetCallerIdentity for the controller's own identity.
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-
-export interface AwsAccount {
-  partition: string;
-  accountId: string;
-}
-
-const ARN_ACCOUNT = /^arn:(aws[a-z-]*):[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
-
-/** The partition and account an ARN names, if it has the usual shape. */
-export function accountOfArn(arn: string): AwsAccount | undefined {
-  const match = ARN_ACCOUNT.exec(arn);
-  return match?.[1] && match[2] ? { partition: match[1], accountId: match[2] } : undefined;
-}
+import { accountOfArn, type AwsAccount } from "../util/arn.ts";
 
 export function destinationArn(
   account: AwsAccount,

@@ -13,6 +13,8 @@
 // free right now, so they never hold a reservation ahead of a user's change, and
 // a change waits behind at most the one background call that took the last free
 // token. A bucket of their own caps them at a share of the rate.
+import { accountOfArn } from "../util/arn.ts";
+import { sleep } from "../util/sleep.ts";
 
 /** Requests per second (0 = unlimited) and the bucket's capacity. */
 export interface RateLimit {
@@ -158,31 +160,6 @@ export class AwsRateLimiter {
 
 /** "account/region"; the account comes from the role's ARN, "default" for the controller's own. */
 export function rateLimitKey(region: string, roleArn?: string): string {
-  const account = roleArn === undefined ? undefined : accountOfArn(roleArn);
+  const account = roleArn === undefined ? undefined : accountOfArn(roleArn)?.accountId;
   return `${account ?? "default"}/${region}`;
-}
-
-/** The account field of an ARN (arn:partition:service:region:account:resource). */
-export function accountOfArn(arn: string): string | undefined {
-  const account = arn.split(":")[4];
-  return account && /^\d{12}$/.test(account) ? account : undefined;
-}
-
-/** A timer that an abort cancels; rejects with the signal's reason. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -3,7 +3,7 @@
 // only place that decides to try again.
 import pRetry from "p-retry";
 import { AwsCallError, classifyAwsError, isThrottling } from "./errors.ts";
-import { sleep } from "./rate-limit.ts";
+import { sleep } from "../util/sleep.ts";
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */

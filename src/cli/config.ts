@@ -5,6 +5,7 @@ import { z } from "zod";
 import { parseDuration } from "../api/duration.ts";
 import { REGION_MAX, REGION_PATTERN } from "../api/v1alpha1.ts";
 import { RoleAllowList } from "../aws/roles.ts";
+import { OBJECT_NAME, OBJECT_NAME_MAX_LENGTH } from "../util/names.ts";
 
 export const duration = z.string().transform((value, ctx) => {
   const ms = parseDuration(value);
@@ -56,11 +57,8 @@ const dnsLabel = z
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name");
 const dnsSubdomain = z
   .string()
-  .max(253)
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    "must be a Kubernetes object name (lower case, digits, - and .)",
-  );
+  .max(OBJECT_NAME_MAX_LENGTH)
+  .regex(OBJECT_NAME, "must be a Kubernetes object name (lower case, digits, - and .)");
 
 const namespaces = z.string().transform((value) =>
   value

@@ -2,7 +2,7 @@
 // docs/diff-output.schema.json, written by `npm run generate`) and the pure
 // comparison of one manifest with the live policy of its destination.
 import { z } from "zod";
-import { ACCESS_POLICY_MAX_BYTES } from "../api/v1alpha1.ts";
+import { MAX_POLICY_BYTES } from "../util/limits.ts";
 import {
   accessChange,
   DEFAULT_POLICY_VERSION,
@@ -73,7 +73,7 @@ export const destinationDiffSchema = z
       .object({
         before: z.int().min(0).describe("Bytes of the live policy as stored; 0 without one."),
         after: z.int().min(0).describe("Bytes of the policy the controller would send."),
-        limit: z.literal(ACCESS_POLICY_MAX_BYTES),
+        limit: z.literal(MAX_POLICY_BYTES),
       })
       .describe("UTF-8 bytes against PutDestinationPolicy's limit."),
     guardrail: z
@@ -169,7 +169,7 @@ export function compareWithLive(
     size: {
       before: liveText === undefined ? 0 : utf8ByteLength(liveText),
       after: manifest.policy.bytes,
-      limit: ACCESS_POLICY_MAX_BYTES,
+      limit: MAX_POLICY_BYTES,
     },
     guardrail: {
       verdict:

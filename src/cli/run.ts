@@ -29,6 +29,7 @@ import { registerBuildInfo } from "../metrics/build-info.ts";
 import { ResilienceMetrics } from "../metrics/resilience.ts";
 import { closeServer, serveMetrics, serveProbes } from "../metrics/server.ts";
 import type { Config } from "./config.ts";
+import { pause } from "../util/sleep.ts";
 
 export const FIELD_MANAGER = "log-destination-policy-controller";
 const REPORTING_CONTROLLER = "logs.gitops.dev/log-destination-policy-controller";
@@ -271,7 +272,8 @@ export async function runController(
   }
 
   for (const w of tenancyWatchers) w.start();
-  while (!tenancyWatchers.every((w) => w.synced) && !stopSignal.aborted) await sleep(20);
+  while (!tenancyWatchers.every((w) => w.synced) && !stopSignal.aborted)
+    await pause(20, { ref: false });
   watcher.start();
   const running = controller.run();
   started = true;
@@ -304,7 +306,7 @@ export async function runController(
     controller.stop(true);
     await Promise.race([
       Promise.all([watcher.stop(), ...tenancyWatchers.map((w) => w.stop()), running]),
-      sleep(LOST_EXIT_MS),
+      pause(LOST_EXIT_MS, { ref: false }),
     ]);
     await closeAll();
     // Hung requests to an unreachable API server must not keep the process alive.
@@ -322,12 +324,15 @@ export async function runController(
   });
   let finished = await Promise.race([
     running.then(() => true),
-    sleep(config.shutdownGracePeriod).then(() => false),
+    pause(config.shutdownGracePeriod, { ref: false }).then(() => false),
   ]);
   if (!finished) {
     log.warn("in-flight reconciles did not finish within the grace period; aborting them");
     controller.stop(true);
-    finished = await Promise.race([running.then(() => true), sleep(FLUSH_MS).then(() => false)]);
+    finished = await Promise.race([
+      running.then(() => true),
+      pause(FLUSH_MS, { ref: false }).then(() => false),
+    ]);
     if (!finished) log.warn("aborted reconciles did not record their status in time");
   }
   if (elector) {
@@ -342,7 +347,7 @@ export async function runController(
       },
     );
   }
-  await Promise.race([events.flush(), sleep(EVENT_FLUSH_MS)]);
+  await Promise.race([events.flush(), pause(EVENT_FLUSH_MS, { ref: false })]);
   await closeAll();
   log.info("stopped");
 }
@@ -368,8 +373,4 @@ function fenced<T extends object>(writer: T, allowed: () => boolean): T {
           : Promise.reject(new Error("not written: this process no longer holds the lease"));
     },
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -6,6 +6,7 @@
 import { LineCounter, parseAllDocuments } from "yaml";
 import { BINDING_KIND, GROUP } from "../api/names.ts";
 import { RoleAllowList } from "../aws/roles.ts";
+import { isRecord } from "../util/record.ts";
 import {
   compileBinding,
   decide,
@@ -68,11 +69,11 @@ export function readBindings(into: OfflineTenancy, text: string, file: string): 
 }
 
 function readObject(into: OfflineTenancy, value: unknown, file: string, line: number): void {
-  if (!isObject(value)) return;
-  const metadata = isObject(value.metadata) ? value.metadata : {};
+  if (!isRecord(value)) return;
+  const metadata = isRecord(value.metadata) ? value.metadata : {};
   const name = typeof metadata.name === "string" ? metadata.name : "";
   if (value.kind === "Namespace" && value.apiVersion === "v1" && name !== "") {
-    const labels = isObject(metadata.labels) ? (metadata.labels as Record<string, string>) : {};
+    const labels = isRecord(metadata.labels) ? (metadata.labels as Record<string, string>) : {};
     into.namespaces.set(name, labels);
     return;
   }
@@ -109,10 +110,6 @@ export function decideOffline(
   return decide(selecting(tenancy.bindings, labelsOf(tenancy, namespace)), request);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isList(value: unknown): value is { items: unknown[] } {
-  return isObject(value) && value.kind === "List" && Array.isArray(value.items);
+  return isRecord(value) && value.kind === "List" && Array.isArray(value.items);
 }

@@ -16,6 +16,8 @@ import { API_VERSION, GROUP, KIND } from "../api/names.ts";
 import { specSchema, type LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import { formatPath } from "../controller/spec-issues.ts";
 import { decideOffline, type OfflineTenancy } from "./validate-bindings.ts";
+import { OBJECT_NAME, OBJECT_NAME_MAX_LENGTH } from "../util/names.ts";
+import { isRecord } from "../util/record.ts";
 import {
   describePublicStatements,
   findPublicStatements,
@@ -93,8 +95,6 @@ type ValidSpec = Pick<ManifestPolicy, "spec" | "policy">;
 const SPEC_FIELDS = new Set(Object.keys(specSchema.shape));
 const POLICY_FIELDS = new Set(["accessPolicy", "accessPolicyJson"]);
 // A DNS subdomain (RFC 1123), as the API server requires of metadata.name.
-const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const OBJECT_NAME_MAX = 253;
 
 /** Validates every LogDestinationPolicy in a stream of YAML (or JSON) documents. */
 export function validateManifests(
@@ -163,7 +163,7 @@ class DocumentChecker {
       return;
     }
     if (value === null || value === undefined) return; // e.g. a document of comments only
-    if (isObject(value) && value.kind === "List" && Array.isArray(value.items)) {
+    if (isRecord(value) && value.kind === "List" && Array.isArray(value.items)) {
       value.items.forEach((item, index) => {
         this.checkObject(item, ["items", index]);
       });
@@ -173,7 +173,7 @@ class DocumentChecker {
   }
 
   private checkObject(value: unknown, base: Segment[]): void {
-    if (!isObject(value) || !isLogDestinationPolicy(value)) {
+    if (!isRecord(value) || !isLogDestinationPolicy(value)) {
       this.result.ignored++;
       return;
     }
@@ -214,7 +214,7 @@ class DocumentChecker {
     value: Record<string, unknown>,
     base: Segment[],
   ): void {
-    const metadata = isObject(value.metadata) ? value.metadata : {};
+    const metadata = isRecord(value.metadata) ? value.metadata : {};
     const namespace =
       typeof metadata.namespace === "string" && metadata.namespace !== ""
         ? metadata.namespace
@@ -242,14 +242,14 @@ class DocumentChecker {
   }
 
   private checkName(metadata: unknown, base: Segment[]): void {
-    const name = isObject(metadata) ? metadata.name : undefined;
+    const name = isRecord(metadata) ? metadata.name : undefined;
     if (typeof name !== "string" || name === "") {
       this.report([...base, "metadata", "name"], "metadata.name", "required");
-    } else if (name.length > OBJECT_NAME_MAX || !OBJECT_NAME.test(name)) {
+    } else if (name.length > OBJECT_NAME_MAX_LENGTH || !OBJECT_NAME.test(name)) {
       this.report(
         [...base, "metadata", "name"],
         "metadata.name",
-        `${JSON.stringify(name)} is not a valid name: lower-case letters, digits, '-' and '.', at most ${OBJECT_NAME_MAX} characters`,
+        `${JSON.stringify(name)} is not a valid name: lower-case letters, digits, '-' and '.', at most ${OBJECT_NAME_MAX_LENGTH} characters`,
       );
     }
   }
@@ -269,7 +269,7 @@ class DocumentChecker {
         this.report([...at, ...segments], formatPath("spec", issue.path), issue.message);
       }
     }
-    if (isObject(spec)) {
+    if (isRecord(spec)) {
       // The API server refuses unknown fields under strict field validation, the
       // default of kubectl apply; a misspelt optional field would otherwise be lost.
       for (const key of Object.keys(spec)) {
@@ -278,7 +278,7 @@ class DocumentChecker {
         }
       }
     }
-    if (!policyFieldsValid || !isObject(spec)) return undefined;
+    if (!policyFieldsValid || !isRecord(spec)) return undefined;
 
     const resolved = resolveAccessPolicy(
       {
@@ -381,12 +381,8 @@ function isLogDestinationPolicy(value: Record<string, unknown>): boolean {
   );
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function rangeStart(node: unknown): number | undefined {
-  if (!isObject(node)) return undefined;
+  if (!isRecord(node)) return undefined;
   const range = node.range;
   return Array.isArray(range) && typeof range[0] === "number" ? range[0] : undefined;
 }

@@ -5,7 +5,7 @@
 import type { BindingStatus, LogDestinationPolicyBinding } from "../api/binding.ts";
 import type { Condition } from "../api/v1alpha1.ts";
 import type { CompiledBinding } from "../tenancy/index.ts";
-import { rfc3339 } from "./context.ts";
+import { rfc3339 } from "../util/time.ts";
 import { READY, STALLED } from "./conditions.ts";
 
 export const BINDING_ACCEPTED = "Accepted";

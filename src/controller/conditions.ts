@@ -3,6 +3,7 @@
 // when nothing changed.
 import type { Condition } from "../api/v1alpha1.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
+import { rfc3339 } from "../util/time.ts";
 
 export const READY = "Ready";
 export const RECONCILING = "Reconciling";
@@ -28,7 +29,7 @@ export function conditionsFor(
   now: Date,
 ): Condition[] {
   const rule = OUTCOMES[outcome.reason];
-  const at = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const at = rfc3339(now);
   const message = outcome.message.slice(0, MESSAGE_MAX);
   const base = { observedGeneration: generation, reason: outcome.reason, message };
   const result = [upsert(previous, { type: READY, status: rule.ready, ...base }, at)];

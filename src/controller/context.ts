@@ -1,7 +1,7 @@
 // What every reconcile phase receives and may fill in for the phases after it.
 import type { LogDestinationPolicy, LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
-import type { AwsAccount } from "../aws/identity.ts";
+import type { AwsAccount } from "../util/arn.ts";
 import type { ObjectRef } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import type { DesiredState } from "./desired.ts";
@@ -82,5 +82,3 @@ export function required<T>(value: T | undefined): T {
   if (value === undefined) throw new Error("reconcile phase ran before its input was computed");
   return value;
 }
-
-export const rfc3339 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -9,6 +9,7 @@ import {
   type PolicyDocument,
 } from "../policy/index.ts";
 import { ReconcileFailure } from "./outcomes.ts";
+import { formatIssues } from "../util/issues.ts";
 
 export interface DesiredState {
   region: string;
@@ -44,10 +45,7 @@ export function desiredState(
     "spec",
   );
   if (!resolved.ok) {
-    throw new ReconcileFailure(
-      "InvalidSpec",
-      resolved.issues.map((i) => `${i.path}: ${i.message}`).join("; "),
-    );
+    throw new ReconcileFailure("InvalidSpec", formatIssues(resolved.issues));
   }
   const annotation = canonicalJson({
     destinationName: spec.destinationName,

@@ -5,6 +5,7 @@ import type { LogDestinationPolicyStatus } from "../api/v1alpha1.ts";
 import { destinationArn } from "../aws/identity.ts";
 import { grantees, utf8ByteLength } from "../policy/index.ts";
 import type { ReconcileContext } from "./context.ts";
+import { accountOfArn } from "../util/arn.ts";
 
 type LiveFields = Pick<
   LogDestinationPolicyStatus,
@@ -16,7 +17,6 @@ type LiveFields = Pick<
   | "grantedOrganizations"
 >;
 
-const ROLE_ACCOUNT = /^arn:aws[a-z-]*:iam::(\d{12}):role\//;
 const DESTINATION_ARN = /^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):destination:(.+)$/;
 
 /** The destination ARN's account, when the ARN is the one of this region and name. */
@@ -46,7 +46,7 @@ export function liveFields(
   const fresh = arnAccount(arn, desired.region, name);
   const recorded = ctx.object.status?.destinationArn;
   const kept = fresh === undefined ? arnAccount(recorded, desired.region, name) : undefined;
-  const roleAccount = desired.roleArn ? ROLE_ACCOUNT.exec(desired.roleArn)?.[1] : undefined;
+  const roleAccount = desired.roleArn ? accountOfArn(desired.roleArn)?.accountId : undefined;
   if (fresh !== undefined) fields.destinationArn = arn;
   else if (kept === undefined && recorded !== undefined) fields.destinationArn = null;
   // A role in another account than the destination's is AWS's to refuse; until the

@@ -2,7 +2,8 @@
 // then a single summarize step that writes status. A phase either continues,
 // ends the reconcile with a declared outcome, or throws ReconcileFailure.
 import { conditionsFor, sameConditions } from "./conditions.ts";
-import { rfc3339, type Phase, type ReconcileContext, type ReconcileDeps } from "./context.ts";
+import type { Phase, ReconcileContext, ReconcileDeps } from "./context.ts";
+import { rfc3339 } from "../util/time.ts";
 import { utf8ByteLength } from "../policy/index.ts";
 import { liveFields, liveFieldsPatch } from "./live-status.ts";
 import { ReconcileFailure, type Outcome } from "./outcomes.ts";

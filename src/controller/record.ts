@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
+import { isRecord } from "../util/record.ts";
 
 /** What this process wrote, by object uid. */
 export type RecordMemory = Map<string, { generation: number; annotation: string }>;
@@ -32,9 +33,7 @@ export function annotationOf(object: LogDestinationPolicy): string | undefined {
 function parse(annotation: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(annotation);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }

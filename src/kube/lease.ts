@@ -26,6 +26,7 @@ import {
   type ResponseContext,
   type V1Lease,
 } from "@kubernetes/client-node";
+import { pause } from "../util/sleep.ts";
 
 export interface LeaseRecord {
   /** Absent once released. */
@@ -160,7 +161,7 @@ export class LeaderElector {
         if (aborted(signal)) break;
         this.#events.attemptFailed?.(err, false);
       }
-      await sleep(waitMs, signal).catch(() => undefined);
+      await pause(waitMs, { signal });
     }
     return false;
   }
@@ -195,7 +196,7 @@ export class LeaderElector {
     const { retryPeriodMs, renewDeadlineMs } = this.#config;
     const released = this.#release.signal;
     while (!aborted(released)) {
-      await sleep(retryPeriodMs, released).catch(() => undefined);
+      await pause(retryPeriodMs, { signal: released });
       if (aborted(released)) return;
       const deadline = (this.#lastRenew ?? 0) + renewDeadlineMs;
       for (;;) {
@@ -220,8 +221,8 @@ export class LeaderElector {
           if (aborted(released)) return;
           this.#events.attemptFailed?.(err, true);
         }
-        const pause = Math.min(retryPeriodMs, deadline - this.#now());
-        if (pause > 0) await sleep(pause, released).catch(() => undefined);
+        const wait = Math.min(retryPeriodMs, deadline - this.#now());
+        if (wait > 0) await pause(wait, { signal: released });
         if (aborted(released)) return;
       }
     }
@@ -306,24 +307,6 @@ export class LeaderElector {
 /** A call, so TypeScript does not carry a narrowed `aborted` across awaits. */
 function aborted(signal: AbortSignal): boolean {
   return signal.aborted;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The Lease in the cluster, read and replaced through coordination.k8s.io/v1. */

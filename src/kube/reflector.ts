@@ -16,6 +16,7 @@
 // `trim` option's. LogDestinationPolicy objects, bindings and namespaces all
 // go through this one class.
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { pause } from "../util/sleep.ts";
 
 /** T is what the cache holds: the trimmed object. */
 export interface WatchHandlers<T> {
@@ -219,16 +220,7 @@ export class Reflector<T> {
     const base = Math.min(this.#minBackoffMs * 2 ** (stream.failures - 1), this.#maxBackoffMs);
     const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
     this.#handlers.error?.(err, stream.namespace, delay);
-    const signal = this.#stop.signal;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, delay);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    await pause(delay, { signal: this.#stop.signal });
   }
 
   async #relist(stream: Stream): Promise<void> {

@@ -3,11 +3,10 @@
 
 import { canonicalJson, policyHash } from "./canonical.ts";
 import { validatePolicyDocument } from "./grammar.ts";
-import { appendPath, describeValue, isRecord, truncate } from "./issues.ts";
+import { appendPath, describeValue, truncate } from "./issues.ts";
+import { MAX_POLICY_BYTES } from "../util/limits.ts";
+import { isRecord } from "../util/record.ts";
 import type { PolicyDocument, PolicyIssue } from "./types.ts";
-
-/** PutDestinationPolicy's limit on accessPolicy, in bytes of UTF-8. */
-export const MAX_POLICY_BYTES = 5120;
 
 /** More issues than this are summarised: the list ends up in a condition message. */
 export const MAX_REPORTED_ISSUES = 20;

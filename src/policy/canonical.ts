@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 
 import { parseLivePolicy } from "./grammar.ts";
-import { isRecord } from "./issues.ts";
+import { isRecord } from "../util/record.ts";
 import type {
   NormalizedPolicy,
   NormalizedPrincipal,

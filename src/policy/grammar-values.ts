@@ -3,7 +3,8 @@
 // wrong and what would have been accepted. Each returns a fresh copy, so a validated document
 // never shares objects with the caller's input.
 
-import { describeValue, didYouMean, isRecord, quote, type PathSegment } from "./issues.ts";
+import { describeValue, didYouMean, quote, type PathSegment } from "./issues.ts";
+import { isRecord } from "../util/record.ts";
 import type {
   ConditionBlock,
   ConditionScalar,

@@ -4,14 +4,8 @@
 import { z } from "zod";
 
 import { condition, principal, stringOrList, type Validator } from "./grammar-values.ts";
-import {
-  describeValue,
-  didYouMean,
-  isRecord,
-  joinPath,
-  quote,
-  type PathSegment,
-} from "./issues.ts";
+import { describeValue, didYouMean, joinPath, quote, type PathSegment } from "./issues.ts";
+import { isRecord } from "../util/record.ts";
 import type { PolicyDocument, PolicyDocumentInput, PolicyIssue } from "./types.ts";
 
 export const POLICY_VERSIONS = ["2012-10-17", "2008-10-17"] as const;

@@ -33,7 +33,6 @@ export {
   policyHash,
 } from "./canonical.ts";
 export {
-  MAX_POLICY_BYTES,
   MAX_REPORTED_ISSUES,
   resolveAccessPolicy,
   utf8ByteLength,
@@ -62,6 +61,5 @@ export {
   type Grantee,
   type GranteeKind,
 } from "./grantees.ts";
-export { formatIssues } from "./issues.ts";
 export { POLICY_SIZE_WARNING_BYTES, policySizeWarning } from "./size.ts";
 export { allowGrants, type Grant, type StatementGrants } from "./principals.ts";

@@ -1,8 +1,6 @@
 // Rendering of issue paths and offending values. Messages end up in Kubernetes conditions and
 // events, so everything user-controlled is quoted and bounded in length.
 
-import type { PolicyIssue } from "./types.ts";
-
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const MAX_SHOWN_CHARS = 60;
 
@@ -40,15 +38,6 @@ export function appendPath(base: string, segment: PathSegment): string {
 
 export function joinPath(base: string, segments: readonly PathSegment[]): string {
   return segments.reduce<string>(appendPath, base);
-}
-
-/** One line per issue, `path: message`, suitable for a condition message or a log line. */
-export function formatIssues(issues: readonly PolicyIssue[]): string {
-  return issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A hint for the commonest mistake in hand-written policies: wrong capitalisation. */

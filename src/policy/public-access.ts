@@ -17,7 +17,8 @@
 // organization ID. docs/public-access.md lists the shapes and their verdicts.
 
 import { statementList } from "./canonical.ts";
-import { isRecord, quote } from "./issues.ts";
+import { quote } from "./issues.ts";
+import { isRecord } from "../util/record.ts";
 import type { PolicyDocumentInput, PolicyStatement, Principal } from "./types.ts";
 
 export interface PublicStatement {

@@ -1,7 +1,7 @@
 // How close a canonical policy is to the size PutDestinationPolicy accepts. Teams
 // that list sender accounts one by one reach the limit at a few hundred accounts;
 // the warning comes early enough to switch to an organization condition first.
-import { MAX_POLICY_BYTES } from "./access-policy.ts";
+import { MAX_POLICY_BYTES } from "../util/limits.ts";
 
 /** 80 % of the limit. */
 export const POLICY_SIZE_WARNING_BYTES = Math.floor(MAX_POLICY_BYTES * 0.8);

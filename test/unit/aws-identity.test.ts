@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DestinationPolicyClient } from "../../src/aws/destinations.ts";
-import { accountOfArn, CallerIdentity, destinationArn } from "../../src/aws/identity.ts";
+import { CallerIdentity, destinationArn } from "../../src/aws/identity.ts";
+import { accountOfArn } from "../../src/util/arn.ts";
 
 function scriptedSts(answers: (string | Error)[]) {
   const calls: string[] = [];

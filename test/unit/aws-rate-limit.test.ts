@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { ThrottlingException } from "@aws-sdk/client-cloudwatch-logs";
-import {
-  accountOfArn,
-  AwsRateLimiter,
-  rateLimitKey,
-  TokenBucket,
-} from "../../src/aws/rate-limit.ts";
+import { AwsRateLimiter, rateLimitKey, TokenBucket } from "../../src/aws/rate-limit.ts";
+import { accountOfArn } from "../../src/util/arn.ts";
 import { withRetries, DEFAULT_RETRY_POLICY } from "../../src/aws/retry.ts";
 
 /** Grant times of `requests` reservations made at the given times, under a fake clock. */

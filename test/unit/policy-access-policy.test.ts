@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
-  formatIssues,
-  MAX_POLICY_BYTES,
   MAX_REPORTED_ISSUES,
   policyHash,
   resolveAccessPolicy,
@@ -12,6 +10,8 @@ import {
   type PolicyDocument,
   type PolicyIssue,
 } from "../../src/policy/index.ts";
+import { formatIssues } from "../../src/util/issues.ts";
+import { MAX_POLICY_BYTES } from "../../src/util/limits.ts";
 import { accountPolicy, orgPolicy } from "./policy-fixtures.ts";
 
 function issuesOf(result: AccessPolicyResult): PolicyIssue[] {

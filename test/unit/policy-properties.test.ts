@@ -5,13 +5,13 @@ import fc from "fast-check";
 
 import {
   canonicalJson,
-  MAX_POLICY_BYTES,
   policiesEqual,
   policyHash,
   resolveAccessPolicy,
   type AccessPolicyInput,
   type AccessPolicyResult,
 } from "../../src/policy/index.ts";
+import { MAX_POLICY_BYTES } from "../../src/util/limits.ts";
 
 // Runs per property; together well over 10,000 generated inputs in a few seconds.
 const RUNS = { json: 3000, strings: 3000, mutated: 3000, valid: 2500 };

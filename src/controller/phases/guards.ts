@@ -1,5 +1,6 @@
 // Phases that decide, before any AWS call, whether this object may be reconciled at all.
-import { ACCESS_POLICY_MAX_BYTES, OVERSIZED_POLICY_MARK, specSchema } from "../../api/v1alpha1.ts";
+import { OVERSIZED_POLICY_MARK, specSchema } from "../../api/v1alpha1.ts";
+import { MAX_POLICY_BYTES } from "../../util/limits.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { describePublicStatements, findPublicStatements } from "../../policy/index.ts";
 import { STALLED } from "../conditions.ts";
@@ -31,7 +32,7 @@ export function validateSpec(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   if (typeof oversized === "number") {
     throw new ReconcileFailure(
       "InvalidSpec",
-      `spec.accessPolicy: ${oversized} characters as JSON; AWS accepts at most ${ACCESS_POLICY_MAX_BYTES} bytes`,
+      `spec.accessPolicy: ${oversized} characters as JSON; AWS accepts at most ${MAX_POLICY_BYTES} bytes`,
     );
   }
   const parsed = specSchema.safeParse(ctx.object.spec ?? {});
