@@ -8,7 +8,7 @@ import type { CompiledBinding } from "../tenancy/index.ts";
 import { rfc3339 } from "../util/time.ts";
 import { READY, STALLED } from "./conditions.ts";
 
-export const BINDING_ACCEPTED = "Accepted";
+const BINDING_ACCEPTED = "Accepted";
 const ACCEPTED_MESSAGE =
   "Enforced: objects in the namespaces this binding selects may manage what it lists";
 

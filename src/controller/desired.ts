@@ -67,7 +67,7 @@ export function desiredState(
   };
 }
 
-export interface AnnotationShape {
+interface AnnotationShape {
   destinationName?: unknown;
   roleArn?: unknown;
   forceUpdate?: unknown;

@@ -24,7 +24,7 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 1000_000 };
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 1000_000 };
 
 const noop: QueueObserver = {
   depth: () => undefined,
@@ -117,10 +117,6 @@ export class WorkQueue {
 
   forget(key: string): void {
     this.#failures.delete(key);
-  }
-
-  failures(key: string): number {
-    return this.#failures.get(key) ?? 0;
   }
 
   /** Drops a pending delayed add, for keys whose object is gone. */

@@ -24,7 +24,7 @@ import { destinationArn } from "../aws/identity.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
 
-export const PHASES: readonly (readonly [string, Phase])[] = [
+const PHASES: readonly (readonly [string, Phase])[] = [
   ["finalize", finalizeDeletion],
   ["suspend", skipSuspended],
   ["validate", validateSpec],
@@ -43,7 +43,6 @@ export const PHASES: readonly (readonly [string, Phase])[] = [
 export interface ReconcileResult {
   outcome?: Outcome;
   putCalled: boolean;
-  statusWritten: boolean;
   /** Time until the live policy should be looked at again; 0 when drift checks are off. */
   driftIntervalMs: number;
   /** The drift found, if any. */
@@ -76,7 +75,7 @@ export async function reconcile(
   try {
     for (const [, phase] of PHASES) {
       const result = await phase(ctx, deps);
-      if (result === "stop") return finish(ctx, deps, undefined, false);
+      if (result === "stop") return finish(ctx, deps, undefined);
       if (result) {
         outcome = result;
         break;
@@ -95,19 +94,18 @@ export async function reconcile(
   const note = intervalNote(ctx, deps);
   if (note) outcome = { ...outcome, message: `${outcome.message}. ${note}` };
   await locateDestination(ctx, deps);
-  return finish(ctx, deps, outcome, await summarize(ctx, deps, outcome));
+  await summarize(ctx, deps, outcome);
+  return finish(ctx, deps, outcome);
 }
 
 function finish(
   ctx: ReconcileContext,
   deps: ReconcileDeps,
   outcome: Outcome | undefined,
-  statusWritten: boolean,
 ): ReconcileResult {
   return {
     ...(outcome ? { outcome } : {}),
     putCalled: ctx.inSync === "written",
-    statusWritten,
     driftIntervalMs: outcome ? driftInterval(ctx, deps) : 0,
     ...(ctx.requeueAfterMs === undefined ? {} : { requeueAfterMs: ctx.requeueAfterMs }),
     ...(ctx.drift ? { drift: ctx.drift } : {}),
@@ -137,7 +135,7 @@ async function summarize(
   ctx: ReconcileContext,
   deps: ReconcileDeps,
   outcome: Outcome,
-): Promise<boolean> {
+): Promise<void> {
   const status = ctx.object.status ?? {};
   const conditions = conditionsFor(status.conditions ?? [], outcome, ctx.generation, deps.now());
   const patch: Record<string, unknown> = {};
@@ -157,10 +155,9 @@ async function summarize(
     patch.livePolicyHash = ctx.liveHash;
   if (ctx.checkedAt) patch.lastDriftCheckTime = rfc3339(ctx.checkedAt);
   Object.assign(patch, liveFieldsPatch(status, liveFields(ctx, deps.defaultRegion)));
-  if (Object.keys(patch).length === 0) return false;
+  if (Object.keys(patch).length === 0) return;
   // Merge patch replaces lists whole, so conditions always travel complete.
   if (patch.observedGeneration !== undefined && patch.conditions === undefined)
     patch.conditions = conditions;
   await deps.writer.patchStatus(ctx.ref, patch);
-  return true;
 }

@@ -37,15 +37,6 @@ export class Tenancy {
     return this.#bindings.size;
   }
 
-  /** Bindings whose spec the controller refused, with why. */
-  invalidBindings(): { name: string; problem: string }[] {
-    const out: { name: string; problem: string }[] = [];
-    for (const b of this.#bindings.values()) {
-      if (b.problem !== undefined) out.push({ name: b.name, problem: b.problem });
-    }
-    return out;
-  }
-
   binding(name: string): CompiledBinding | undefined {
     return this.#bindings.get(name);
   }

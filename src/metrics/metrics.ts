@@ -15,8 +15,6 @@ const AWS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SWEEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 const READ_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
 
-export type ReconcileResult = "success" | "error" | "requeue" | "requeue_after";
-
 export class ControllerMetrics {
   readonly registry: Registry;
   readonly reconcileTotal: Counter<"controller" | "result">;

@@ -50,7 +50,7 @@ function formatMs(ms: number): string {
  * however often it is reconciled. Counts reads this process made and the last
  * check status records (which tenants cannot write).
  */
-export function readWait(ctx: ReconcileContext, deps: ReconcileDeps): number {
+function readWait(ctx: ReconcileContext, deps: ReconcileDeps): number {
   const uid = ctx.object.metadata.uid;
   const recorded = Date.parse(ctx.object.status?.lastDriftCheckTime ?? "");
   const last = Math.max(
