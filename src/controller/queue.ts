@@ -6,6 +6,7 @@
 // Two lanes: foreground keys (a user's change, a retry) always go before
 // background keys (a drift sweep's findings), and a background key added again
 // in the foreground moves to the foreground lane.
+import { systemClock, type Clock, type Timer } from "./clock.ts";
 
 /** Which lane a key waits in. */
 export type Lane = "foreground" | "background";
@@ -46,16 +47,22 @@ export class WorkQueue {
   readonly #processing = new Set<string>();
   readonly #addedAt = new Map<string, number>();
   readonly #failures = new Map<string, number>();
-  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #delayed = new Map<string, { at: number; timer: Timer }>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
   readonly #observer: QueueObserver;
   readonly #backoff: BackoffPolicy;
+  readonly #clock: Clock;
   #shuttingDown = false;
   #active = 0;
 
-  constructor(observer: QueueObserver = noop, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
+  constructor(
+    observer: QueueObserver = noop,
+    backoff: BackoffPolicy = DEFAULT_BACKOFF,
+    clock: Clock = systemClock,
+  ) {
     this.#observer = observer;
     this.#backoff = backoff;
+    this.#clock = clock;
   }
 
   get length(): number {
@@ -94,11 +101,11 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = this.#clock.now() + delayMs;
     const pending = this.#delayed.get(key);
     if (pending && pending.at <= at) return;
-    if (pending) clearTimeout(pending.timer);
-    const timer = setTimeout(() => {
+    pending?.timer.cancel();
+    const timer = this.#clock.schedule(() => {
       this.#delayed.delete(key);
       this.add(key);
     }, delayMs);
@@ -121,8 +128,7 @@ export class WorkQueue {
 
   /** Drops a pending delayed add, for keys whose object is gone. */
   cancel(key: string): void {
-    const pending = this.#delayed.get(key);
-    if (pending) clearTimeout(pending.timer);
+    this.#delayed.get(key)?.timer.cancel();
     this.#delayed.delete(key);
     this.#failures.delete(key);
   }
@@ -188,7 +194,7 @@ export class WorkQueue {
   /** Stops handing out keys; keys being processed finish normally. */
   shutdown(): void {
     this.#shuttingDown = true;
-    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.#delayed.values()) timer.cancel();
     this.#delayed.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }
