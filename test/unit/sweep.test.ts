@@ -12,6 +12,7 @@ import {
   type SweepResult,
   type SweptAnswer,
 } from "../../src/controller/sweep.ts";
+import { FakeClock } from "./fakes/clock.ts";
 
 const policy = (account: string): PolicyDocumentInput => ({
   Version: "2012-10-17",
@@ -57,33 +58,6 @@ class FakeAccount {
   };
 }
 
-/** Timers that run only when the test says so. */
-class FakeClock {
-  now = 0;
-  readonly timers: { at: number; run: () => void; cancelled: boolean }[] = [];
-  schedule = (run: () => void, delayMs: number) => {
-    const timer = { at: this.now + delayMs, run, cancelled: false };
-    this.timers.push(timer);
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-      },
-    };
-  };
-  pending() {
-    return this.timers.filter((t) => !t.cancelled).sort((a, b) => a.at - b.at);
-  }
-  /** Runs the next timer, moving the clock to it; resolves when the sweep it started is done. */
-  async next(done: Promise<unknown>): Promise<void> {
-    const timer = this.pending()[0];
-    assert.ok(timer, "a sweep is scheduled");
-    timer.cancelled = true;
-    this.now = timer.at;
-    timer.run();
-    await done;
-  }
-}
-
 function harness() {
   const account = new FakeAccount();
   const clock = new FakeClock();
@@ -101,7 +75,7 @@ function harness() {
       resolveDone();
       done = new Promise<void>((r) => (resolveDone = r));
     },
-    now: () => clock.now,
+    now: clock.now,
     schedule: clock.schedule,
   });
   const member = (i: number, extra: Partial<SweepMember> = {}): SweepMember => ({
@@ -240,7 +214,7 @@ describe("drift sweeps", () => {
     await h.sweep();
     await h.sweep();
     await h.sweep();
-    assert.equal(h.clock.pending().filter((t) => t.at <= h.clock.now).length, 0);
+    assert.equal(h.clock.pending().filter((t) => t.at <= h.clock.now()).length, 0);
     const sessions = h.account.calls
       .map((c) => [c.target.sessionName ?? "-", JSON.stringify(c.target.sessionTags ?? {})])
       .sort();
@@ -259,7 +233,7 @@ describe("drift sweeps", () => {
     h.sweeper.set(h.member(2, { intervalMs: 120_000 }));
     assert.equal(h.clock.pending()[0]?.at, FIRST_SWEEP_DELAY_MS);
     await h.sweep();
-    const next = (h.clock.pending()[0]?.at ?? 0) - h.clock.now;
+    const next = (h.clock.pending()[0]?.at ?? 0) - h.clock.now();
     assert.ok(next >= 120_000 * 0.9 && next <= 120_000 * 1.1, `next sweep in ${next} ms`);
   });
 
@@ -284,7 +258,7 @@ describe("drift sweeps", () => {
     await h.sweep();
     assert.deepEqual(h.changed, []);
     assert.ok(h.results[0]?.error);
-    const next = (h.clock.pending()[0]?.at ?? 0) - h.clock.now;
+    const next = (h.clock.pending()[0]?.at ?? 0) - h.clock.now();
     assert.ok(next <= FAILED_SWEEP_RETRY_MS * 1.1, `retried in ${next} ms`);
   });
 
