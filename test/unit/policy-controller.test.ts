@@ -142,18 +142,43 @@ const failing = (reason: Reason, error: Error, conditions: string, requeue: stri
   },
 });
 
+const observing = (policy: typeof GOOD, reason: Reason, conditions: string, type: string): Row => ({
+  name: `an Observe object whose live policy ${policy === GOOD ? "matches" : "differs"} is ${reason}, and swept`,
+  object: policyObject("p", { mode: "Observe" }),
+  aws: { describe: [live(policy)] },
+  expect: {
+    reason,
+    conditions,
+    requeue: ["sweep"],
+    events: [`${type} ${reason} Reconcile`],
+    calls: ["aws.describe d", STATUS],
+  },
+});
+/** The object is applied, then its first sweep reads this policy. */
+const sweepFinds =
+  (policy: typeof GOOD) =>
+  async (w: World, object: LogDestinationPolicy): Promise<void> => {
+    w.put(object);
+    await w.settle();
+    w.aws.script.list = [[live(policy)]];
+    await w.tick();
+  };
+
+/** A first apply: put, record, where it went, status. */
+const APPLIED: Row["expect"] = {
+  reason: "Applied",
+  conditions: "Ready=True",
+  requeue: ["sweep"],
+  events: ["Normal Applied PutDestinationPolicy"],
+  calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
+};
+
 const rows: Row[] = [
   {
     name: "a new object's policy is put and recorded, the object is Ready, and the drift sweep looks next",
     object: policyObject(),
     aws: { account: { partition: "aws", accountId: "123456789012" } },
-    expect: {
-      reason: "Applied",
-      conditions: "Ready=True",
-      requeue: ["sweep"],
-      events: ["Normal Applied PutDestinationPolicy"],
-      calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
-    },
+    expect: APPLIED,
   },
   {
     name: "an object whose status write echoes back is not reconciled again",
@@ -168,13 +193,7 @@ const rows: Row[] = [
       });
       await w.settle();
     },
-    expect: {
-      reason: "Applied",
-      conditions: "Ready=True",
-      requeue: ["sweep"],
-      events: ["Normal Applied PutDestinationPolicy"],
-      calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
-    },
+    expect: APPLIED,
   },
   {
     name: "an object AWS already holds with a proven record makes no AWS write and emits no event",
@@ -207,39 +226,12 @@ const rows: Row[] = [
       calls: ["aws.account", STATUS],
     },
   },
-  {
-    name: "an Observe object whose live policy matches is InSync",
-    object: policyObject("p", { mode: "Observe" }),
-    aws: { describe: [live(GOOD)] },
-    expect: {
-      reason: "InSync",
-      conditions: "Ready=True",
-      requeue: ["sweep"],
-      events: ["Normal InSync Reconcile"],
-      calls: ["aws.describe d", STATUS],
-    },
-  },
-  {
-    name: "an Observe object whose live policy differs is OutOfSync and stalled, and still swept",
-    object: policyObject("p", { mode: "Observe" }),
-    aws: { describe: [live(OTHER)] },
-    expect: {
-      reason: "OutOfSync",
-      conditions: STALLED,
-      requeue: ["sweep"],
-      events: ["Warning OutOfSync Reconcile"],
-      calls: ["aws.describe d", STATUS],
-    },
-  },
+  observing(GOOD, "InSync", "Ready=True", "Normal"),
+  observing(OTHER, "OutOfSync", STALLED, "Warning"),
   {
     name: "drift a sweep finds under driftPolicy Report is Drifted, with a drift event, and left as is",
     object: policyObject("p", { driftPolicy: "Report" }),
-    act: async (w, object) => {
-      w.put(object);
-      await w.settle();
-      w.aws.script.list = [[live(OTHER)]];
-      await w.tick();
-    },
+    act: sweepFinds(OTHER),
     expect: {
       reason: "Drifted",
       conditions: STALLED,
@@ -250,26 +242,13 @@ const rows: Row[] = [
         "Warning Drifted Reconcile",
       ],
       // Report leaves AWS as it is, and where it is still follows from the identity.
-      calls: [
-        PUT,
-        "kube.annotations ns/p",
-        "aws.account",
-        STATUS,
-        "aws.list d",
-        "aws.account",
-        STATUS,
-      ],
+      calls: [...APPLIED.calls, "aws.list d", "aws.account", STATUS],
     },
   },
   {
     name: "drift a sweep finds under driftPolicy Correct is put right and Applied again",
     object: policyObject(),
-    act: async (w, object) => {
-      w.put(object);
-      await w.settle();
-      w.aws.script.list = [[live(OTHER)]];
-      await w.tick();
-    },
+    act: sweepFinds(OTHER),
     expect: {
       reason: "Applied",
       conditions: "Ready=True",
@@ -279,18 +258,8 @@ const rows: Row[] = [
         "Warning Drifted DescribeDestinations",
         "Normal Applied PutDestinationPolicy",
       ],
-      calls: [
-        PUT,
-        "kube.annotations ns/p",
-        "aws.account",
-        STATUS,
-        "aws.list d",
-        PUT,
-        // The fake API server does not echo writes into the cache, so the record is written again.
-        "kube.annotations ns/p",
-        "aws.account",
-        STATUS,
-      ],
+      // The fake API server does not echo writes into the cache, so the record is written again.
+      calls: [...APPLIED.calls, "aws.list d", ...APPLIED.calls],
     },
   },
   {
@@ -396,7 +365,7 @@ const rows: Row[] = [
       conditions: "Ready=True",
       requeue: ["sweep"],
       events: ["Warning AWSUnavailable Reconcile", "Normal Applied PutDestinationPolicy"],
-      calls: [PUT, STATUS, PUT, "kube.annotations ns/p", "aws.account", STATUS],
+      calls: [PUT, STATUS, ...APPLIED.calls],
     },
   },
   {
@@ -455,13 +424,7 @@ const rows: Row[] = [
       w.controller.remove(object);
       await w.settle();
     },
-    expect: {
-      reason: "Applied",
-      conditions: "Ready=True",
-      requeue: [],
-      events: ["Normal Applied PutDestinationPolicy"],
-      calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
-    },
+    expect: { ...APPLIED, requeue: [] },
   },
 ];
 

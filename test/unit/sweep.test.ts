@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AwsTarget, LiveDestination } from "../../src/aws/destinations.ts";
-import { canonicalJson, policyHash, type PolicyDocumentInput } from "../../src/policy/index.ts";
+import { canonicalJson, policyHash } from "../../src/policy/index.ts";
 import {
   commonPrefix,
   DriftSweeper,
@@ -13,20 +13,10 @@ import {
   type SweptAnswer,
 } from "../../src/controller/sweep.ts";
 import { FakeClock } from "./fakes/clock.ts";
+import { grant } from "./fakes/objects.ts";
 
-const policy = (account: string): PolicyDocumentInput => ({
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Principal: { AWS: account },
-      Action: "logs:PutSubscriptionFilter",
-      Resource: "*",
-    },
-  ],
-});
-const GOOD = policy("111111111111");
-const TAMPERED = policy("999999999999");
+const GOOD = grant("111111111111");
+const TAMPERED = grant("999999999999");
 const GOOD_HASH = policyHash(GOOD);
 const TAMPERED_HASH = policyHash(TAMPERED);
 
@@ -157,7 +147,7 @@ describe("drift sweeps", () => {
     };
     const live = (p: object) => ({ destinationName: "d", accessPolicy: canonicalJson(p) });
     assert.equal(settled(drifted, live(TAMPERED)), true);
-    assert.equal(settled(drifted, live(policy("222222222222"))), false);
+    assert.equal(settled(drifted, live(grant("222222222222"))), false);
     assert.equal(settled(drifted, live(GOOD)), false);
     assert.equal(settled(drifted, undefined), false);
     const applied = { ...drifted, liveHash: undefined, expectEqual: true };
