@@ -5,11 +5,11 @@ import { test } from "node:test";
 import { LAST_APPLIED_ANNOTATION, REVOKE_FINALIZER } from "../../src/api/names.ts";
 import { specSchema, type LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { AwsCallError } from "../../src/aws/errors.ts";
-import type { ReconcileContext, ReconcileDeps } from "../../src/controller/context.ts";
 import { desiredState } from "../../src/controller/desired.ts";
 import { ReconcileFailure } from "../../src/controller/outcomes.ts";
 import { finalizeDeletion } from "../../src/controller/phases/deletion.ts";
 import { recordHash } from "../../src/controller/record.ts";
+import { contextFor, phaseWorld } from "./fakes/objects.ts";
 
 const spec = {
   destinationName: "d",
@@ -38,57 +38,21 @@ function setup(revokeTimeoutMs: number, forged = false) {
     spec,
     status: { appliedRecordHash: forged ? "sha256:other" : recordHash(record) },
   };
-  let now = Date.parse("2026-01-01T00:00:00Z");
-  const puts: string[] = [];
-  const finalizers: string[][] = [];
-  let failing = true;
   const denied = new AwsCallError(
     "PutDestinationPolicy",
     { kind: "access-denied", name: "AccessDeniedException", message: "denied" },
     1,
   );
-  const deps = {
-    aws: {
-      putPolicy: (input: { destinationName: string }) => {
-        puts.push(input.destinationName);
-        return failing ? Promise.reject(denied) : Promise.resolve();
-      },
-      describe: () => Promise.resolve(undefined),
-    },
-    writer: {
-      patchFinalizers: (_ref: unknown, list: string[]) => {
-        finalizers.push(list);
-        return Promise.resolve();
-      },
-      patchAnnotations: () => Promise.resolve(),
-      patchStatus: () => Promise.resolve(),
-    },
-    defaultRegion: undefined,
-    defaultDriftIntervalMs: 0,
-    minDriftIntervalMs: 0,
-    denyPublicAccessOverride: false,
-    ownerOf: () => undefined,
-    permission: () => ({ permitted: true, binding: "" }),
-    revokeTimeoutMs,
-    revokeFailingSince: new Map(),
-    memory: new Map(),
-    lastRead: new Map(),
-    recordSuspect: () => false,
-    now: () => new Date(now),
-  } as unknown as ReconcileDeps;
-  const ctx = (): ReconcileContext => ({
-    object,
-    ref: { namespace: "ns", name: "a" },
-    generation: 1,
-    signal: new AbortController().signal,
-  });
+  const world = phaseWorld({ put: [denied] }, { defaultRegion: undefined, revokeTimeoutMs });
   return {
-    deps,
-    ctx,
-    puts,
-    finalizers,
-    advance: (ms: number) => (now += ms),
-    recover: () => (failing = false),
+    deps: world.deps,
+    ctx: () => contextFor(object),
+    get puts() {
+      return world.aws.puts.map((input) => input.destinationName);
+    },
+    finalizers: world.writer.finalizers,
+    advance: (ms: number) => (world.clock.current += ms),
+    recover: () => (world.aws.script.put = [undefined]),
   };
 }
 
