@@ -7,7 +7,6 @@ import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { DestinationSweepApi } from "../aws/destinations.ts";
 import type { EventSink } from "../kube/events.ts";
-import { setTimeout as sleep } from "node:timers/promises";
 import { keyOf, refOf } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import { bindingStatus } from "./binding-status.ts";
@@ -28,6 +27,7 @@ import { WorkQueue } from "./queue.ts";
 import type { ReconcileDeps } from "./reconcile.ts";
 import { ReconcileRunner } from "./runner.ts";
 import { Tenancy } from "./tenancy.ts";
+import { pause } from "../util/sleep.ts";
 
 export {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -226,7 +226,7 @@ export class PolicyController {
 
   /** Runs workers until stop(); resolves once in-flight reconciles have finished. */
   async run(): Promise<void> {
-    while (!this.#cache.synced && !this.#queue.shuttingDown) await sleep(50);
+    while (!this.#cache.synced && !this.#queue.shuttingDown) await pause(50);
     await this.#queue.run(
       this.#options.concurrency,
       (key) => this.#runner.process(key),

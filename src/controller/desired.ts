@@ -9,6 +9,7 @@ import {
   type PolicyDocument,
 } from "../policy/index.ts";
 import { ReconcileFailure } from "./outcomes.ts";
+import { isRecord } from "../util/record.ts";
 import { formatIssues } from "../util/issues.ts";
 
 export interface DesiredState {
@@ -67,14 +68,6 @@ export function desiredState(
   };
 }
 
-interface AnnotationShape {
-  destinationName?: unknown;
-  roleArn?: unknown;
-  forceUpdate?: unknown;
-  policy?: unknown;
-  region?: unknown;
-}
-
 /** Semantic, not textual: an annotation written by an older version still matches. */
 export function sameDesiredState(annotation: string | undefined, desired: DesiredState): boolean {
   if (annotation === undefined) return false;
@@ -85,13 +78,12 @@ export function sameDesiredState(annotation: string | undefined, desired: Desire
   } catch {
     return false;
   }
-  if (typeof value !== "object" || value === null) return false;
-  const parsed = value as AnnotationShape;
+  if (!isRecord(value)) return false;
   return (
-    parsed.destinationName === desired.destinationName &&
-    parsed.region === desired.region &&
-    parsed.forceUpdate === desired.forceUpdate &&
-    parsed.roleArn === desired.roleArn &&
-    policiesEqual(parsed.policy, desired.document)
+    value.destinationName === desired.destinationName &&
+    value.region === desired.region &&
+    value.forceUpdate === desired.forceUpdate &&
+    value.roleArn === desired.roleArn &&
+    policiesEqual(value.policy, desired.document)
   );
 }

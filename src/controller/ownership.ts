@@ -3,6 +3,7 @@
 // a newer object can never take a destination away and AWS writes never
 // alternate. Kept as an index so a reconcile never scans every object.
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
+import { accountOfArn } from "../util/arn.ts";
 
 export interface Claim {
   key: string;
@@ -22,7 +23,7 @@ export function targetOf(
   const region = typeof spec.region === "string" ? spec.region : (defaultRegion ?? "");
   const account =
     typeof spec.roleArn === "string"
-      ? (/:iam::(\d{12}):/.exec(spec.roleArn)?.[1] ?? spec.roleArn)
+      ? (accountOfArn(spec.roleArn)?.accountId ?? spec.roleArn)
       : "default";
   return `${account}/${region}/${spec.destinationName}`;
 }

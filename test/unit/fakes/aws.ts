@@ -7,7 +7,7 @@ import type {
   PutPolicyInput,
 } from "../../../src/aws/destinations.ts";
 import { AwsCallError, type AwsErrorKind } from "../../../src/aws/errors.ts";
-import type { AwsAccount } from "../../../src/aws/identity.ts";
+import type { AwsAccount } from "../../../src/util/arn.ts";
 
 /** An answer: a value, an error to throw, or "hang" until the call's signal aborts. */
 export type Answer<T> = T | Error | "hang";
