@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { setImmediate as turn } from "node:timers/promises";
 import { pino } from "pino";
-import { REVOKE_FINALIZER } from "../../src/api/names.ts";
+import { API_VERSION, REVOKE_FINALIZER } from "../../src/api/names.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { RoleAllowList, RoleNotAllowedError } from "../../src/aws/roles.ts";
 import {
@@ -129,14 +129,15 @@ const RETRYING = "Ready=False Reconciling=True";
 const PUT = "aws.put d";
 const STATUS = "kube.status ns/p";
 const deleting = { deletionTimestamp: "2025-06-01T00:00:00Z" };
-const failing = (reason: Reason, error: Error, conditions: string, requeue: string[]): Row => ({
-  name: `a put that fails with ${error.message} ends as ${reason}`,
+/** A put that fails: `when` says how, for the test's name; stalled or retried with backoff. */
+const failing = (when: string, reason: Reason, error: Error, retried: boolean): Row => ({
+  name: `${when} ends as ${reason}${retried ? ", retried with backoff" : ", stalled until the spec changes"}`,
   object: policyObject(),
   aws: { put: [error] },
   expect: {
     reason,
-    conditions,
-    requeue,
+    conditions: retried ? RETRYING : STALLED,
+    requeue: retried ? ["backoff"] : [],
     events: [`Warning ${reason} Reconcile`],
     calls: [PUT, STATUS],
   },
@@ -340,17 +341,54 @@ const rows: Row[] = [
       calls: [STATUS],
     },
   },
+  {
+    name: "an object no binding permitted applies once a binding selects its namespace",
+    object: policyObject(),
+    options: { tenancy: new Tenancy(true, () => () => false) },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertBinding({
+        apiVersion: API_VERSION,
+        kind: "LogDestinationPolicyBinding",
+        metadata: { name: "team-a", generation: 1 },
+        spec: {
+          namespaceSelector: { matchLabels: { team: "a" } },
+          destinations: ["d"],
+          regions: ["us-east-1"],
+          principals: { accounts: ["111111111111"] },
+        },
+      });
+      w.controller.upsertNamespace({ metadata: { name: "ns", labels: { team: "a" } } });
+      await w.settle();
+    },
+    expect: {
+      ...APPLIED,
+      events: ["Warning NotPermitted Reconcile", ...APPLIED.events],
+      calls: [STATUS, ...APPLIED.calls],
+    },
+  },
   failing(
+    "a role the allow-list does not name",
     "RoleNotAllowed",
     new RoleNotAllowedError("arn:aws:iam::123456789012:role/r", RoleAllowList.parse([])),
-    STALLED,
-    [],
+    false,
   ),
-  failing("AWSRejected", awsError("invalid"), STALLED, []),
-  failing("DestinationNotFound", awsError("not-found"), RETRYING, ["backoff"]),
-  failing("AccessDenied", awsError("access-denied"), RETRYING, ["backoff"]),
-  failing("AWSUnavailable", awsError("transient"), RETRYING, ["backoff"]),
-  failing("ReconcileError", awsError("unknown"), RETRYING, ["backoff"]),
+  failing("a policy AWS rejects", "AWSRejected", awsError("invalid"), false),
+  failing("a destination that does not exist", "DestinationNotFound", awsError("not-found"), true),
+  failing(
+    "a put AWS refuses to these credentials",
+    "AccessDenied",
+    awsError("access-denied"),
+    true,
+  ),
+  failing(
+    "a put AWS kept failing through every retry",
+    "AWSUnavailable",
+    awsError("transient"),
+    true,
+  ),
+  failing("a put failing in a way no kind names", "ReconcileError", awsError("unknown"), true),
   {
     name: "a backing-off object is tried again when its timer fires, and becomes Ready",
     object: policyObject(),
