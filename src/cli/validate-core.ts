@@ -14,7 +14,8 @@ import {
 } from "yaml";
 import { API_VERSION, GROUP, KIND } from "../api/names.ts";
 import { specSchema, type LogDestinationPolicySpec } from "../api/v1alpha1.ts";
-import { formatPath } from "../controller/spec-issues.ts";
+import { formatPath } from "../api/field-path.ts";
+import { checkSpec, publicAccessRemedy } from "../api/spec-check.ts";
 import { decideOffline, type OfflineTenancy } from "./validate-bindings.ts";
 import { OBJECT_NAME, OBJECT_NAME_MAX_LENGTH } from "../util/names.ts";
 import { isRecord } from "../util/record.ts";
@@ -22,7 +23,6 @@ import {
   describePublicStatements,
   findPublicStatements,
   policySizeWarning,
-  resolveAccessPolicy,
   type ResolvedAccessPolicy,
   utf8ByteLength,
 } from "../policy/index.ts";
@@ -93,8 +93,6 @@ type Segment = string | number;
 type ValidSpec = Pick<ManifestPolicy, "spec" | "policy">;
 
 const SPEC_FIELDS = new Set(Object.keys(specSchema.shape));
-const POLICY_FIELDS = new Set(["accessPolicy", "accessPolicyJson"]);
-// A DNS subdomain (RFC 1123), as the API server requires of metadata.name.
 
 /** Validates every LogDestinationPolicy in a stream of YAML (or JSON) documents. */
 export function validateManifests(
@@ -256,17 +254,10 @@ class DocumentChecker {
 
   /** The parsed spec and its policy when both are valid. */
   private checkSpec(spec: unknown, at: Segment[]): ValidSpec | undefined {
-    // The same order as the controller: schema first, then the policy document.
-    const parsed = specSchema.safeParse(spec);
-    const policyFieldsValid =
-      parsed.success ||
-      !parsed.error.issues.some((issue) => POLICY_FIELDS.has(String(issue.path[0])));
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const segments = issue.path.filter(
-          (s): s is Segment => typeof s === "string" || typeof s === "number",
-        );
-        this.report([...at, ...segments], formatPath("spec", issue.path), issue.message);
+    const checked = checkSpec(spec);
+    if (!checked.ok && checked.stage === "schema") {
+      for (const issue of checked.issues) {
+        this.report([...at, ...(issue.segments ?? [])], issue.path, issue.message);
       }
     }
     if (isRecord(spec)) {
@@ -278,24 +269,19 @@ class DocumentChecker {
         }
       }
     }
-    if (!policyFieldsValid || !isRecord(spec)) return undefined;
-
-    const resolved = resolveAccessPolicy(
-      {
-        accessPolicy: spec.accessPolicy,
-        ...(typeof spec.accessPolicyJson === "string"
-          ? { accessPolicyJson: spec.accessPolicyJson }
-          : {}),
-      },
-      "spec",
-    );
+    const resolved = checked.ok
+      ? checked.policy
+      : checked.stage === "policy"
+        ? { ok: false as const, issues: checked.issues }
+        : checked.policy;
+    if (resolved === undefined || !isRecord(spec)) return undefined;
     if (!resolved.ok) {
       for (const issue of resolved.issues) {
         this.report([...at.slice(0, -1), ...parsePath(issue.path)], issue.path, issue.message);
       }
       return undefined;
     }
-    const valid = parsed.success ? { spec: parsed.data, policy: resolved } : undefined;
+    const valid = checked.ok ? { spec: checked.spec, policy: resolved } : undefined;
 
     const field = spec.accessPolicy === undefined ? "accessPolicyJson" : "accessPolicy";
     const size = policySizeWarning(utf8ByteLength(resolved.canonical));
@@ -308,13 +294,10 @@ class DocumentChecker {
       });
     }
 
-    const allowPublic = parsed.success ? parsed.data.allowPublicAccess : spec.allowPublicAccess;
+    const allowPublic = checked.ok ? checked.spec.allowPublicAccess : spec.allowPublicAccess;
     const denied = this.options.denyPublicAccessOverride === true;
-    if (allowPublic === true && !denied) return valid;
-    const remedy =
-      allowPublic === true
-        ? "spec.allowPublicAccess is set, but --deny-public-access-override forbids that override"
-        : "add a condition on one of those keys, or set spec.allowPublicAccess: true if every AWS account may really subscribe";
+    const remedy = publicAccessRemedy(allowPublic === true, denied);
+    if (remedy === undefined) return valid;
     for (const statement of findPublicStatements(resolved.document)) {
       const path = `spec.${field}.Statement[${statement.index}]`;
       this.report(

@@ -2,10 +2,11 @@
 // already says it does. The annotation keeps everything PutDestinationPolicy is
 // called with, so a change to any of them (not just the policy) is applied.
 import type { LogDestinationPolicySpec } from "../api/v1alpha1.ts";
+import { resolvePolicy } from "../api/spec-check.ts";
 import {
   canonicalJson,
   policiesEqual,
-  resolveAccessPolicy,
+  type AccessPolicyResult,
   type PolicyDocument,
 } from "../policy/index.ts";
 import { ReconcileFailure } from "./outcomes.ts";
@@ -25,11 +26,15 @@ export interface DesiredState {
   annotation: string;
 }
 
-/** `uid` goes into the record, so that a record copied to another object proves nothing there. */
+/**
+ * `uid` goes into the record, so that a record copied to another object proves
+ * nothing there. `resolved` is the spec's policy when checkSpec already resolved it.
+ */
 export function desiredState(
   spec: LogDestinationPolicySpec,
   defaultRegion: string | undefined,
   uid?: string,
+  resolved: AccessPolicyResult = resolvePolicy(spec),
 ): DesiredState {
   const region = spec.region ?? defaultRegion;
   if (!region) {
@@ -38,13 +43,6 @@ export function desiredState(
       "spec.region: not set, and the controller has no default region (--aws-region or AWS_REGION)",
     );
   }
-  const resolved = resolveAccessPolicy(
-    {
-      ...(spec.accessPolicy === undefined ? {} : { accessPolicy: spec.accessPolicy }),
-      ...(spec.accessPolicyJson === undefined ? {} : { accessPolicyJson: spec.accessPolicyJson }),
-    },
-    "spec",
-  );
   if (!resolved.ok) {
     throw new ReconcileFailure("InvalidSpec", formatIssues(resolved.issues));
   }

@@ -5,7 +5,7 @@
 // per selecting binding, the first thing that binding does not permit, in that
 // order. Nothing here reads AWS, so a refusal can never reveal live state.
 import { bindingSpecSchema, type BindingSpec } from "../api/binding.ts";
-import { formatZodIssues } from "../controller/spec-issues.ts";
+import { formatZodIssues } from "../api/field-path.ts";
 import { allowGrants, type Grant, type StatementGrants } from "../policy/principals.ts";
 import { quote } from "../policy/issues.ts";
 import type { PolicyDocumentInput } from "../policy/types.ts";

@@ -4,27 +4,19 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { specSchema } from "../../src/api/v1alpha1.ts";
-import { desiredState } from "../../src/controller/desired.ts";
-import { ReconcileFailure } from "../../src/controller/outcomes.ts";
-import { formatZodIssues } from "../../src/controller/spec-issues.ts";
+import { checkSpec } from "../../src/api/spec-check.ts";
 import { policiesEqual } from "../../src/policy/index.ts";
+import { formatIssues } from "../../src/util/issues.ts";
 
 const RUNS = 6_000;
 
-/** What the controller's validate phase does with a spec, minus the I/O. */
+/** The check the controller's validate phase and `validate` both make, with the message the controller writes. */
 function validate(
   spec: unknown,
 ): { ok: true; canonical: string; document: unknown } | { ok: false; message: string } {
-  const parsed = specSchema.safeParse(spec);
-  if (!parsed.success) return { ok: false, message: formatZodIssues(parsed.error, "spec") };
-  try {
-    const desired = desiredState(parsed.data, "eu-west-1");
-    return { ok: true, canonical: desired.canonical, document: desired.document };
-  } catch (error) {
-    if (error instanceof ReconcileFailure) return { ok: false, message: error.message };
-    throw error;
-  }
+  const checked = checkSpec(spec);
+  if (!checked.ok) return { ok: false, message: formatIssues(checked.issues) };
+  return { ok: true, canonical: checked.policy.canonical, document: checked.policy.document };
 }
 
 const anyValue = fc.jsonValue({ maxDepth: 4 });

@@ -1,5 +1,6 @@
 // Phases that decide, before any AWS call, whether this object may be reconciled at all.
-import { OVERSIZED_POLICY_MARK, specSchema } from "../../api/v1alpha1.ts";
+import { checkSpec, publicAccessRemedy } from "../../api/spec-check.ts";
+import { OVERSIZED_POLICY_MARK } from "../../api/v1alpha1.ts";
 import { MAX_POLICY_BYTES } from "../../util/limits.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { describePublicStatements, findPublicStatements } from "../../policy/index.ts";
@@ -12,7 +13,7 @@ import {
 } from "../context.ts";
 import { desiredState } from "../desired.ts";
 import { ReconcileFailure } from "../outcomes.ts";
-import { formatZodIssues } from "../spec-issues.ts";
+import { formatIssues } from "../../util/issues.ts";
 
 /** Suspended objects still record the generation they saw, so no older Ready=True outlives a spec change. */
 export function skipSuspended(ctx: ReconcileContext): PhaseResult {
@@ -35,11 +36,13 @@ export function validateSpec(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
       `spec.accessPolicy: ${oversized} characters as JSON; AWS accepts at most ${MAX_POLICY_BYTES} bytes`,
     );
   }
-  const parsed = specSchema.safeParse(ctx.object.spec ?? {});
-  if (!parsed.success)
-    throw new ReconcileFailure("InvalidSpec", formatZodIssues(parsed.error, "spec"));
-  ctx.spec = parsed.data;
-  ctx.desired = desiredState(parsed.data, deps.defaultRegion, ctx.object.metadata.uid);
+  const checked = checkSpec(ctx.object.spec ?? {});
+  if (!checked.ok && checked.stage === "schema")
+    throw new ReconcileFailure("InvalidSpec", formatIssues(checked.issues));
+  ctx.spec = checked.spec;
+  // A missing region is named before the policy's issues, as the region is the controller's to default.
+  const resolved = checked.ok ? checked.policy : { ok: false as const, issues: checked.issues };
+  ctx.desired = desiredState(checked.spec, deps.defaultRegion, ctx.object.metadata.uid, resolved);
   return undefined;
 }
 
@@ -48,10 +51,8 @@ export function refuseUnsafePolicy(ctx: ReconcileContext, deps: ReconcileDeps): 
   const spec = required(ctx.spec);
   const exposed = findPublicStatements(required(ctx.desired).document);
   if (exposed.length === 0) return undefined;
-  if (spec.allowPublicAccess && !deps.denyPublicAccessOverride) return undefined;
-  const remedy = spec.allowPublicAccess
-    ? "spec.allowPublicAccess is set, but this controller forbids that override (--deny-public-access-override)"
-    : "add a condition on one of those keys, or set spec.allowPublicAccess: true if every AWS account may really subscribe";
+  const remedy = publicAccessRemedy(spec.allowPublicAccess, deps.denyPublicAccessOverride);
+  if (remedy === undefined) return undefined;
   throw new ReconcileFailure(
     "UnsafePolicy",
     `spec.accessPolicy: ${describePublicStatements(exposed)}; ${remedy}`,
