@@ -3,12 +3,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import {
-  formatProblem,
-  parsePath,
-  validateManifests,
-  type Problem,
-} from "../../src/cli/validate-core.ts";
+import { formatProblem, validateManifests, type Problem } from "../../src/cli/validate-core.ts";
+import { parsePath } from "../../src/cli/manifest-lines.ts";
 
 const examples = join(import.meta.dirname, "..", "..", "examples");
 
