@@ -10,12 +10,9 @@ import { accountOfArn, type AwsAccount } from "../util/arn.ts";
 import { CallerIdentity } from "./identity.ts";
 import { AwsRateLimiter, rateLimitKey, type Priority } from "./rate-limit.ts";
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from "./retry.ts";
-import {
-  AssumedRoleCredentials,
-  DEFAULT_SESSION_NAME,
-  RoleAllowList,
-  RoleNotAllowedError,
-} from "./roles.ts";
+import { AssumedRoleCredentials } from "./assumed-role.ts";
+import { DEFAULT_SESSION_NAME } from "./role-sessions.ts";
+import { RoleAllowList, RoleNotAllowedError } from "./roles.ts";
 
 export interface AwsObserver {
   request(operation: string, outcome: string, seconds: number): void;

@@ -15,7 +15,8 @@ import {
   type LiveDestination,
 } from "../aws/destinations.ts";
 import { AwsCallError } from "../aws/errors.ts";
-import { AssumeRoleError, RoleAllowList, RoleNotAllowedError } from "../aws/roles.ts";
+import { AssumeRoleError } from "../aws/assumed-role.ts";
+import { RoleAllowList, RoleNotAllowedError } from "../aws/roles.ts";
 import { ConfigError, configSchema, FLAGS, type FlagSpec } from "./config.ts";
 import { compareWithLive, type DestinationDiff, type DiffError } from "./diff-report.ts";
 import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./diff-render.ts";

@@ -5,7 +5,7 @@
 // handed back to the work queue, with the sweep's answer. When nothing changed,
 // a sweep writes nothing anywhere but metrics.
 import type { AwsTarget, LiveDestination } from "../aws/destinations.ts";
-import { sweepSessionName, sweepSessionTags } from "../aws/roles.ts";
+import { sweepSessionName, sweepSessionTags } from "../aws/role-sessions.ts";
 import { refOf } from "../kube/keys.ts";
 import { liveHash } from "./live.ts";
 

@@ -4,12 +4,9 @@ import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import type { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { DestinationPolicyClient } from "../../src/aws/destinations.ts";
-import {
-  AssumedRoleCredentials,
-  RoleAllowList,
-  RoleNotAllowedError,
-  roleSessionName,
-} from "../../src/aws/roles.ts";
+import { AssumedRoleCredentials } from "../../src/aws/assumed-role.ts";
+import { roleSessionName } from "../../src/aws/role-sessions.ts";
+import { RoleAllowList, RoleNotAllowedError } from "../../src/aws/roles.ts";
 import { ArnPattern } from "../../src/aws/arn-pattern.ts";
 import { sendAwsError } from "../support/aws-wire.ts";
 
