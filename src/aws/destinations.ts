@@ -1,17 +1,18 @@
-// The only module that talks to CloudWatch Logs. Everything above it sees plain
-// inputs, plain results, AwsCallError and RoleNotAllowedError.
+// The CloudWatch Logs calls the controller makes: put a destination's policy,
+// read one destination, list them for a drift sweep. Everything above it sees
+// plain inputs, plain results, AwsCallError and RoleNotAllowedError; how a call
+// runs is calls.ts, which SDK client it goes through is logs-clients.ts.
 import {
-  CloudWatchLogsClient,
   DescribeDestinationsCommand,
   PutDestinationPolicyCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { classifyAwsError } from "./errors.ts";
 import { accountOfArn, type AwsAccount } from "../util/arn.ts";
-import { CallerIdentity } from "./identity.ts";
-import { AwsRateLimiter, rateLimitKey, type Priority } from "./rate-limit.ts";
-import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from "./retry.ts";
 import { AssumedRoleCredentials } from "./assumed-role.ts";
-import { DEFAULT_SESSION_NAME } from "./role-sessions.ts";
+import { AwsCalls } from "./calls.ts";
+import { CallerIdentity } from "./identity.ts";
+import { LogsClients } from "./logs-clients.ts";
+import { AwsRateLimiter } from "./rate-limit.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";
 import { RoleAllowList, RoleNotAllowedError } from "./roles.ts";
 
 export interface AwsObserver {
@@ -102,52 +103,45 @@ export interface DestinationClientOptions {
 }
 
 const DEFAULT_IDLE_MS = 15 * 60_000;
-const SWEEP_EVERY_MS = 60_000;
-
-/** Errors after which cached assumed-role credentials are not worth reusing. */
-const STALE_CREDENTIAL_ERRORS = new Set([
-  "ExpiredToken",
-  "ExpiredTokenException",
-  "InvalidClientTokenId",
-  "UnrecognizedClientException",
-  "AccessDenied",
-  "AccessDeniedException",
-]);
 
 export class DestinationPolicyClient implements DestinationSweepApi {
-  /** Per region, role and session; those with a role share the role-less client's HTTP handler. */
-  readonly #clients = new Map<string, { client: CloudWatchLogsClient; lastUsed: number }>();
-  readonly #retry: RetryPolicy;
-  readonly #observer: AwsObserver | undefined;
-  readonly #options: DestinationClientOptions;
-  readonly #limiter: AwsRateLimiter;
   readonly #allowed: RoleAllowList;
-  readonly #credentials: AssumedRoleCredentials;
   readonly #identity: CallerIdentity;
-  readonly #now: () => number;
-  readonly #idleMs: number;
-  #lastSweep: number;
-  /** Calls waiting to retry. */
-  #backingOff = 0;
-  #drain: (() => void) | undefined;
+  readonly #limiter: AwsRateLimiter;
+  readonly #clients: LogsClients;
+  readonly #calls: AwsCalls;
 
   constructor(options: DestinationClientOptions = {}) {
-    this.#options = options;
-    this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
-    this.#observer = options.observer;
-    this.#limiter = new AwsRateLimiter(options.rateLimit ?? { ratePerSecond: 0, burst: 1 });
+    const observer = options.observer;
     this.#allowed = options.allowedRoles ?? RoleAllowList.parse([]);
-    this.#now = options.now ?? Date.now;
-    this.#idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
-    this.#lastSweep = this.#now();
     this.#identity = options.identity ?? new CallerIdentity();
-    this.#credentials =
-      options.credentials ??
-      new AssumedRoleCredentials({
-        onAssume: (_role, outcome, seconds) => {
-          this.#observer?.assumeRole?.(outcome, seconds);
-        },
-      });
+    const limiter = new AwsRateLimiter(options.rateLimit ?? { ratePerSecond: 0, burst: 1 });
+    this.#limiter = limiter;
+    const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+    this.#clients = new LogsClients({
+      connectionTimeoutMs: options.connectionTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+      sessionTags: options.sessionTags,
+      credentials:
+        options.credentials ??
+        new AssumedRoleCredentials({
+          onAssume: (_role, outcome, seconds) => {
+            observer?.assumeRole?.(outcome, seconds);
+          },
+        }),
+      idleMs,
+      onSweep: (idle) => {
+        limiter.sweep(idle);
+      },
+      now: options.now ?? Date.now,
+    });
+    this.#calls = new AwsCalls({
+      retry: options.retry ?? DEFAULT_RETRY_POLICY,
+      observer,
+      limiter,
+      clients: this.#clients,
+      mayCall: options.mayCall,
+    });
   }
 
   /** Refuses a role outside the allow-list before anything is sent. */
@@ -155,68 +149,6 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     if (target.roleArn !== undefined && !this.#allowed.allows(target.roleArn)) {
       throw new RoleNotAllowedError(target.roleArn, this.#allowed);
     }
-  }
-
-  #sessionName(target: AwsTarget): string {
-    return target.roleArn ? (target.sessionName ?? DEFAULT_SESSION_NAME) : "";
-  }
-
-  #clientKey(target: AwsTarget): string {
-    return `${target.region}\u0000${target.roleArn ?? ""}\u0000${this.#sessionName(target)}`;
-  }
-
-  #client(target: AwsTarget): CloudWatchLogsClient {
-    const now = this.#now();
-    if (now - this.#lastSweep > SWEEP_EVERY_MS) this.#sweep(now);
-    const { region, roleArn } = target;
-    const sessionName = this.#sessionName(target);
-    const key = this.#clientKey(target);
-    const cached = this.#clients.get(key);
-    if (cached) {
-      cached.lastUsed = now;
-      return cached.client;
-    }
-    const tags = this.#options.sessionTags === false ? undefined : target.sessionTags;
-    const client = new CloudWatchLogsClient({
-      region,
-      maxAttempts: 1,
-      requestHandler: roleArn
-        ? this.#client({ region }).config.requestHandler
-        : {
-            connectionTimeout: this.#options.connectionTimeoutMs ?? 3_000,
-            requestTimeout: this.#options.requestTimeoutMs ?? 10_000,
-          },
-      ...(roleArn
-        ? { credentials: this.#credentials.provider(roleArn, sessionName, region, tags) }
-        : {}),
-    });
-    this.#clients.set(key, { client, lastUsed: now });
-    return client;
-  }
-
-  /**
-   * Drops what no object has used for a while, so that a stream of distinct
-   * regions or roles cannot grow the process without bound. Role clients share
-   * the HTTP handler of their region's role-less client: they are dropped
-   * without destroy(), and the role-less client only once none is left.
-   */
-  #sweep(now: number): void {
-    this.#lastSweep = now;
-    const idle = (entry: { lastUsed: number }) => now - entry.lastUsed >= this.#idleMs;
-    const regionsInUse = new Set<string>();
-    for (const [key, entry] of this.#clients) {
-      if (key.endsWith("\u0000\u0000")) continue;
-      if (idle(entry)) this.#clients.delete(key);
-      else regionsInUse.add(key.slice(0, key.indexOf("\u0000")));
-    }
-    for (const [key, entry] of this.#clients) {
-      if (!key.endsWith("\u0000\u0000") || !idle(entry)) continue;
-      if (regionsInUse.has(key.slice(0, key.indexOf("\u0000")))) continue;
-      this.#clients.delete(key);
-      entry.client.destroy();
-    }
-    this.#credentials.sweep(this.#idleMs);
-    this.#limiter.sweep(this.#idleMs);
   }
 
   /**
@@ -237,66 +169,6 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     return this.#limiter.size;
   }
 
-  async #call<T>(
-    operation: string,
-    target: AwsTarget,
-    send: () => Promise<T>,
-    signal?: AbortSignal,
-    priority: Priority = "foreground",
-  ): Promise<T> {
-    const bucket = rateLimitKey(target.region, target.roleArn);
-    // Whether this call is between a failed attempt and its retry.
-    const retry = { pending: false };
-    const observed = async () => {
-      if (retry.pending) {
-        retry.pending = false;
-        this.#backingOff--;
-        if (this.#interruptRetries()) signal?.throwIfAborted();
-      }
-      if (this.#options.mayCall && !this.#options.mayCall()) {
-        throw new Error(`${operation} refused: this process may no longer call AWS`);
-      }
-      // Every attempt, retries included, takes a token of its account and region.
-      const waited = await this.#limiter.take(bucket, signal, priority);
-      if (waited > 0) this.#observer?.rateLimited?.(bucket, waited / 1000);
-      const started = performance.now();
-      try {
-        const result = await send();
-        this.#observer?.request(operation, "success", (performance.now() - started) / 1000);
-        return result;
-      } catch (error) {
-        const outcome = classifyAwsError(error).name;
-        if (target.roleArn && STALE_CREDENTIAL_ERRORS.has(outcome)) {
-          // The SDK client memoizes what the provider returned, so it goes too
-          // (without destroy(): it shares its region's HTTP handler).
-          this.#credentials.invalidate(target.roleArn, this.#sessionName(target));
-          this.#clients.delete(this.#clientKey(target));
-        }
-        this.#observer?.request(operation, outcome, (performance.now() - started) / 1000);
-        throw error;
-      }
-    };
-    try {
-      return await withRetries(operation, observed, this.#retry, signal, {
-        mayRetry: () => !this.#interruptRetries(),
-        onRetry: (op, name) => {
-          retry.pending = true;
-          this.#backingOff++;
-          this.#observer?.retry(op, name);
-        },
-      });
-    } finally {
-      if (retry.pending) this.#backingOff--;
-    }
-  }
-
-  /** True, after asking for the interruption, once draining has begun. */
-  #interruptRetries(): boolean {
-    if (!this.#drain) return false;
-    this.#drain();
-    return true;
-  }
-
   /**
    * Shutdown: attempts under way may finish, but no call retries any more.
    * A call that would retry, or is waiting to, calls `interrupt` instead, which
@@ -304,8 +176,7 @@ export class DestinationPolicyClient implements DestinationSweepApi {
    * so that they end as interrupted rather than failed.
    */
   drain(interrupt: () => void): void {
-    this.#drain = interrupt;
-    if (this.#backingOff > 0) interrupt();
+    this.#calls.drain(interrupt);
   }
 
   async putPolicy(input: PutPolicyInput, signal?: AbortSignal): Promise<void> {
@@ -315,10 +186,10 @@ export class DestinationPolicyClient implements DestinationSweepApi {
       accessPolicy: input.accessPolicy,
       forceUpdate: input.forceUpdate,
     });
-    await this.#call(
+    await this.#calls.call(
       "PutDestinationPolicy",
       input,
-      () => this.#client(input).send(command, { abortSignal: signal }),
+      () => this.#clients.get(input).send(command, { abortSignal: signal }),
       signal,
     );
   }
@@ -340,10 +211,10 @@ export class DestinationPolicyClient implements DestinationSweepApi {
         limit: 50,
         ...(nextToken ? { nextToken } : {}),
       });
-      const page = await this.#call(
+      const page = await this.#calls.call(
         "DescribeDestinations",
         target,
-        () => this.#client(target).send(command, { abortSignal: signal }),
+        () => this.#clients.get(target).send(command, { abortSignal: signal }),
         signal,
       );
       const match = page.destinations?.find((d) => d.destinationName === destinationName);
@@ -369,10 +240,10 @@ export class DestinationPolicyClient implements DestinationSweepApi {
         limit: PAGE_SIZE,
         ...(nextToken ? { nextToken } : {}),
       });
-      const page = await this.#call(
+      const page = await this.#calls.call(
         "DescribeDestinations",
         target,
-        () => this.#client(target).send(command, { abortSignal: signal }),
+        () => this.#clients.get(target).send(command, { abortSignal: signal }),
         signal,
         "background",
       );
@@ -390,9 +261,7 @@ export class DestinationPolicyClient implements DestinationSweepApi {
   }
 
   destroy(): void {
-    for (const { client } of this.#clients.values()) client.destroy();
-    this.#clients.clear();
-    this.#credentials.destroy();
+    this.#clients.destroy();
   }
 }
 
