@@ -13,7 +13,7 @@ import {
 } from "./v1alpha1.ts";
 
 /** Bounds that keep a binding cheap to hold and to match, whatever an admin writes. */
-export const BINDING_LIMITS = {
+const BINDING_LIMITS = {
   destinations: 256,
   regions: 64,
   roleArns: 256,
@@ -43,7 +43,7 @@ const labelValue = z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN), {
   error: "must be a label value (at most 63 characters)",
 });
 
-export const labelSelectorRequirementSchema = z
+const labelSelectorRequirementSchema = z
   .object({
     key: labelKey,
     operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
@@ -72,7 +72,7 @@ export const labelSelectorRequirementSchema = z
     }
   });
 
-export const labelSelectorSchema = z
+const labelSelectorSchema = z
   .object({
     matchLabels: z
       .record(labelKey, labelValue)

@@ -75,7 +75,7 @@ export interface DestinationSweepApi extends DestinationPolicyApi {
 }
 
 /** DescribeDestinations returns at most this many per page. */
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 // A token that keeps coming back would page forever; no account holds this many pages.
 const MAX_PAGES = 100_000;
 

@@ -99,7 +99,7 @@ export class TokenBucket {
 export type Priority = "foreground" | "background";
 
 /** The share of each account's rate that background calls may use at most. */
-export const BACKGROUND_SHARE = 0.5;
+const BACKGROUND_SHARE = 0.5;
 
 /** The buckets of one controller, keyed by account and region. */
 export class AwsRateLimiter {

@@ -32,7 +32,7 @@ const location = {
   line: z.int().min(1).describe("1-based line in that file."),
 };
 
-export const destinationDiffSchema = z
+const destinationDiffSchema = z
   .object({
     ...location,
     object: z
@@ -98,7 +98,7 @@ export const destinationDiffSchema = z
   })
   .describe("One destination whose live policy differs from its manifest.");
 
-export const diffErrorSchema = z
+const diffErrorSchema = z
   .object({
     file: location.file,
     line: location.line.optional().describe("Absent when the file itself could not be read."),

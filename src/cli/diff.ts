@@ -23,9 +23,9 @@ import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./
 import { readInputs, readProcessStdin } from "./inputs.ts";
 import { validateManifests, type ManifestPolicy, type ValidateOptions } from "./validate-core.ts";
 
-export const EXIT_NO_CHANGES = 0;
-export const EXIT_CHANGES = 1;
-export const EXIT_ERROR = 2;
+const EXIT_NO_CHANGES = 0;
+const EXIT_CHANGES = 1;
+const EXIT_ERROR = 2;
 
 /** Reads at once; a repository of hundreds of policies should not wait on one at a time. */
 const CONCURRENT_READS = 4;

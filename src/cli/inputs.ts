@@ -27,7 +27,7 @@ export interface ReadInputs {
 }
 
 /** A read failure whose message is already fit for the user. */
-export class UnreadableError extends Error {
+class UnreadableError extends Error {
   override name = "UnreadableError";
 }
 

@@ -32,10 +32,10 @@ export interface OfflineTenancy {
   problems: OfflineProblem[];
 }
 
-export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 /** The same matcher the controller gives bindings: the --allowed-role-arns one. */
-export const roleMatcher: RoleMatcherFactory = (patterns) => {
+const roleMatcher: RoleMatcherFactory = (patterns) => {
   const list = RoleAllowList.parse(patterns);
   return (arn) => list.allows(arn);
 };
@@ -91,7 +91,7 @@ function readObject(into: OfflineTenancy, value: unknown, file: string, line: nu
 }
 
 /** The labels a namespace has as far as the files say, plus the one every namespace has. */
-export function labelsOf(tenancy: OfflineTenancy, namespace: string): Labels {
+function labelsOf(tenancy: OfflineTenancy, namespace: string): Labels {
   return { ...tenancy.namespaces.get(namespace), [NAMESPACE_NAME_LABEL]: namespace };
 }
 

@@ -15,9 +15,9 @@ import {
   type ValidateOptions,
 } from "./validate-core.ts";
 
-export const EXIT_OK = 0;
-export const EXIT_PROBLEMS = 1;
-export const EXIT_UNREADABLE = 2;
+const EXIT_OK = 0;
+const EXIT_PROBLEMS = 1;
+const EXIT_UNREADABLE = 2;
 
 export interface ValidateIo {
   readStdin(): Promise<string>;
@@ -31,7 +31,7 @@ export interface ValidateCommandOptions extends Omit<ValidateOptions, "tenancy">
 }
 
 /** Runs the command and returns its exit code. */
-export async function validatePaths(
+async function validatePaths(
   paths: readonly string[],
   io: ValidateIo,
   commandOptions: ValidateCommandOptions = {},

@@ -143,7 +143,7 @@ export function normalizePolicy(document: PolicyDocumentInput): NormalizedPolicy
 }
 
 /** The canonical JSON of the normalized policy: equal exactly when the policies are. */
-export function semanticKey(document: PolicyDocumentInput): string {
+function semanticKey(document: PolicyDocumentInput): string {
   return canonicalJson(normalizePolicy(document));
 }
 

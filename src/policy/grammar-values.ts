@@ -20,12 +20,7 @@ export type Report = (path: readonly PathSegment[], message: string) => void;
 /** Returns the validated copy, or undefined after reporting at least one problem. */
 export type Validator<T> = (value: unknown, report: Report) => T | undefined;
 
-export const PRINCIPAL_TYPES: readonly PrincipalType[] = [
-  "AWS",
-  "Service",
-  "Federated",
-  "CanonicalUser",
-];
+const PRINCIPAL_TYPES: readonly PrincipalType[] = ["AWS", "Service", "Federated", "CanonicalUser"];
 
 // Operators are plain words (StringEquals, ArnLikeIfExists, Null) with an optional set prefix.
 // Checking the shape rather than a closed list keeps future operators usable while still

@@ -81,7 +81,7 @@ function checkExclusiveFields(
   }
 }
 
-export const policyStatementSchema = z
+const policyStatementSchema = z
   .strictObject(
     {
       Sid: optionalString("Sid"),
@@ -161,7 +161,7 @@ function documentError(issue: { code: string; input?: unknown }): string | undef
 }
 
 /** The grammar for policies written by users: Version is required and Sids are unique. */
-export const policyDocumentSchema: z.ZodType<PolicyDocument> = z.strictObject(
+const policyDocumentSchema: z.ZodType<PolicyDocument> = z.strictObject(
   { Version: versionSchema, Id: optionalString("Id"), Statement: statementsField(true) },
   { error: documentError },
 );

@@ -28,7 +28,7 @@ export interface PublicStatement {
 }
 
 /** Condition keys that restrict the caller to an organization or an account. */
-export const NARROWING_CONDITION_KEYS = [
+const NARROWING_CONDITION_KEYS = [
   "aws:PrincipalOrgID",
   "aws:PrincipalOrgPaths",
   "aws:PrincipalAccount",
@@ -44,37 +44,21 @@ const ORG_PATHS_KEY = "aws:principalorgpaths";
  * absent. StringLike counts only because its values must be fixed, which makes
  * it an equality test.
  */
-export const NARROWING_OPERATORS = [
-  "StringEquals",
-  "StringEqualsIgnoreCase",
-  "StringLike",
-] as const;
+const NARROWING_OPERATORS = ["StringEquals", "StringEqualsIgnoreCase", "StringLike"] as const;
 const OPERATORS = new Set(NARROWING_OPERATORS.map((op) => op.toLowerCase()));
 // ForAnyValue: needs at least one matching value, so a missing key fails, as it should.
 const ANY_VALUE_PREFIX = "foranyvalue:";
 
 /** A value that names exactly one thing: not empty, no wildcard, no policy variable. */
-export function isFixedValue(value: unknown): boolean {
+function isFixedValue(value: unknown): boolean {
   if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0;
   if (typeof value !== "string" || value === "") return false;
   return !value.includes("*") && !value.includes("?") && !value.includes("${");
 }
 
-/** Every value a principal names, of every type (AWS, Service, Federated, CanonicalUser). */
-export function principalValues(principal: Principal | undefined): string[] {
-  if (principal === undefined) return [];
-  if (principal === "*") return ["*"];
-  const values: string[] = [];
-  for (const value of Object.values(principal)) {
-    if (typeof value === "string") values.push(value);
-    else if (Array.isArray(value)) values.push(...value);
-  }
-  return values;
-}
-
 function fixedPrincipals(principal: Principal | undefined): boolean {
   if (principal === undefined || principal === "*") return false;
-  // Raw values, not principalValues(): a value of an unexpected type fixes nothing.
+  // Raw values: a value of an unexpected type fixes nothing.
   const values: unknown[] = Object.values(principal as Record<string, unknown>).flat();
   return (
     values.length > 0 && values.every((value) => typeof value === "string" && isFixedValue(value))
@@ -87,7 +71,7 @@ function fixedPrincipals(principal: Principal | undefined): boolean {
  * AWS's examples) only picks accounts within it; one in the organization
  * segment (`o-*`) does not.
  */
-export function isFixedOrgPath(value: unknown): boolean {
+function isFixedOrgPath(value: unknown): boolean {
   if (typeof value !== "string") return false;
   const slash = value.indexOf("/");
   return slash > 0 && isFixedValue(value.slice(0, slash));
@@ -118,7 +102,7 @@ function hasNarrowingCondition(statement: PolicyStatement): boolean {
 }
 
 /** Whether one statement lets callers in that it does not name by fixed values. */
-export function isPublicStatement(statement: PolicyStatement): boolean {
+function isPublicStatement(statement: PolicyStatement): boolean {
   if (statement.Effect !== "Allow") return false;
   if (statement.NotPrincipal !== undefined) return true;
   if (fixedPrincipals(statement.Principal)) return false;
@@ -136,7 +120,7 @@ export function findPublicStatements(document: PolicyDocumentInput): PublicState
   return found;
 }
 
-export function statementLabel(index: number, sid: string | undefined): string {
+function statementLabel(index: number, sid: string | undefined): string {
   return sid === undefined || sid === ""
     ? `Statement[${index}]`
     : `Statement[${index}] (Sid ${quote(sid)})`;
