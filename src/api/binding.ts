@@ -6,7 +6,7 @@
 import { z } from "zod";
 import {
   celRules,
-  conditionSchema,
+  conditionFields,
   DESTINATION_NAME_MAX,
   metadataSchema,
   REGION_PATTERN,
@@ -178,16 +178,7 @@ export type BindingSpec = z.output<typeof bindingSpecSchema>;
 
 export const bindingStatusSchema = z
   .object({
-    observedGeneration: z
-      .int()
-      .min(0)
-      .optional()
-      .describe("The metadata.generation that the conditions describe."),
-    conditions: z
-      .array(conditionSchema)
-      .optional()
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
-      .describe("Ready: whether the controller accepted the spec and enforces it."),
+    ...conditionFields("Ready: whether the controller accepted the spec and enforces it."),
   })
   .describe("Observed state, written only by the controller.");
 

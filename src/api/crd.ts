@@ -101,60 +101,44 @@ function jsonSchemaOf(schema: z.ZodType): JsonSchema {
 const condition = (type: string, field: "status" | "reason" | "message") =>
   `.status.conditions[?(@.type=="${type}")].${field}`;
 
-export function buildCrd(): JsonSchema {
+interface CrdParts {
+  name: string;
+  names: JsonSchema;
+  scope: "Namespaced" | "Cluster";
+  printerColumns: JsonSchema[];
+  description: string;
+  status: JsonSchema;
+  spec: z.ZodType;
+}
+
+/** A CRD of one served and stored version, with a status subresource. */
+function crdOf(parts: CrdParts): JsonSchema {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: CRD_NAME },
+    metadata: { name: parts.name },
     spec: {
       group: GROUP,
-      names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: SINGULAR,
-        shortNames: SHORT_NAMES,
-        categories: CATEGORIES,
-      },
-      scope: "Namespaced",
+      names: parts.names,
+      scope: parts.scope,
       versions: [
         {
           name: VERSION,
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: "Destination", type: "string", jsonPath: ".spec.destinationName" },
-            // The effective region: spec.region, or the controller's default.
-            { name: "Region", type: "string", jsonPath: ".status.region" },
-            { name: "Mode", type: "string", jsonPath: ".spec.mode" },
-            { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
-            { name: "Reason", type: "string", jsonPath: condition("Ready", "reason") },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-            // -o wide
-            { name: "Account", type: "string", jsonPath: ".status.accountId", priority: 1 },
-            { name: "Bytes", type: "integer", jsonPath: ".status.policySizeBytes", priority: 1 },
-            {
-              name: "Message",
-              type: "string",
-              jsonPath: condition("Ready", "message"),
-              priority: 1,
-            },
-          ],
+          additionalPrinterColumns: parts.printerColumns,
           schema: {
             openAPIV3Schema: {
-              description: `${KIND} manages the access policy of a CloudWatch Logs destination (${API_VERSION}).`,
+              description: parts.description,
               type: "object",
               required: ["spec"],
               properties: {
                 apiVersion: { type: "string" },
                 kind: { type: "string" },
                 metadata: { type: "object" },
-                spec: jsonSchemaOf(specSchema),
-                // A new object reads as not yet observed (kstatus InProgress, Argo CD
-                // Progressing) until the controller writes its first status, instead
-                // of as Current the moment it is created.
-                status: { ...jsonSchemaOf(statusSchema), default: { observedGeneration: 0 } },
+                spec: jsonSchemaOf(parts.spec),
+                status: parts.status,
               },
             },
           },
@@ -164,51 +148,61 @@ export function buildCrd(): JsonSchema {
   };
 }
 
+export function buildCrd(): JsonSchema {
+  return crdOf({
+    name: CRD_NAME,
+    names: {
+      kind: KIND,
+      listKind: `${KIND}List`,
+      plural: PLURAL,
+      singular: SINGULAR,
+      shortNames: SHORT_NAMES,
+      categories: CATEGORIES,
+    },
+    scope: "Namespaced",
+    printerColumns: [
+      { name: "Destination", type: "string", jsonPath: ".spec.destinationName" },
+      // The effective region: spec.region, or the controller's default.
+      { name: "Region", type: "string", jsonPath: ".status.region" },
+      { name: "Mode", type: "string", jsonPath: ".spec.mode" },
+      { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
+      { name: "Reason", type: "string", jsonPath: condition("Ready", "reason") },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+      // -o wide
+      { name: "Account", type: "string", jsonPath: ".status.accountId", priority: 1 },
+      { name: "Bytes", type: "integer", jsonPath: ".status.policySizeBytes", priority: 1 },
+      { name: "Message", type: "string", jsonPath: condition("Ready", "message"), priority: 1 },
+    ],
+    description: `${KIND} manages the access policy of a CloudWatch Logs destination (${API_VERSION}).`,
+    spec: specSchema,
+    // A new object reads as not yet observed (kstatus InProgress, Argo CD
+    // Progressing) until the controller writes its first status, instead
+    // of as Current the moment it is created.
+    status: { ...jsonSchemaOf(statusSchema), default: { observedGeneration: 0 } },
+  });
+}
+
 /** The CRD of the cluster-scoped LogDestinationPolicyBinding kind. */
 export function buildBindingCrd(): JsonSchema {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: BINDING_CRD_NAME },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: BINDING_KIND,
-        listKind: `${BINDING_KIND}List`,
-        plural: BINDING_PLURAL,
-        singular: BINDING_SINGULAR,
-        shortNames: BINDING_SHORT_NAMES,
-      },
-      scope: "Cluster",
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: "Destinations", type: "string", jsonPath: ".spec.destinations" },
-            { name: "Regions", type: "string", jsonPath: ".spec.regions" },
-            { name: "Public", type: "boolean", jsonPath: ".spec.allowPublicAccess" },
-            { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
-          schema: {
-            openAPIV3Schema: {
-              description: `${BINDING_KIND} lets the namespaces it selects manage the destinations, regions, roles and principals it lists (${API_VERSION}). Cluster-scoped: only cluster administrators write it.`,
-              type: "object",
-              required: ["spec"],
-              properties: {
-                apiVersion: { type: "string" },
-                kind: { type: "string" },
-                metadata: { type: "object" },
-                spec: jsonSchemaOf(bindingSpecSchema),
-                status: jsonSchemaOf(bindingStatusSchema),
-              },
-            },
-          },
-        },
-      ],
+  return crdOf({
+    name: BINDING_CRD_NAME,
+    names: {
+      kind: BINDING_KIND,
+      listKind: `${BINDING_KIND}List`,
+      plural: BINDING_PLURAL,
+      singular: BINDING_SINGULAR,
+      shortNames: BINDING_SHORT_NAMES,
     },
-  };
+    scope: "Cluster",
+    printerColumns: [
+      { name: "Destinations", type: "string", jsonPath: ".spec.destinations" },
+      { name: "Regions", type: "string", jsonPath: ".spec.regions" },
+      { name: "Public", type: "boolean", jsonPath: ".spec.allowPublicAccess" },
+      { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+    description: `${BINDING_KIND} lets the namespaces it selects manage the destinations, regions, roles and principals it lists (${API_VERSION}). Cluster-scoped: only cluster administrators write it.`,
+    spec: bindingSpecSchema,
+    status: jsonSchemaOf(bindingStatusSchema),
+  });
 }

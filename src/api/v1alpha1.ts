@@ -160,18 +160,23 @@ export const conditionSchema = z.object({
 });
 export type Condition = z.output<typeof conditionSchema>;
 
+/** What every status of this group starts with: the generation seen, and conditions by type. */
+export const conditionFields = (conditions: string) => ({
+  observedGeneration: z
+    .int()
+    .min(0)
+    .optional()
+    .describe("The metadata.generation that the conditions describe."),
+  conditions: z
+    .array(conditionSchema)
+    .optional()
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+    .describe(conditions),
+});
+
 export const statusSchema = z
   .object({
-    observedGeneration: z
-      .int()
-      .min(0)
-      .optional()
-      .describe("The metadata.generation that the conditions describe."),
-    conditions: z
-      .array(conditionSchema)
-      .optional()
-      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
-      .describe("Ready, and Reconciling or Stalled while they are True (kstatus)."),
+    ...conditionFields("Ready, and Reconciling or Stalled while they are True (kstatus)."),
     appliedPolicyHash: z
       .string()
       .optional()

@@ -5,13 +5,14 @@
 import {
   DescribeDestinationsCommand,
   PutDestinationPolicyCommand,
+  type DescribeDestinationsCommandOutput,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { accountOfArn, type AwsAccount } from "../util/arn.ts";
 import { AssumedRoleCredentials } from "./assumed-role.ts";
 import { AwsCalls } from "./calls.ts";
 import { CallerIdentity } from "./identity.ts";
 import { LogsClients } from "./logs-clients.ts";
-import { AwsRateLimiter } from "./rate-limit.ts";
+import { AwsRateLimiter, type Priority } from "./rate-limit.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";
 import { RoleAllowList, RoleNotAllowedError } from "./roles.ts";
 
@@ -194,6 +195,28 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     );
   }
 
+  /** One page of DescribeDestinations; an empty prefix lists every destination. */
+  #describePage(
+    target: AwsTarget,
+    prefix: string,
+    nextToken: string | undefined,
+    signal: AbortSignal | undefined,
+    priority?: Priority,
+  ): Promise<DescribeDestinationsCommandOutput> {
+    const command = new DescribeDestinationsCommand({
+      ...(prefix ? { DestinationNamePrefix: prefix } : {}),
+      limit: PAGE_SIZE,
+      ...(nextToken ? { nextToken } : {}),
+    });
+    return this.#calls.call(
+      "DescribeDestinations",
+      target,
+      () => this.#clients.get(target).send(command, { abortSignal: signal }),
+      signal,
+      priority,
+    );
+  }
+
   /**
    * DescribeDestinations filters by prefix only, so the exact name is picked out
    * of the page; other destinations sharing the prefix are not ours.
@@ -206,17 +229,7 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     this.#checkRole(target);
     let nextToken: string | undefined;
     do {
-      const command = new DescribeDestinationsCommand({
-        DestinationNamePrefix: destinationName,
-        limit: 50,
-        ...(nextToken ? { nextToken } : {}),
-      });
-      const page = await this.#calls.call(
-        "DescribeDestinations",
-        target,
-        () => this.#clients.get(target).send(command, { abortSignal: signal }),
-        signal,
-      );
+      const page = await this.#describePage(target, destinationName, nextToken, signal);
       const match = page.destinations?.find((d) => d.destinationName === destinationName);
       if (match) return liveDestination(destinationName, match);
       nextToken = page.nextToken;
@@ -235,18 +248,7 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     const seen = new Set<string>();
     let pages = 0;
     do {
-      const command = new DescribeDestinationsCommand({
-        ...(prefix ? { DestinationNamePrefix: prefix } : {}),
-        limit: PAGE_SIZE,
-        ...(nextToken ? { nextToken } : {}),
-      });
-      const page = await this.#calls.call(
-        "DescribeDestinations",
-        target,
-        () => this.#clients.get(target).send(command, { abortSignal: signal }),
-        signal,
-        "background",
-      );
+      const page = await this.#describePage(target, prefix, nextToken, signal, "background");
       pages++;
       onPage(
         (page.destinations ?? []).flatMap((d) =>

@@ -1,5 +1,5 @@
 // The pure tenancy core: which namespaces may manage which destinations. No I/O here.
-export { compileGlob, type Glob } from "./glob.ts";
+export { compileGlob, type Glob } from "../util/glob.ts";
 export { compileSelector, type Labels, type SelectorMatcher } from "./selector.ts";
 export {
   compileBinding,

@@ -9,7 +9,7 @@ import { formatZodIssues } from "../api/field-path.ts";
 import { allowGrants, type Grant, type StatementGrants } from "../policy/principals.ts";
 import { quote } from "../policy/issues.ts";
 import type { PolicyDocumentInput } from "../policy/types.ts";
-import { compileGlob, type Glob } from "./glob.ts";
+import { compileGlob, type Glob } from "../util/glob.ts";
 import { compileSelector, type Labels, type SelectorMatcher } from "./selector.ts";
 
 /**

@@ -1,5 +1,5 @@
-// Destination-name globs: `*` stands for any run of characters, everything
-// else is literal. Matching never backtracks: the pattern is split at its
+// Globs where `*` stands for any run of characters and everything else is
+// literal: binding destination names, and each segment of an ARN pattern. Matching never backtracks: the pattern is split at its
 // stars once, the first piece must start the name and the last must end it,
 // and each piece in between is found at the leftmost place after the one
 // before. For `*`-only globs leftmost is always right (any later match would
