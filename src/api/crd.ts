@@ -103,7 +103,11 @@ const condition = (type: string, field: "status" | "reason" | "message") =>
 
 interface CrdParts {
   name: string;
-  names: JsonSchema;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories?: string[];
   scope: "Namespaced" | "Cluster";
   printerColumns: JsonSchema[];
   description: string;
@@ -119,7 +123,14 @@ function crdOf(parts: CrdParts): JsonSchema {
     metadata: { name: parts.name },
     spec: {
       group: GROUP,
-      names: parts.names,
+      names: {
+        kind: parts.kind,
+        listKind: `${parts.kind}List`,
+        plural: parts.plural,
+        singular: parts.singular,
+        shortNames: parts.shortNames,
+        ...(parts.categories ? { categories: parts.categories } : {}),
+      },
       scope: parts.scope,
       versions: [
         {
@@ -151,14 +162,11 @@ function crdOf(parts: CrdParts): JsonSchema {
 export function buildCrd(): JsonSchema {
   return crdOf({
     name: CRD_NAME,
-    names: {
-      kind: KIND,
-      listKind: `${KIND}List`,
-      plural: PLURAL,
-      singular: SINGULAR,
-      shortNames: SHORT_NAMES,
-      categories: CATEGORIES,
-    },
+    kind: KIND,
+    plural: PLURAL,
+    singular: SINGULAR,
+    shortNames: SHORT_NAMES,
+    categories: CATEGORIES,
     scope: "Namespaced",
     printerColumns: [
       { name: "Destination", type: "string", jsonPath: ".spec.destinationName" },
@@ -186,13 +194,10 @@ export function buildCrd(): JsonSchema {
 export function buildBindingCrd(): JsonSchema {
   return crdOf({
     name: BINDING_CRD_NAME,
-    names: {
-      kind: BINDING_KIND,
-      listKind: `${BINDING_KIND}List`,
-      plural: BINDING_PLURAL,
-      singular: BINDING_SINGULAR,
-      shortNames: BINDING_SHORT_NAMES,
-    },
+    kind: BINDING_KIND,
+    plural: BINDING_PLURAL,
+    singular: BINDING_SINGULAR,
+    shortNames: BINDING_SHORT_NAMES,
     scope: "Cluster",
     printerColumns: [
       { name: "Destinations", type: "string", jsonPath: ".spec.destinations" },
