@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { LeaderElector } from "../../src/election/elector.ts";
 import {
-  LeaderElector,
   LeaseConflictError,
   type LeaseRecord,
   type LeaseSpecFields,
   type LeaseStore,
-} from "../../src/kube/lease.ts";
+} from "../../src/election/lease.ts";
 
 /** One Lease in memory, with resourceVersion checks like the API server's. */
 class MemoryLease {
