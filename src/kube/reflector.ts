@@ -12,11 +12,13 @@
 //   healthy one hears from the server about once a minute even when nothing
 //   changes; silence for longer than the timeout means the stream is dead.
 //
-// The kind is the transport's business; what is kept of each object is the
-// `trim` option's. LogDestinationPolicy objects, bindings and namespaces all
-// go through this one class.
+// The kind is the transport's business; what is kept of each object, and as
+// which type, is `trim`'s. LogDestinationPolicy objects, bindings and
+// namespaces all go through this one class; one watch and its watchdog are
+// src/kube/watch-stream.ts.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { pause } from "../util/sleep.ts";
+import { isGone, watchOnce, type WatchEnd, type WatchTransport } from "./watch-stream.ts";
 
 /** T is what the cache holds: the trimmed object. */
 export interface WatchHandlers<T> {
@@ -37,26 +39,6 @@ export type StreamEvent =
   /** A watch is open again after a failure, a silence or an expiry. */
   | { type: "resumed"; namespace: string | undefined; resourceVersion: string };
 
-/** How the watcher reaches the API server; tests substitute their own. */
-export interface WatchTransport {
-  list(
-    namespace: string | undefined,
-  ): Promise<{ items: KubernetesObject[]; resourceVersion: string }>;
-  /**
-   * Opens a watch from `resourceVersion`. `onEvent` gets each event's type and
-   * object; `onDone` is called once when the stream ends, with an error or
-   * null. Resolves with a handle once the request is under way.
-   */
-  watch(
-    namespace: string | undefined,
-    resourceVersion: string,
-    onEvent: (type: string, object: unknown) => void,
-    onDone: (err: unknown) => void,
-  ): Promise<{ abort(): void }>;
-  /** Called when a watch went silent, before it is restarted: drop connections that may be dead. */
-  reset?(): void;
-}
-
 export interface WatcherOptions {
   /** Restart a watch that has delivered no event or bookmark for this long; default 5 min. */
   silenceTimeoutMs?: number;
@@ -65,24 +47,22 @@ export interface WatcherOptions {
   maxBackoffMs?: number;
 }
 
-export interface ReflectorOptions<T> extends WatcherOptions {
-  /** What the cache keeps of each received object; by default all of it. */
-  trim?: (obj: KubernetesObject) => T;
+/** What a reflector needs of the objects it keeps: where they are, and which version. */
+export interface Cached {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
-export const DEFAULT_SILENCE_TIMEOUT_MS = 300_000;
+export interface ReflectorOptions<T> extends WatcherOptions {
+  /** What the cache keeps of each received object, typed as the kind it is. */
+  trim: (obj: KubernetesObject) => T;
+}
 
-type WatchEnd =
-  | { kind: "closed"; sawEvent: boolean; ms: number }
-  | { kind: "expired" }
-  | { kind: "silent"; silentMs: number }
-  | { kind: "error"; error: unknown }
-  | { kind: "stopped" };
+const DEFAULT_SILENCE_TIMEOUT_MS = 300_000;
 
-interface Stream {
+interface Stream<T> {
   namespace: string | undefined;
   /** Objects by "namespace/name" ("/name" for cluster-scoped kinds). */
-  objects: Map<string, KubernetesObject>;
+  objects: Map<string, T>;
   resourceVersion: string;
   synced: boolean;
   failures: number;
@@ -91,11 +71,11 @@ interface Stream {
   loop?: Promise<void>;
 }
 
-export class Reflector<T> {
+export class Reflector<T extends Cached> {
   readonly #transport: WatchTransport;
   readonly #handlers: WatchHandlers<T>;
   readonly #trim: (obj: KubernetesObject) => T;
-  readonly #streams: Stream[];
+  readonly #streams: Stream<T>[];
   readonly #silenceMs: number;
   readonly #minBackoffMs: number;
   readonly #maxBackoffMs: number;
@@ -106,11 +86,11 @@ export class Reflector<T> {
     transport: WatchTransport,
     namespaces: readonly string[] | undefined,
     handlers: WatchHandlers<T>,
-    options: ReflectorOptions<T> = {},
+    options: ReflectorOptions<T>,
   ) {
     this.#transport = transport;
     this.#handlers = handlers;
-    this.#trim = options.trim ?? ((obj) => obj as T);
+    this.#trim = options.trim;
     this.#silenceMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
     this.#minBackoffMs = options.minBackoffMs ?? 500;
     this.#maxBackoffMs = options.maxBackoffMs ?? 10_000;
@@ -138,13 +118,9 @@ export class Reflector<T> {
     for (const stream of this.#streams) {
       if (stream.namespace !== undefined && stream.namespace !== namespace) continue;
       const found = stream.objects.get(`${namespace}/${name}`);
-      if (found) return found as T;
+      if (found) return found;
     }
     return undefined;
-  }
-
-  list(): T[] {
-    return this.#streams.flatMap((s) => [...s.objects.values()] as T[]);
   }
 
   async stop(): Promise<void> {
@@ -158,7 +134,7 @@ export class Reflector<T> {
     return this.#stop.signal.aborted;
   }
 
-  async #run(stream: Stream): Promise<void> {
+  async #run(stream: Stream<T>): Promise<void> {
     // Set after anything but a clean, long-lived watch: the next one that opens is a recovery.
     let recovering = false;
     let lastEnd: WatchEnd["kind"] | undefined;
@@ -215,7 +191,7 @@ export class Reflector<T> {
     }
   }
 
-  async #backoff(stream: Stream, err: unknown): Promise<void> {
+  async #backoff(stream: Stream<T>, err: unknown): Promise<void> {
     stream.failures++;
     const base = Math.min(this.#minBackoffMs * 2 ** (stream.failures - 1), this.#maxBackoffMs);
     const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
@@ -223,7 +199,7 @@ export class Reflector<T> {
     await pause(delay, { signal: this.#stop.signal });
   }
 
-  async #relist(stream: Stream): Promise<void> {
+  async #relist(stream: Stream<T>): Promise<void> {
     const { items, resourceVersion } = await this.#transport.list(stream.namespace);
     const seen = new Set<string>();
     for (const item of items) seen.add(this.#store(stream, item));
@@ -231,7 +207,7 @@ export class Reflector<T> {
     for (const [key, obj] of stream.objects) {
       if (seen.has(key)) continue;
       stream.objects.delete(key);
-      this.#handlers.remove(obj as T);
+      this.#handlers.remove(obj);
     }
     stream.resourceVersion = resourceVersion;
     stream.synced = true;
@@ -248,115 +224,65 @@ export class Reflector<T> {
    * Caches the object, trimmed to what reconciling reads, and reports it
    * unless this very version is cached already.
    */
-  #store(stream: Stream, received: KubernetesObject): string {
-    const trimmed = this.#trim(received);
-    const obj = trimmed as KubernetesObject;
-    const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+  #store(stream: Stream<T>, received: KubernetesObject): string {
+    const obj = this.#trim(received);
+    const key = keyOf(obj);
     const cached = stream.objects.get(key);
     if (
       cached?.metadata?.resourceVersion === undefined ||
       cached.metadata.resourceVersion !== obj.metadata?.resourceVersion
     ) {
       stream.objects.set(key, obj);
-      this.#handlers.upsert(trimmed);
+      this.#handlers.upsert(obj);
     }
     return key;
   }
 
-  #watchOnce(stream: Stream, recovering: boolean): Promise<WatchEnd> {
-    return new Promise<WatchEnd>((resolve) => {
-      const opened = performance.now();
-      let lastHeard = opened;
-      let sawEvent = false;
-      let settled = false;
-      let handle: { abort(): void } | undefined;
-      const finish = (end: WatchEnd) => {
-        if (settled) return;
-        settled = true;
-        clearInterval(watchdog);
-        stream.abort = undefined;
-        handle?.abort();
-        resolve(end);
-      };
-      const watchdog = setInterval(
-        () => {
-          const silentMs = performance.now() - lastHeard;
-          if (silentMs >= this.#silenceMs)
-            finish({ kind: "silent", silentMs: Math.round(silentMs) });
-        },
-        Math.max(50, Math.min(1000, this.#silenceMs / 4)),
-      );
-      stream.abort = () => {
-        finish({ kind: "stopped" });
-      };
-      const onEvent = (type: string, object: unknown) => {
-        if (settled) return;
-        lastHeard = performance.now();
-        if (!sawEvent && recovering) {
+  async #watchOnce(stream: Stream<T>, recovering: boolean): Promise<WatchEnd> {
+    const open = watchOnce(
+      this.#transport,
+      stream.namespace,
+      stream.resourceVersion,
+      this.#silenceMs,
+      (type, obj, first) => {
+        if (first && recovering) {
           this.#handlers.event?.({
             type: "resumed",
             namespace: stream.namespace,
             resourceVersion: stream.resourceVersion,
           });
         }
-        sawEvent = true;
         stream.failures = 0;
-        const obj = object as KubernetesObject;
         switch (type) {
           case "ADDED":
           case "MODIFIED":
             this.#store(stream, obj);
             break;
           case "DELETED": {
-            const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
-            if (stream.objects.delete(key)) this.#handlers.remove(obj as T);
+            // What the cache held goes, as on a relist.
+            const key = keyOf(obj);
+            const cached = stream.objects.get(key);
+            if (cached && stream.objects.delete(key)) this.#handlers.remove(cached);
             break;
           }
           case "BOOKMARK":
             break;
-          case "ERROR": {
-            const status = object as { code?: number; reason?: string; message?: string };
-            finish(
-              isGone(status)
-                ? { kind: "expired" }
-                : {
-                    kind: "error",
-                    error: new Error(
-                      `watch error ${String(status.code)} ${status.reason ?? ""}: ${status.message ?? ""}`,
-                    ),
-                  },
-            );
-            return;
-          }
           default:
             return;
         }
         const rv = obj.metadata?.resourceVersion;
         if (rv) stream.resourceVersion = rv;
-      };
-      const onDone = (err: unknown) => {
-        if (err === null || err === undefined) {
-          finish({ kind: "closed", sawEvent, ms: performance.now() - opened });
-        } else {
-          finish(isGone(err) ? { kind: "expired" } : { kind: "error", error: err });
-        }
-      };
-      this.#transport.watch(stream.namespace, stream.resourceVersion, onEvent, onDone).then(
-        (h) => {
-          handle = h;
-          if (settled) h.abort();
-        },
-        (err: unknown) => {
-          finish({ kind: "error", error: err });
-        },
-      );
-    });
+      },
+    );
+    stream.abort = () => {
+      open.stop();
+    };
+    const end = await open.ended;
+    stream.abort = undefined;
+    return end;
   }
 }
 
-/** 410 Gone, as an HTTP status, an ApiException code or a watch ERROR event's Status. */
-export function isGone(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false;
-  const e = err as { statusCode?: unknown; code?: unknown; reason?: unknown };
-  return e.statusCode === 410 || e.code === 410 || e.reason === "Expired" || e.reason === "Gone";
+function keyOf(obj: Cached): string {
+  return `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
 }

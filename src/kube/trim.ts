@@ -13,19 +13,27 @@
 // Anything the controller starts to read from metadata must be added here.
 import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
-import { CACHED_POLICY_MAX_CHARS, OVERSIZED_POLICY_MARK } from "../api/v1alpha1.ts";
+import {
+  CACHED_POLICY_MAX_CHARS,
+  OVERSIZED_POLICY_MARK,
+  type LogDestinationPolicy,
+} from "../api/v1alpha1.ts";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 
 /** A record of the largest policy AWS accepts, with its target, stays well below this. */
 const CACHED_RECORD_MAX_CHARS = 16 * 1024;
 
-export function trimForCache<T extends KubernetesObject>(obj: T): T {
-  const m = obj.metadata;
-  if (!m) return obj;
+/**
+ * A LogDestinationPolicy as the cache keeps it, typed both ways: as what the
+ * API server sends and as what reconciling reads.
+ */
+export function trimForCache(obj: KubernetesObject): KubernetesObject & LogDestinationPolicy {
+  // The API server names every object it sends.
+  const m = obj.metadata ?? {};
   // A fresh object of a fixed shape: V8 stores it more compactly than one
   // that had properties deleted.
-  const metadata: V1ObjectMeta = {
-    name: m.name,
+  const metadata: V1ObjectMeta & LogDestinationPolicy["metadata"] = {
+    name: m.name ?? "",
     namespace: m.namespace,
     uid: m.uid,
     generation: m.generation,
@@ -57,7 +65,7 @@ function boundedSpec(spec: unknown): unknown {
 }
 
 /** A binding as the controller reads it: identity and spec. */
-export function trimBinding(obj: KubernetesObject): LogDestinationPolicyBinding {
+export function trimBinding(obj: KubernetesObject): KubernetesObject & LogDestinationPolicyBinding {
   const m = obj.metadata;
   return {
     metadata: {

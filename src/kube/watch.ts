@@ -13,24 +13,9 @@ import { BINDING_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 import { resetConnections } from "./client.ts";
-import {
-  Reflector,
-  type WatchHandlers,
-  type WatchTransport,
-  type WatcherOptions,
-} from "./reflector.ts";
+import { Reflector, type WatchHandlers, type WatcherOptions } from "./reflector.ts";
 import { trimBinding, trimForCache, trimNamespace } from "./trim.ts";
-
-export {
-  DEFAULT_SILENCE_TIMEOUT_MS,
-  isGone,
-  Reflector,
-  type ReflectorOptions,
-  type StreamEvent,
-  type WatchHandlers,
-  type WatchTransport,
-  type WatcherOptions,
-} from "./reflector.ts";
+import type { WatchTransport } from "./watch-stream.ts";
 
 /** The LogDestinationPolicy cache: only the fields reconciling reads (see trim.ts). */
 export class PolicyWatcher extends Reflector<LogDestinationPolicy> {
@@ -40,8 +25,7 @@ export class PolicyWatcher extends Reflector<LogDestinationPolicy> {
     handlers: WatchHandlers<LogDestinationPolicy>,
     options: WatcherOptions = {},
   ) {
-    const trim = (obj: KubernetesObject) => trimForCache(obj) as unknown as LogDestinationPolicy;
-    super(transport, namespaces, handlers, { ...options, trim });
+    super(transport, namespaces, handlers, { ...options, trim: trimForCache });
   }
 }
 
@@ -112,13 +96,8 @@ export function nextPageSize(largestChars: number, most: number): number {
 }
 
 /**
-      const page = await this.#page(namespace, limit, next);
-      // Trimmed page by page: the untrimmed list would be held whole until the end.
-      for (const item of page.items) {
-        largest = Math.max(largest, JSON.stringify(item).length);
-        items.push(this.#trim(item));
-      }
-      limit = nextPageSize(largest, most);
+ * The real transport: CustomObjectsApi (CoreV1Api for namespaces) lists and
+ * client-node's Watch. A silent
  * watch drops the kubeconfig's shared connection pool (see resetConnections):
  * over HTTP/2 every request shares one connection, so a restart on the same
  * dead connection would stay just as silent.

@@ -2,13 +2,9 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import {
-  nextPageSize,
-  PolicyWatcher,
-  type StreamEvent,
-  type WatchTransport,
-  type WatcherOptions,
-} from "../../src/kube/watch.ts";
+import type { StreamEvent, WatcherOptions } from "../../src/kube/reflector.ts";
+import { nextPageSize, PolicyWatcher } from "../../src/kube/watch.ts";
+import type { WatchTransport } from "../../src/kube/watch-stream.ts";
 
 interface OpenWatch {
   resourceVersion: string;

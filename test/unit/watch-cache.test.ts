@@ -8,7 +8,8 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { LAST_APPLIED_ANNOTATION, REVOKE_FINALIZER } from "../../src/api/names.ts";
 import { OVERSIZED_POLICY_MARK, type LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { trimForCache } from "../../src/kube/trim.ts";
-import { PolicyWatcher, type WatchTransport } from "../../src/kube/watch.ts";
+import { PolicyWatcher } from "../../src/kube/watch.ts";
+import type { WatchTransport } from "../../src/kube/watch-stream.ts";
 
 const managedFields = [
   { manager: "kubectl", operation: "Update", fieldsType: "FieldsV1", fieldsV1: { "f:spec": {} } },
@@ -60,7 +61,7 @@ test("the cache keeps the fields reconciling reads and only this controller's an
 test("an object with no annotation of this controller is cached with none", () => {
   const obj = received("a", "3");
   if (obj.metadata) obj.metadata.annotations = { "team.example.com/owner": "a" };
-  assert.equal(trimForCache(obj).metadata?.annotations, undefined);
+  assert.equal(trimForCache(obj).metadata.annotations, undefined);
 });
 
 test("cached objects and the objects handed to the controller are trimmed, from a list and from a watch", async () => {
@@ -114,5 +115,5 @@ test("a policy far beyond AWS's limit is cached as its size, and so reported, no
 test("a last-applied record far beyond what the controller writes is not cached", () => {
   const obj = received("rec", "7");
   if (obj.metadata) obj.metadata.annotations = { [LAST_APPLIED_ANNOTATION]: "x".repeat(100_000) };
-  assert.equal(trimForCache(obj).metadata?.annotations, undefined);
+  assert.equal(trimForCache(obj).metadata.annotations, undefined);
 });
