@@ -17,7 +17,8 @@ import {
 import { AwsCallError } from "../aws/errors.ts";
 import { AssumeRoleError } from "../aws/assumed-role.ts";
 import { RoleAllowList, RoleNotAllowedError } from "../aws/roles.ts";
-import { ConfigError, configSchema, FLAGS, type FlagSpec } from "./config.ts";
+import { configSchema } from "./config-schema.ts";
+import { ConfigError, FLAGS, type FlagSpec } from "./config.ts";
 import { compareWithLive, type DestinationDiff, type DiffError } from "./diff-report.ts";
 import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./diff-render.ts";
 import { readInputs, readProcessStdin } from "./inputs.ts";
