@@ -1,0 +1,198 @@
+// Runs a controller the way controller-runtime's manager does: it serves
+// /metrics and the probes, waits to become the leader if it must, starts the
+// caches in order and then the workers, and stops when told to or when the
+// Lease is lost. What is run is composed elsewhere (./policy-controller.ts);
+// this module owns only the order of things.
+import type { Server } from "node:http";
+import type { Registry } from "prom-client";
+import type { LostReason } from "../election/lease.ts";
+import type { Logger } from "../logger.ts";
+import { closeServer, serveMetrics, serveProbes, type Bind } from "../metrics/server.ts";
+import { pause } from "../util/sleep.ts";
+import type { Leader } from "./leader.ts";
+
+// After the grace period, status writes of aborted reconciles get this long to land.
+const FLUSH_MS = 5_000;
+// A leader that lost its Lease gives aborted work this long before it exits.
+const LOST_EXIT_MS = 2_000;
+// Queued events get this long to be written at shutdown.
+const EVENT_FLUSH_MS = 2_000;
+// How often start-up looks whether the caches that come first are complete.
+const SYNC_POLL_MS = 20;
+
+/** The Lease was lost: the process must exit non-zero and be restarted, as controller-runtime does. */
+export class LeadershipLostError extends Error {
+  override name = "LeadershipLostError";
+}
+
+export interface Cache {
+  start(): void;
+  stop(): Promise<void>;
+  /** True once the cache is complete. */
+  readonly synced: boolean;
+}
+
+/** What the manager runs once it may: caches, workers, and what they leave behind. */
+export interface Workload {
+  /** Started in this order; each group is complete before the next one starts. */
+  readonly caches: readonly (readonly Cache[])[];
+  /** Runs the workers; resolves once in-flight work has ended after a stop. */
+  run(): Promise<void>;
+  /** Called once the workers run. */
+  started(): void;
+  /** No new work; work in flight may finish, but nothing retries any more. */
+  finish(): void;
+  /** Aborts work in flight; it records that it was interrupted. */
+  abort(): void;
+  /** Writes what is still queued (events). */
+  flush(): Promise<void>;
+  /** Lets go of connections, last. */
+  close(): void;
+}
+
+export interface ManagerOptions {
+  log: Logger;
+  /** Served on /metrics at `metricsBind`; not served when that is undefined. */
+  registry: Registry;
+  metricsBind: Bind | undefined;
+  /** /healthz and /readyz; not served when undefined. */
+  probeBind: Bind | undefined;
+  /** Run only while leading; always when undefined. */
+  leader: (Leader & { status(leading: boolean): void }) | undefined;
+  /** How long work in flight may take to finish on a stop. */
+  shutdownGracePeriodMs: number;
+}
+
+export class Manager {
+  readonly #options: ManagerOptions;
+
+  constructor(options: ManagerOptions) {
+    this.#options = options;
+  }
+
+  /** Runs `workload` until `stop` aborts; throws LeadershipLostError when the Lease is lost. */
+  async run(workload: Workload, stop: AbortSignal): Promise<void> {
+    const { log, leader } = this.#options;
+    const caches = workload.caches.flat();
+    let started = false;
+    // A follower is ready as soon as it runs: it is healthy and waiting to take
+    // over. The one that reconciles is ready once its caches are complete.
+    const servers = await this.#serve(() =>
+      started ? caches.every((c) => c.synced) : leader !== undefined,
+    );
+    const close = async () => {
+      await Promise.all(servers.map(closeServer));
+      workload.close();
+    };
+
+    if (leader) {
+      log.info(
+        { lease: leader.lease, identity: leader.elector.identity },
+        "waiting to become the leader",
+      );
+      if (!(await leader.elector.acquire(stop))) {
+        await close();
+        log.info("stopped before becoming the leader");
+        return;
+      }
+      leader.status(true);
+      log.info({ lease: leader.lease, identity: leader.elector.identity }, "became the leader");
+    }
+
+    const groups = workload.caches;
+    for (const [i, group] of groups.entries()) {
+      for (const cache of group) cache.start();
+      if (i === groups.length - 1) break;
+      while (!group.every((c) => c.synced) && !stop.aborted)
+        await pause(SYNC_POLL_MS, { ref: false });
+    }
+    const running = workload.run();
+    started = true;
+    workload.started();
+
+    const stopped = new Promise<"stop">((resolve) => {
+      if (stop.aborted) resolve("stop");
+      stop.addEventListener("abort", () => {
+        resolve("stop");
+      });
+    });
+    const why: "stop" | LostReason = await Promise.race([
+      stopped,
+      leader?.elector.lost ?? new Promise<never>(() => undefined),
+    ]);
+    // Caches stop last-started first.
+    const stopCaches = () =>
+      Promise.all(
+        groups
+          .toReversed()
+          .flat()
+          .map((c) => c.stop()),
+      );
+
+    if (why !== "stop") {
+      // Stop before a follower can take over: in-flight AWS calls are aborted now,
+      // and the fence refuses whatever they would still write.
+      leader?.status(false);
+      log.error({ reason: why }, "lost the leader-election lease; stopping");
+      workload.abort();
+      await Promise.race([
+        Promise.all([stopCaches(), running]),
+        pause(LOST_EXIT_MS, { ref: false }),
+      ]);
+      await close();
+      // Hung requests to an unreachable API server must not keep the process alive.
+      setTimeout(() => process.exit(1), LOST_EXIT_MS).unref();
+      throw new LeadershipLostError(`lost the leader-election lease (${why})`);
+    }
+
+    const graceMs = this.#options.shutdownGracePeriodMs;
+    log.info({ gracePeriodMs: graceMs }, "shutting down");
+    await stopCaches();
+    // No new work. In-flight reconciles may finish within the grace period, but
+    // none retries: a retry aborts them all, and they record "Interrupted".
+    workload.finish();
+    let finished = await within(running, graceMs);
+    if (!finished) {
+      log.warn("in-flight reconciles did not finish within the grace period; aborting them");
+      workload.abort();
+      finished = await within(running, FLUSH_MS);
+      if (!finished) log.warn("aborted reconciles did not record their status in time");
+    }
+    if (leader) {
+      // Handing the Lease back lets a follower take over at its next look.
+      await leader.elector.release().then(
+        (released) => {
+          leader.status(false);
+          if (released) log.info("released the leader-election lease");
+        },
+        (err: unknown) => {
+          log.warn({ err: String(err) }, "could not release the leader-election lease");
+        },
+      );
+    }
+    await within(workload.flush(), EVENT_FLUSH_MS);
+    await close();
+    log.info("stopped");
+  }
+
+  async #serve(ready: () => boolean): Promise<Server[]> {
+    const { log, registry, metricsBind, probeBind } = this.#options;
+    const servers: Server[] = [];
+    if (metricsBind) {
+      const { server, address } = await serveMetrics(registry, metricsBind);
+      servers.push(server);
+      log.info({ address: `${address.address}:${address.port}` }, "serving metrics");
+    }
+    if (probeBind) {
+      const { server, address } = await serveProbes({ healthy: () => true, ready }, probeBind);
+      servers.push(server);
+      log.info({ address: `${address.address}:${address.port}` }, "serving health probes");
+    }
+    return servers;
+  }
+}
+
+/** True if `work` settles within `ms`, false once that time has passed. */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([work.then(() => true), pause(ms, { ref: false }).then(() => false)]);
+}

@@ -1,0 +1,208 @@
+// Composes the LogDestinationPolicy controller from its parts: the AWS client,
+// the event recorder, tenancy, the reconciler and the watch caches that feed
+// it, as one workload for the manager to run.
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { DestinationPolicyClient } from "../aws/destinations.ts";
+import { DEFAULT_RETRY_POLICY } from "../aws/retry.ts";
+import { RoleAllowList } from "../aws/roles.ts";
+import { PolicyController } from "../controller/controller.ts";
+import { Tenancy } from "../controller/tenancy.ts";
+import { KubeEventRecorder } from "../kube/events.ts";
+import { KubeBindingStatusWriter, KubePolicyWriter } from "../kube/resources.ts";
+import { trimBinding, trimNamespace } from "../kube/trim.ts";
+import {
+  BINDING_RESOURCE,
+  bindingReflector,
+  KubeWatchTransport,
+  NAMESPACE_RESOURCE,
+  namespaceReflector,
+  PolicyWatcher,
+} from "../kube/watch.ts";
+import type { Logger } from "../logger.ts";
+import type { ControllerMetrics } from "../metrics/metrics.ts";
+import { awsObserver, eventDropObserver, watchObserver } from "../metrics/observers.ts";
+import type { ResilienceMetrics } from "../metrics/resilience.ts";
+import { fenced } from "./leader.ts";
+import type { Workload } from "./manager.ts";
+
+const FIELD_MANAGER = "log-destination-policy-controller";
+const REPORTING_CONTROLLER = "logs.gitops.dev/log-destination-policy-controller";
+// client-node cuts a watch that has received nothing for this long beyond the
+// silence timeout, so the reflector's watchdog always notices silence first.
+const INACTIVITY_MARGIN_MS = 30_000;
+
+/** The settings the controller is built from; the command line's names. */
+export interface PolicyControllerSettings {
+  watchNamespace?: string[];
+  maxConcurrentReconciles: number;
+  awsRegion?: string;
+  awsMaxAttempts: number;
+  awsMaxRetryTime: number;
+  awsRateLimit: number;
+  awsBurst?: number;
+  allowedRoleArns?: RoleAllowList;
+  roleSessionTags: boolean;
+  driftDetectionInterval: number;
+  minDriftDetectionInterval: number;
+  revokeTimeout: number;
+  denyPublicAccessOverride: boolean;
+  requireBinding: boolean;
+  watchSilenceTimeout: number;
+}
+
+export interface PolicyControllerDeps {
+  metrics: ControllerMetrics;
+  resilience: ResilienceMetrics;
+  log: Logger;
+  /** Once false (the Lease is lost), nothing may write to AWS or the API server. */
+  mayWrite: () => boolean;
+}
+
+export function composePolicyController(
+  kc: KubeConfig,
+  settings: PolicyControllerSettings,
+  { metrics, resilience, log, mayWrite }: PolicyControllerDeps,
+): Workload {
+  const rate = settings.awsRateLimit;
+  const aws = new DestinationPolicyClient({
+    retry: {
+      ...DEFAULT_RETRY_POLICY,
+      maxAttempts: settings.awsMaxAttempts,
+      maxElapsedMs: settings.awsMaxRetryTime,
+    },
+    observer: awsObserver(metrics, resilience),
+    rateLimit: { ratePerSecond: rate, burst: settings.awsBurst ?? Math.max(1, Math.ceil(rate)) },
+    allowedRoles: settings.allowedRoleArns ?? RoleAllowList.parse([]),
+    sessionTags: settings.roleSessionTags,
+    mayCall: mayWrite,
+  });
+  // Looked up before the first object, so status can name the account of the
+  // first policy applied; a failure is retried when an object needs it.
+  if (settings.awsRegion !== undefined) void aws.account({ region: settings.awsRegion });
+  const events = new KubeEventRecorder(
+    kc,
+    REPORTING_CONTROLLER,
+    hostname(),
+    eventDropObserver(metrics, log),
+    {
+      // Events wait while reconciles do: their writes would slow the ones that make objects Ready.
+      mayRun: (): boolean => controller.waiting === 0,
+    },
+  );
+  // Binding patterns mean what --allowed-role-arns patterns mean: one matcher for both.
+  const tenancy = new Tenancy(settings.requireBinding, (patterns) => {
+    const list = RoleAllowList.parse(patterns);
+    return (roleArn) => list.allows(roleArn);
+  });
+  const cache = {
+    get: (namespace: string, name: string) => watcher.get(namespace, name),
+    get synced() {
+      return watcher.synced && tenancyWatchers.every((w) => w.synced);
+    },
+  };
+  const controller = new PolicyController(
+    cache,
+    aws,
+    fenced(new KubePolicyWriter(kc, FIELD_MANAGER), mayWrite),
+    events,
+    metrics,
+    log,
+    {
+      concurrency: settings.maxConcurrentReconciles,
+      defaultRegion: settings.awsRegion,
+      defaultDriftIntervalMs: settings.driftDetectionInterval,
+      minDriftIntervalMs: settings.minDriftDetectionInterval,
+      revokeTimeoutMs: settings.revokeTimeout,
+      denyPublicAccessOverride: settings.denyPublicAccessOverride,
+      tenancy,
+      bindingStatus: fenced(new KubeBindingStatusWriter(kc, FIELD_MANAGER), mayWrite),
+    },
+  );
+
+  const inactivityTimeoutMs = settings.watchSilenceTimeout + INACTIVITY_MARGIN_MS;
+  const watchOptions = { silenceTimeoutMs: settings.watchSilenceTimeout };
+  const watcher = new PolicyWatcher(
+    new KubeWatchTransport(kc, { inactivityTimeoutMs }),
+    settings.watchNamespace,
+    {
+      upsert: (obj) => {
+        controller.upsert(obj);
+      },
+      remove: (obj) => {
+        controller.remove(obj);
+      },
+      ...watchObserver(resilience, log, "LogDestinationPolicy"),
+    },
+    watchOptions,
+  );
+  // Bindings and namespace labels are complete before the first object is
+  // decided, so no object is refused at start-up for want of its binding.
+  const tenancyWatchers = settings.requireBinding
+    ? [
+        bindingReflector(
+          new KubeWatchTransport(kc, {
+            inactivityTimeoutMs,
+            resource: BINDING_RESOURCE,
+            trim: trimBinding,
+          }),
+          {
+            upsert: (obj) => {
+              controller.upsertBinding(obj);
+            },
+            remove: (obj) => {
+              controller.removeBinding(obj);
+            },
+            ...watchObserver(resilience, log, "LogDestinationPolicyBinding"),
+          },
+          watchOptions,
+        ),
+        namespaceReflector(
+          new KubeWatchTransport(kc, {
+            inactivityTimeoutMs,
+            resource: NAMESPACE_RESOURCE,
+            trim: trimNamespace,
+          }),
+          {
+            upsert: (obj) => {
+              controller.upsertNamespace(obj);
+            },
+            remove: (obj) => {
+              controller.removeNamespace(obj);
+            },
+            ...watchObserver(resilience, log, "Namespace"),
+          },
+          watchOptions,
+        ),
+      ]
+    : [];
+
+  return {
+    caches: [tenancyWatchers, [watcher]],
+    run: () => controller.run(),
+    started: () => {
+      log.info(
+        {
+          namespaces: settings.watchNamespace ?? "all",
+          concurrency: settings.maxConcurrentReconciles,
+          requireBinding: settings.requireBinding,
+          bindings: tenancy.bindingCount,
+        },
+        "controller started",
+      );
+    },
+    finish: () => {
+      controller.stop(false);
+      aws.drain(() => {
+        controller.stop(true);
+      });
+    },
+    abort: () => {
+      controller.stop(true);
+    },
+    flush: () => events.flush(),
+    close: () => {
+      aws.destroy();
+    },
+  };
+}
