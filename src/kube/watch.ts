@@ -55,7 +55,7 @@ export interface ResourceKind {
   plural: string;
 }
 
-export const POLICY_RESOURCE: ResourceKind = { group: GROUP, version: VERSION, plural: PLURAL };
+const POLICY_RESOURCE: ResourceKind = { group: GROUP, version: VERSION, plural: PLURAL };
 export const BINDING_RESOURCE: ResourceKind = {
   group: GROUP,
   version: VERSION,

@@ -3,7 +3,7 @@
 // on the controller's registry next to ControllerMetrics.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
-export type WatchRestartReason = "error" | "expired" | "silent";
+type WatchRestartReason = "error" | "expired" | "silent";
 
 export class ResilienceMetrics {
   /** client-go's name, so existing leader-election dashboards work. */
