@@ -2,7 +2,9 @@
 // the event recorder, tenancy, the reconciler and the watch caches that feed
 // it, as one workload for the manager to run.
 import { hostname } from "node:os";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { LogDestinationPolicyBinding } from "../api/binding.ts";
+import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import { DestinationPolicyClient } from "../aws/destinations.ts";
 import { DEFAULT_RETRY_POLICY } from "../aws/retry.ts";
 import { RoleAllowList } from "../aws/roles.ts";
@@ -18,6 +20,7 @@ import {
   NAMESPACE_RESOURCE,
   namespaceReflector,
   PolicyWatcher,
+  type ResourceKind,
 } from "../kube/watch.ts";
 import type { Logger } from "../logger.ts";
 import type { ControllerMetrics } from "../metrics/metrics.ts";
@@ -122,18 +125,25 @@ export function composePolicyController(
 
   const inactivityTimeoutMs = settings.watchSilenceTimeout + INACTIVITY_MARGIN_MS;
   const watchOptions = { silenceTimeoutMs: settings.watchSilenceTimeout };
+  const transport = (resource?: ResourceKind, trim?: (obj: KubernetesObject) => KubernetesObject) =>
+    new KubeWatchTransport(kc, { inactivityTimeoutMs, resource, trim });
+  const handlers = <T>(kind: string, upsert: (obj: T) => void, remove: (obj: T) => void) => ({
+    upsert,
+    remove,
+    ...watchObserver(resilience, log, kind),
+  });
   const watcher = new PolicyWatcher(
-    new KubeWatchTransport(kc, { inactivityTimeoutMs }),
+    transport(),
     settings.watchNamespace,
-    {
-      upsert: (obj) => {
+    handlers<LogDestinationPolicy>(
+      "LogDestinationPolicy",
+      (obj) => {
         controller.upsert(obj);
       },
-      remove: (obj) => {
+      (obj) => {
         controller.remove(obj);
       },
-      ...watchObserver(resilience, log, "LogDestinationPolicy"),
-    },
+    ),
     watchOptions,
   );
   // Bindings and namespace labels are complete before the first object is
@@ -141,37 +151,29 @@ export function composePolicyController(
   const tenancyWatchers = settings.requireBinding
     ? [
         bindingReflector(
-          new KubeWatchTransport(kc, {
-            inactivityTimeoutMs,
-            resource: BINDING_RESOURCE,
-            trim: trimBinding,
-          }),
-          {
-            upsert: (obj) => {
+          transport(BINDING_RESOURCE, trimBinding),
+          handlers<LogDestinationPolicyBinding>(
+            "LogDestinationPolicyBinding",
+            (obj) => {
               controller.upsertBinding(obj);
             },
-            remove: (obj) => {
+            (obj) => {
               controller.removeBinding(obj);
             },
-            ...watchObserver(resilience, log, "LogDestinationPolicyBinding"),
-          },
+          ),
           watchOptions,
         ),
         namespaceReflector(
-          new KubeWatchTransport(kc, {
-            inactivityTimeoutMs,
-            resource: NAMESPACE_RESOURCE,
-            trim: trimNamespace,
-          }),
-          {
-            upsert: (obj) => {
+          transport(NAMESPACE_RESOURCE, trimNamespace),
+          handlers<KubernetesObject>(
+            "Namespace",
+            (obj) => {
               controller.upsertNamespace(obj);
             },
-            remove: (obj) => {
+            (obj) => {
               controller.removeNamespace(obj);
             },
-            ...watchObserver(resilience, log, "Namespace"),
-          },
+          ),
           watchOptions,
         ),
       ]
