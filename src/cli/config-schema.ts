@@ -100,7 +100,7 @@ export const configSchema = z
     requireBinding: flagBoolean,
   })
   // client-go's rules, and one more that lets a leader always stop before a
-  // follower can take over (see src/kube/lease.ts).
+  // follower can take over (see src/election/lease.ts).
   .superRefine((c, ctx) => {
     if (c.driftDetectionInterval > 0 && c.driftDetectionInterval < c.minDriftDetectionInterval) {
       ctx.addIssue({

@@ -229,16 +229,4 @@ export class ControllerMetrics {
   /** Labels shared by every workqueue series. */
   static readonly queueLabels = { name: QUEUE_NAME, controller: CONTROLLER_NAME } as const;
   static readonly controllerLabels = { controller: CONTROLLER_NAME } as const;
-
-  awsObserver() {
-    return {
-      request: (operation: string, outcome: string, seconds: number) => {
-        this.awsRequests.inc({ operation, outcome });
-        this.awsDuration.observe({ operation }, seconds);
-      },
-      retry: (operation: string, error: string) => {
-        this.awsRetries.inc({ operation, error });
-      },
-    };
-  }
 }

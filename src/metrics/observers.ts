@@ -54,7 +54,13 @@ export function eventDropObserver(
 /** AWS requests, retries, rate-limit waits and assumed roles. */
 export function awsObserver(metrics: ControllerMetrics, resilience: ResilienceMetrics) {
   return {
-    ...metrics.awsObserver(),
+    request: (operation: string, outcome: string, seconds: number) => {
+      metrics.awsRequests.inc({ operation, outcome });
+      metrics.awsDuration.observe({ operation }, seconds);
+    },
+    retry: (operation: string, error: string) => {
+      metrics.awsRetries.inc({ operation, error });
+    },
     rateLimited: (_key: string, seconds: number) => {
       resilience.rateLimitWait.observe(seconds);
     },
