@@ -3,7 +3,7 @@
 // unrenewed for its duration. Every write carries the resourceVersion it read,
 // so two candidates can never both win a round. What each round writes is
 // decided by src/election/lease.ts; this module owns the timers.
-import { setTimeout as sleep } from "node:timers/promises";
+import { pause } from "../util/sleep.ts";
 import {
   checkTimings,
   decide,
@@ -95,7 +95,7 @@ export class LeaderElector {
         if (aborted(signal)) break;
         this.#events.attemptFailed?.(err, false);
       }
-      await sleep(waitMs, undefined, { signal }).catch(() => undefined);
+      await pause(waitMs, { signal });
     }
     return false;
   }
@@ -121,7 +121,7 @@ export class LeaderElector {
     const { retryPeriodMs, renewDeadlineMs } = this.#config;
     const released = this.#release.signal;
     while (!aborted(released)) {
-      await sleep(retryPeriodMs, undefined, { signal: released }).catch(() => undefined);
+      await pause(retryPeriodMs, { signal: released });
       if (aborted(released)) return;
       const deadline = (this.#lastRenew ?? 0) + renewDeadlineMs;
       for (;;) {
@@ -146,8 +146,8 @@ export class LeaderElector {
           if (aborted(released)) return;
           this.#events.attemptFailed?.(err, true);
         }
-        const pause = Math.min(retryPeriodMs, deadline - this.#now());
-        if (pause > 0) await sleep(pause, undefined, { signal: released }).catch(() => undefined);
+        const wait = Math.min(retryPeriodMs, deadline - this.#now());
+        if (wait > 0) await pause(wait, { signal: released });
         if (aborted(released)) return;
       }
     }
