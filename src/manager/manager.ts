@@ -85,78 +85,65 @@ export class Manager {
       workload.close();
     };
 
-    if (leader) {
-      log.info(
-        { lease: leader.lease, identity: leader.elector.identity },
-        "waiting to become the leader",
-      );
-      if (!(await leader.elector.acquire(stop))) {
-        await close();
-        log.info("stopped before becoming the leader");
-        return;
-      }
-      leader.status(true);
-      log.info({ lease: leader.lease, identity: leader.elector.identity }, "became the leader");
+    if (leader && !(await this.#lead(leader, stop))) {
+      await close();
+      log.info("stopped before becoming the leader");
+      return;
     }
-
-    const groups = workload.caches;
-    for (const [i, group] of groups.entries()) {
-      for (const cache of group) cache.start();
-      if (i === groups.length - 1) break;
-      while (!group.every((c) => c.synced) && !stop.aborted)
-        await pause(SYNC_POLL_MS, { ref: false });
-    }
+    await startCaches(workload.caches, stop);
     const running = workload.run();
     started = true;
     workload.started();
 
-    const stopped = new Promise<"stop">((resolve) => {
-      if (stop.aborted) resolve("stop");
-      stop.addEventListener("abort", () => {
-        resolve("stop");
-      });
-    });
-    const why: "stop" | LostReason = await Promise.race([
-      stopped,
-      leader?.elector.lost ?? new Promise<never>(() => undefined),
-    ]);
-    // Caches stop last-started first.
-    const stopCaches = () =>
-      Promise.all(
-        groups
-          .toReversed()
-          .flat()
-          .map((c) => c.stop()),
-      );
-
+    const why = await stoppedOrLost(stop, leader);
     if (why !== "stop") {
-      // Stop before a follower can take over: in-flight AWS calls are aborted now,
-      // and the fence refuses whatever they would still write.
-      leader?.status(false);
-      log.error({ reason: why }, "lost the leader-election lease; stopping");
-      workload.abort();
-      await Promise.race([
-        Promise.all([stopCaches(), running]),
-        pause(LOST_EXIT_MS, { ref: false }),
-      ]);
+      await this.#abandon(workload, running, why);
       await close();
       // Hung requests to an unreachable API server must not keep the process alive.
       setTimeout(() => process.exit(1), LOST_EXIT_MS).unref();
       throw new LeadershipLostError(`lost the leader-election lease (${why})`);
     }
+    await this.#shutdown(workload, running);
+    await close();
+    log.info("stopped");
+  }
 
-    const graceMs = this.#options.shutdownGracePeriodMs;
-    log.info({ gracePeriodMs: graceMs }, "shutting down");
-    await stopCaches();
+  /** Waits for the Lease; false if `stop` came first. */
+  async #lead(leader: NonNullable<ManagerOptions["leader"]>, stop: AbortSignal): Promise<boolean> {
+    const { log } = this.#options;
+    const fields = { lease: leader.lease, identity: leader.elector.identity };
+    log.info(fields, "waiting to become the leader");
+    if (!(await leader.elector.acquire(stop))) return false;
+    leader.status(true);
+    log.info(fields, "became the leader");
+    return true;
+  }
+
+  /**
+   * The Lease is lost: stop before a follower can take over. In-flight AWS
+   * calls are aborted now, and the fence refuses whatever they would still write.
+   */
+  async #abandon(workload: Workload, running: Promise<void>, why: LostReason): Promise<void> {
+    this.#options.leader?.status(false);
+    this.#options.log.error({ reason: why }, "lost the leader-election lease; stopping");
+    workload.abort();
+    await within(Promise.all([stopCaches(workload.caches), running]), LOST_EXIT_MS);
+  }
+
+  /** SIGTERM or SIGINT: let work in flight finish within the grace period, then hand the Lease back. */
+  async #shutdown(workload: Workload, running: Promise<void>): Promise<void> {
+    const { log, leader, shutdownGracePeriodMs } = this.#options;
+    log.info({ gracePeriodMs: shutdownGracePeriodMs }, "shutting down");
+    await stopCaches(workload.caches);
     // No new work. In-flight reconciles may finish within the grace period, but
     // none retries: a retry aborts them all, and they record "Interrupted".
     workload.finish();
-    let finished = await within(running, graceMs);
-    if (!finished) {
+    if (!(await within(running, shutdownGracePeriodMs))) {
       log.warn("in-flight reconciles did not finish within the grace period; aborting them");
       workload.abort();
-      finished = await within(running, FLUSH_MS);
-      if (!finished) log.warn("aborted reconciles did not record their status in time");
+      if (!(await within(running, FLUSH_MS))) {
+        log.warn("aborted reconciles did not record their status in time");
+      }
     }
     if (leader) {
       // Handing the Lease back lets a follower take over at its next look.
@@ -171,8 +158,6 @@ export class Manager {
       );
     }
     await within(workload.flush(), EVENT_FLUSH_MS);
-    await close();
-    log.info("stopped");
   }
 
   async #serve(ready: () => boolean): Promise<Server[]> {
@@ -190,6 +175,41 @@ export class Manager {
     }
     return servers;
   }
+}
+
+/** Starts each group of caches once the group before it is complete (or a stop came). */
+async function startCaches(groups: Workload["caches"], stop: AbortSignal): Promise<void> {
+  for (const [i, group] of groups.entries()) {
+    for (const cache of group) cache.start();
+    if (i === groups.length - 1) return;
+    while (!group.every((c) => c.synced) && !stop.aborted) {
+      await pause(SYNC_POLL_MS, { ref: false });
+    }
+  }
+}
+
+/** Stops the caches, the last started first. */
+function stopCaches(groups: Workload["caches"]): Promise<unknown> {
+  return Promise.all(
+    groups
+      .toReversed()
+      .flat()
+      .map((c) => c.stop()),
+  );
+}
+
+/** Resolves "stop" once `stop` aborts, or why the Lease was lost. */
+function stoppedOrLost(
+  stop: AbortSignal,
+  leader: ManagerOptions["leader"],
+): Promise<"stop" | LostReason> {
+  const stopped = new Promise<"stop">((resolve) => {
+    if (stop.aborted) resolve("stop");
+    stop.addEventListener("abort", () => {
+      resolve("stop");
+    });
+  });
+  return Promise.race([stopped, leader?.elector.lost ?? new Promise<never>(() => undefined)]);
 }
 
 /** True if `work` settles within `ms`, false once that time has passed. */
