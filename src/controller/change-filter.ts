@@ -28,9 +28,11 @@ export class ChangeFilter {
     const key = keyOf(m);
     const seen = this.#seen.get(key);
     this.#seen.set(key, { base, annotation });
+    const ours = m.uid ? this.#memory.get(m.uid) : undefined;
+    // The same text as the cache's: keep one copy of it, not two, for each of many objects.
+    if (ours?.annotation === annotation) ours.annotation = annotation;
     if (seen?.base !== base) return true;
     if (seen.annotation === annotation) return false;
-    const ours = m.uid ? this.#memory.get(m.uid) : undefined;
     return ours === undefined || ours.generation !== m.generation || ours.annotation !== annotation;
   }
 

@@ -6,6 +6,8 @@ import { keyOf } from "../kube/keys.ts";
 import { permissionRequest, type Permission } from "../tenancy/index.ts";
 import type { Tenancy } from "./tenancy.ts";
 
+const PERMITTED: Permission = { permitted: true, binding: "" };
+
 export class Permissions {
   readonly #tenancy: Tenancy;
   readonly #defaultRegion: string | undefined;
@@ -25,6 +27,8 @@ export class Permissions {
     const generation = obj.metadata.generation ?? 0;
     const known = this.#decided.get(key);
     if (known?.generation === generation) return known.permission;
+    // Without bindings every object is permitted: reading its policy would be wasted work.
+    if (!this.#tenancy.enabled) return PERMITTED;
     const request = permissionRequest(obj.metadata.namespace ?? "", obj.spec, this.#defaultRegion);
     // Without a destination or a region the object is invalid and makes no AWS call.
     const permission: Permission = request
