@@ -2,8 +2,11 @@
 // that they touch only the fields the controller owns and never race a user's
 // spec edit (no resourceVersion precondition is needed for disjoint fields).
 import {
+  ApiException,
   CustomObjectsApi,
+  HttpMethod,
   PatchStrategy,
+  RequestContext,
   setHeaderOptions,
   type KubeConfig,
 } from "@kubernetes/client-node";
@@ -25,12 +28,30 @@ export interface PolicyWriter {
   patchStatus(ref: ObjectRef, status: Partial<LogDestinationPolicyStatus>): Promise<void>;
 }
 
+/** The part of undici's Dispatcher (client-node's connection pool) used here. */
+interface Dispatcher {
+  request(options: {
+    origin: string;
+    path: string;
+    method: "PATCH";
+    headers: Record<string, string>;
+    body: string;
+  }): Promise<{ statusCode: number; body: { text(): Promise<string>; dump(): Promise<void> } }>;
+}
+
+/**
+ * Each reconcile writes twice, so these writes are most of the controller's
+ * API-server requests. client-node's generated client sends each one through
+ * fetch and parses the whole object the server answers with; here the request
+ * goes straight to the same authenticated connection pool and the answer, of
+ * which nothing is read, is discarded unparsed.
+ */
 export class KubePolicyWriter implements PolicyWriter {
-  readonly #api: CustomObjectsApi;
+  readonly #kc: KubeConfig;
   readonly #fieldManager: string;
 
   constructor(kc: KubeConfig, fieldManager: string) {
-    this.#api = kc.makeApiClient(CustomObjectsApi);
+    this.#kc = kc;
     this.#fieldManager = fieldManager;
   }
 
@@ -38,18 +59,7 @@ export class KubePolicyWriter implements PolicyWriter {
     ref: ObjectRef,
     annotations: Record<string, string | null>,
   ): Promise<void> {
-    await this.#api.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: ref.namespace,
-        name: ref.name,
-        body: { metadata: { annotations } },
-        fieldManager: this.#fieldManager,
-      },
-      mergePatch,
-    );
+    await this.#mergePatch(ref, "", { metadata: { annotations } });
   }
 
   async patchFinalizers(
@@ -57,34 +67,55 @@ export class KubePolicyWriter implements PolicyWriter {
     finalizers: string[],
     resourceVersion: string,
   ): Promise<void> {
-    await this.#api.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: ref.namespace,
-        name: ref.name,
-        body: { metadata: { finalizers, resourceVersion } },
-        fieldManager: this.#fieldManager,
-      },
-      mergePatch,
-    );
+    await this.#mergePatch(ref, "", { metadata: { finalizers, resourceVersion } });
   }
 
   async patchStatus(ref: ObjectRef, status: Partial<LogDestinationPolicyStatus>): Promise<void> {
-    await this.#api.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: ref.namespace,
-        name: ref.name,
-        body: { status },
-        fieldManager: this.#fieldManager,
-      },
-      mergePatch,
-    );
+    await this.#mergePatch(ref, "/status", { status });
   }
+
+  async #mergePatch(ref: ObjectRef, subresource: string, body: unknown): Promise<void> {
+    const server = this.#kc.getCurrentCluster()?.server;
+    if (!server) throw new Error("the kubeconfig names no cluster server");
+    const base = new URL(server);
+    const path =
+      `${base.pathname.replace(/\/$/, "")}/apis/${GROUP}/${VERSION}/namespaces/` +
+      `${encodeURIComponent(ref.namespace)}/${PLURAL}/${encodeURIComponent(ref.name)}${subresource}` +
+      `?fieldManager=${encodeURIComponent(this.#fieldManager)}`;
+    // Asked for each request, as client-node does: tokens and certificates rotate.
+    const context = new RequestContext(`${base.origin}${path}`, HttpMethod.PATCH);
+    await this.#kc.applySecurityAuthentication(context);
+    const headers: Record<string, string> = {
+      ...context.getHeaders(),
+      "Content-Type": PatchStrategy.MergePatch,
+      Accept: "application/json",
+    };
+    const payload = JSON.stringify(body);
+    const dispatcher = context.getDispatcher() as Dispatcher | undefined;
+    if (dispatcher) {
+      const res = await dispatcher.request({
+        origin: base.origin,
+        path,
+        method: "PATCH",
+        headers,
+        body: payload,
+      });
+      if (res.statusCode < 300) {
+        await res.body.dump();
+        return;
+      }
+      throw failed(path, res.statusCode, await res.body.text());
+    }
+    // No TLS options (plain HTTP with skipTLSVerify): the runtime's own fetch.
+    const res = await fetch(`${base.origin}${path}`, { method: "PATCH", headers, body: payload });
+    const text = await res.text();
+    if (!res.ok) throw failed(path, res.status, text);
+  }
+}
+
+/** Shaped as client-node's errors are, so a caller tells them apart the same way. */
+function failed(path: string, status: number, body: string): ApiException<string> {
+  return new ApiException(status, `PATCH ${path}`, body.slice(0, 2_000), {});
 }
 
 /** Status of the cluster-scoped LogDestinationPolicyBinding objects: whether each is enforced. */
