@@ -7,6 +7,8 @@ export interface BackgroundWrite {
   /** Warning events outrank Normal ones when the queue is full. */
   important: boolean;
   run(): Promise<void>;
+  /** Called when this write is dropped from a full queue, never to run. */
+  dropped?(): void;
 }
 
 export interface BackgroundWriterOptions {
@@ -46,10 +48,11 @@ export class BackgroundWriter {
       // Make room for an important write by dropping the oldest unimportant one.
       const victim = write.important ? this.#pending.findIndex((w) => !w.important) : -1;
       if (victim < 0) {
+        write.dropped?.();
         this.#options.dropped("queue_full");
         return;
       }
-      this.#pending.splice(victim, 1);
+      this.#pending.splice(victim, 1)[0]?.dropped?.();
       this.#options.dropped("queue_full");
     }
     this.#pending.push(write);

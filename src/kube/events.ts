@@ -14,6 +14,7 @@ import { API_VERSION, KIND } from "../api/names.ts";
 import {
   BackgroundWriter,
   DEFAULT_BACKGROUND_WRITES,
+  type BackgroundWrite,
   type BackgroundWriterOptions,
 } from "./background-writes.ts";
 
@@ -66,7 +67,7 @@ export class KubeEventRecorder implements EventSink {
   /** Queued, never awaited: an event that cannot be written must never hold up or fail a reconcile. */
   emit(target: EventTarget, type: EventType, reason: string, action: string, note: string): void {
     const write = this.#record(target, type, reason, action, note.slice(0, NOTE_MAX));
-    if (write) this.#writer.push({ important: type === "Warning", run: write });
+    if (write) this.#writer.push({ important: type === "Warning", ...write });
   }
 
   /** Resolves once every queued event has been written or dropped. */
@@ -81,7 +82,7 @@ export class KubeEventRecorder implements EventSink {
     reason: string,
     action: string,
     note: string,
-  ): (() => Promise<void>) | undefined {
+  ): Pick<BackgroundWrite, "run" | "dropped"> | undefined {
     const key = [target.uid ?? `${target.namespace}/${target.name}`, type, reason, note].join(
       "\u0000",
     );
@@ -92,7 +93,7 @@ export class KubeEventRecorder implements EventSink {
       if (now - seen.lastPatchedAt < SERIES_PATCH_INTERVAL_MS) return undefined;
       seen.lastPatchedAt = now;
       const count = seen.count;
-      return async () => {
+      const run = async () => {
         await this.#api.patchNamespacedEvent(
           {
             name: seen.name,
@@ -102,6 +103,7 @@ export class KubeEventRecorder implements EventSink {
           setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         );
       };
+      return { run };
     }
     this.#forgetOld(now);
     const name = `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
@@ -112,8 +114,14 @@ export class KubeEventRecorder implements EventSink {
       firstAt: now,
       lastPatchedAt: now,
     });
-    return async () => {
-      await this.#create(target, name, now, type, reason, action, note);
+    return {
+      run: async () => {
+        await this.#create(target, name, now, type, reason, action, note);
+      },
+      // Never written: a repeat must create it, not count it in a series that does not exist.
+      dropped: () => {
+        if (this.#seen.get(key)?.name === name) this.#seen.delete(key);
+      },
     };
   }
 

@@ -70,6 +70,34 @@ describe("background writes (events)", () => {
     assert.deepEqual(ran, ["running", "normal-2", "warning"]);
   });
 
+  test("a write dropped from a full queue is told so, whether refused or made room for", async () => {
+    const told: string[] = [];
+    const writer = new BackgroundWriter({
+      concurrency: 1,
+      maxPending: 1,
+      dropped: () => undefined,
+    });
+    const first = gate();
+    const push = (name: string, important: boolean, wait?: Promise<void>) => {
+      writer.push({
+        important,
+        run: async () => {
+          await wait;
+        },
+        dropped: () => told.push(name),
+      });
+    };
+    push("running", false, first.done);
+    push("normal-1", false);
+    push("normal-2", false);
+    push("warning-1", true);
+    push("warning-2", true);
+    assert.deepEqual(told, ["normal-2", "normal-1", "warning-2"]);
+    first.open();
+    await writer.idle();
+    assert.deepEqual(told, ["normal-2", "normal-1", "warning-2"]);
+  });
+
   test("a failed write is counted, and later writes still run", async () => {
     const dropped: string[] = [];
     const writer = new BackgroundWriter({
