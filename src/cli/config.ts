@@ -29,8 +29,9 @@ export const FLAGS: readonly FlagSpec[] = [
     key: "maxConcurrentReconciles",
     flag: "--max-concurrent-reconciles <n>",
     env: "LDPC_MAX_CONCURRENT_RECONCILES",
-    description: "objects reconciled at once",
-    default: "4",
+    description:
+      "objects reconciled at once; AWS calls stay within --aws-rate-limit however many there are",
+    default: "16",
   },
   {
     key: "metricsBindAddress",

@@ -9,7 +9,7 @@ const main = join(import.meta.dirname, "..", "..", "src", "main.ts");
 describe("configuration", () => {
   test("defaults follow controller-runtime's flags", () => {
     const c = resolveConfig({}, {});
-    assert.equal(c.maxConcurrentReconciles, 4);
+    assert.equal(c.maxConcurrentReconciles, 16);
     assert.deepEqual(c.metricsBindAddress, { host: "0.0.0.0", port: 8080 });
     assert.deepEqual(c.healthProbeBindAddress, { host: "0.0.0.0", port: 8081 });
     assert.equal(c.watchNamespace, undefined);
