@@ -5,6 +5,7 @@ import { ThrottlingException } from "@aws-sdk/client-cloudwatch-logs";
 import { AwsRateLimiter, rateLimitKey, TokenBucket } from "../../src/aws/rate-limit.ts";
 import { accountOfArn } from "../../src/util/arn.ts";
 import { withRetries, DEFAULT_RETRY_POLICY } from "../../src/aws/retry.ts";
+import { fastClock } from "../support/fast-clock.ts";
 
 /** Grant times of `requests` reservations made at the given times, under a fake clock. */
 function grants(rate: number, burst: number, requestTimes: number[]): number[] {
@@ -54,7 +55,8 @@ describe("the AWS rate limit", () => {
     );
   });
 
-  test("waiters are served in the order they asked, and an abort ends a wait", async () => {
+  test("waiters are served in the order they asked, and an abort ends a wait", async (t) => {
+    fastClock(t);
     const bucket = new TokenBucket({ ratePerSecond: 20, burst: 1 });
     const order: number[] = [];
     const waits = [1, 2, 3].map((n) =>
@@ -85,7 +87,8 @@ describe("the AWS rate limit", () => {
     for (let i = 0; i < 100; i++) assert.equal(await unlimited.take("a/eu-west-1"), 0);
   });
 
-  test("a throttled call waits at least the throttle delay before its retry", async () => {
+  test("a throttled call waits at least the throttle delay before its retry", async (t) => {
+    fastClock(t);
     const attempts: number[] = [];
     await withRetries(
       "PutDestinationPolicy",

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError, resolveConfig } from "../../src/cli/config.ts";
-
-const main = join(import.meta.dirname, "..", "..", "src", "main.ts");
 
 describe("configuration", () => {
   test("defaults follow controller-runtime's flags", () => {
@@ -53,24 +49,5 @@ describe("configuration", () => {
       () => resolveConfig({ metricsBindAddress: "localhost" }, {}),
       /--metrics-bind-address.*host:port/,
     );
-  });
-
-  test("the entry point exits 2 on a bad flag value and on an unknown flag", () => {
-    const bad = spawnSync(process.execPath, [main, "--max-concurrent-reconciles", "zero"], {
-      encoding: "utf8",
-    });
-    assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--max-concurrent-reconciles/);
-    const unknown = spawnSync(process.execPath, [main, "--no-such-flag"], { encoding: "utf8" });
-    assert.equal(unknown.status, 2);
-  });
-
-  test("--version and --help exit 0", () => {
-    const version = spawnSync(process.execPath, [main, "--version"], { encoding: "utf8" });
-    assert.equal(version.status, 0);
-    assert.match(version.stdout, /^\d+\.\d+\.\d+/);
-    const help = spawnSync(process.execPath, [main, "run", "--help"], { encoding: "utf8" });
-    assert.equal(help.status, 0);
-    assert.match(help.stdout, /--watch-namespace/);
   });
 });

@@ -2,8 +2,6 @@
 // prints in each format, its exit codes, the JSON schema, and what it never
 // reveals. test/integration/diff.test.ts runs it against the emulator.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import type {
   AwsTarget,
@@ -393,23 +391,5 @@ ${extra}accessPolicy:
     // The Sid appears only inside a code span fenced by more backticks than it holds.
     assert.ok(markdown.includes("``Sid x`\\u001b[31m@org/team ![i](https://example.com/p.png)``"));
     assert.equal(markdown.split("@org/team").length, 2);
-  });
-
-  test("bad flags are usage errors with exit code 2, before any input is read", () => {
-    const main = join(import.meta.dirname, "..", "..", "src", "main.ts");
-    for (const args of [
-      ["-o", "yaml"],
-      ["--allowed-role-arns", "arn:aws:iam::*:user/x"],
-      ["--aws-rate-limit", "-1"],
-      ["--aws-region", "Europe"],
-    ]) {
-      const ran = spawnSync(process.execPath, [main, "diff", ...args, "-"], {
-        input: "",
-        encoding: "utf8",
-      });
-      assert.equal(ran.status, 2, args.join(" "));
-      assert.match(ran.stderr, /error: /);
-      assert.equal(ran.stdout, "");
-    }
   });
 });

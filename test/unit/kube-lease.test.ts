@@ -8,6 +8,7 @@ import {
   type LeaseSpecFields,
   type LeaseStore,
 } from "../../src/election/lease.ts";
+import { fastClock } from "../support/fast-clock.ts";
 
 /** One Lease in memory, with resourceVersion checks like the API server's. */
 class MemoryLease {
@@ -66,6 +67,7 @@ function candidate(lease: MemoryLease, identity: string) {
 
 describe("leader election", () => {
   test("a follower takes over a cut-off leader only after the leader has stopped, within the lease duration", async (t) => {
+    fastClock(t);
     const lease = new MemoryLease();
     const a = candidate(lease, "a");
     const b = candidate(lease, "b");
@@ -100,7 +102,8 @@ describe("leader election", () => {
     );
   });
 
-  test("a released lease is taken over at the follower's next look", async () => {
+  test("a released lease is taken over at the follower's next look", async (t) => {
+    fastClock(t);
     const lease = new MemoryLease();
     const a = candidate(lease, "a");
     const b = candidate(lease, "b");
@@ -117,7 +120,8 @@ describe("leader election", () => {
     await b.elector.release();
   });
 
-  test("candidates that start together elect exactly one leader", async () => {
+  test("candidates that start together elect exactly one leader", async (t) => {
+    fastClock(t);
     const lease = new MemoryLease();
     const stop = new AbortController();
     const all = ["a", "b", "c", "d"].map((id) => candidate(lease, id));
@@ -132,7 +136,8 @@ describe("leader election", () => {
     await Promise.all(all.map((c) => c.elector.release()));
   });
 
-  test("a leader whose lease someone else holds stops at its next renew", async () => {
+  test("a leader whose lease someone else holds stops at its next renew", async (t) => {
+    fastClock(t);
     const lease = new MemoryLease();
     const a = candidate(lease, "a");
     await a.elector.acquire(new AbortController().signal);

@@ -5,6 +5,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { StreamEvent, WatcherOptions } from "../../src/kube/reflector.ts";
 import { nextPageSize, PolicyWatcher } from "../../src/kube/watch.ts";
 import type { WatchTransport } from "../../src/kube/watch-stream.ts";
+import { fastClock } from "../support/fast-clock.ts";
 
 interface OpenWatch {
   resourceVersion: string;
@@ -103,7 +104,8 @@ async function until(what: string, check: () => boolean, timeoutMs = 2_000): Pro
 }
 
 describe("the policy watcher", () => {
-  test("it lists, watches from the list's resourceVersion, and follows events and bookmarks", async () => {
+  test("it lists, watches from the list's resourceVersion, and follows events and bookmarks", async (t) => {
+    fastClock(t);
     const { transport, watcher, upserts, removes } = setup();
     transport.items = [policy("a", "3")];
     transport.resourceVersion = "5";
@@ -131,7 +133,8 @@ describe("the policy watcher", () => {
     await watcher.stop();
   });
 
-  test("a 410 Gone ERROR event relists, and objects deleted meanwhile become removes", async () => {
+  test("a 410 Gone ERROR event relists, and objects deleted meanwhile become removes", async (t) => {
+    fastClock(t);
     const { transport, watcher, upserts, removes, events } = setup();
     transport.items = [policy("a", "3"), policy("b", "4")];
     transport.resourceVersion = "5";
@@ -156,7 +159,8 @@ describe("the policy watcher", () => {
     await watcher.stop();
   });
 
-  test("a 410 Gone HTTP status on connect relists too", async () => {
+  test("a 410 Gone HTTP status on connect relists too", async (t) => {
+    fastClock(t);
     const { transport, watcher } = setup();
     watcher.start();
     await until("a watch", () => transport.watches.length === 1);
@@ -166,7 +170,8 @@ describe("the policy watcher", () => {
     await watcher.stop();
   });
 
-  test("the watchdog restarts a silent watch from the same resourceVersion without a relist", async () => {
+  test("the watchdog restarts a silent watch from the same resourceVersion without a relist", async (t) => {
+    fastClock(t);
     const { transport, watcher, events } = setup({ silenceTimeoutMs: 300 });
     transport.resourceVersion = "5";
     watcher.start();
@@ -190,7 +195,8 @@ describe("the policy watcher", () => {
     await watcher.stop();
   });
 
-  test("failed watches back off with growing delays and keep trying", async () => {
+  test("failed watches back off with growing delays and keep trying", async (t) => {
+    fastClock(t);
     const { transport, watcher, errors } = setup();
     transport.failWatch = Object.assign(new Error("connect ECONNREFUSED"), {
       code: "ECONNREFUSED",
@@ -205,7 +211,8 @@ describe("the policy watcher", () => {
     await watcher.stop();
   });
 
-  test("stop closes the open watch and nothing is opened after it", async () => {
+  test("stop closes the open watch and nothing is opened after it", async (t) => {
+    fastClock(t);
     const { transport, watcher } = setup();
     watcher.start();
     await until("a watch", () => transport.watches.length === 1);
