@@ -5,7 +5,7 @@
 # the controller reaches. Nothing is written to the filesystem at run time, so
 # the root filesystem can be read-only.
 #
-# The build stage uses the same Node as CI (test/env/versions.env, NODE_VERSION).
+# The build stage uses the same Node as CI (env/versions.env, NODE_VERSION).
 # test/integration/dockerfile.test.ts replays these steps without Docker.
 
 # --- build: full dependencies, TypeScript compiled to dist/, then bundled ---

@@ -7,8 +7,7 @@
 //
 //   npm run demo              live table until Ctrl-C, which stops everything
 //   npm run demo -- --once    exit 0 once every object has settled (for CI)
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,10 +22,11 @@ import {
 import { GROUP, PLURAL, VERSION } from "../src/api/names.ts";
 import type { LogDestinationPolicy } from "../src/api/v1alpha1.ts";
 import { formatProblem, validateManifests } from "../src/cli/validate-core.ts";
-import { startControlPlane, type ControlPlane } from "../test/env/controlplane.ts";
-import { freePort, isAlive, type ProcessInfo } from "../test/env/processes.ts";
-import { environmentFor } from "../test/env/variables.ts";
-import type { TestEnv } from "../test/support/env.ts";
+import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
+import { isAlive, type ProcessInfo } from "../env/processes.ts";
+import { environmentFor } from "../env/variables.ts";
+import { spawnController, type ControllerChild } from "../env/controller.ts";
+import { localEnvFrom } from "../env/local-env.ts";
 import {
   applyExampleBindings,
   applyObjects,
@@ -34,9 +34,8 @@ import {
   loadExamples,
   parseObjects,
   type ExampleObject,
-} from "../test/support/examples.ts";
-import { FaultProxyClient } from "../test/support/fault-proxy-client.ts";
-import { createDestination, installCrd } from "../test/support/policies.ts";
+} from "../env/examples.ts";
+import { createDestination, installCrd } from "../env/resources.ts";
 import { LiveRegion, metricValue, renderTable, rowOf, type Row } from "./demo-view.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -100,7 +99,7 @@ const startedAt = Date.now();
 const seconds = (since = startedAt) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const workDir = mkdtempSync(join(tmpdir(), "ldpc-demo-"));
 let controlPlane: ControlPlane | undefined;
-let controller: ChildProcess | undefined;
+let controller: ControllerChild | undefined;
 let controllerInfo: ProcessInfo | undefined;
 let shuttingDown = false;
 // A function, so that the type checker does not assume it unchanged across an await.
@@ -241,51 +240,18 @@ async function createNamespace(
 }
 
 async function startController(cp: ControlPlane): Promise<void> {
-  const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const logFile = join(workDir, "controller.log");
-  const log = openSync(logFile, "a");
-  const entry = join(root, "src", "main.ts");
-  controller = spawn(
-    process.execPath,
-    [
-      entry,
-      "--kubeconfig",
-      cp.kubeconfigPath,
-      "--aws-region",
-      cp.region,
-      "--metrics-bind-address",
-      `127.0.0.1:${metricsPort}`,
-      "--health-probe-bind-address",
-      `127.0.0.1:${healthPort}`,
-      "--shutdown-grace-period",
-      "3s",
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, ...environmentFor(cp.state()) },
-      stdio: ["ignore", log, log],
-    },
-  );
-  closeSync(log);
-  const pid = controller.pid;
-  if (pid === undefined) throw new Error("could not start the controller");
-  controllerInfo = { name: "controller", pid, command: process.execPath, logFile };
-  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  const readyz = `http://127.0.0.1:${healthPort}/readyz`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (controller.exitCode !== null) {
-      throw new Error(`the controller exited with ${controller.exitCode}; see ${logFile}`);
-    }
-    const ok = await fetch(readyz, { signal: AbortSignal.timeout(1000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`the controller was not ready after 30 s; see ${logFile}`);
-    await sleep(100);
-  }
+  controller = await spawnController({
+    entry: join(root, "src", "main.ts"),
+    kubeconfigPath: cp.kubeconfigPath,
+    region: cp.region,
+    args: ["--shutdown-grace-period", "3s"],
+    env: environmentFor(cp.state()),
+    logFile,
+  });
+  controllerInfo = { name: "controller", pid: controller.pid, command: process.execPath, logFile };
+  metricsUrl = controller.metricsUrl;
+  await controller.waitReady(() => `see ${logFile}`);
 }
 
 function startedProcesses(): ProcessInfo[] {
@@ -297,14 +263,7 @@ async function stopEverything(keepLogs = false): Promise<ProcessInfo[]> {
   shuttingDown = true;
   clearInterval(timer);
   const all = startedProcesses();
-  const child = controller;
-  if (child?.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
-    clearTimeout(killer);
-  }
+  await controller?.stop(10_000);
   await controlPlane?.stop();
   if (!keepLogs) rmSync(workDir, { recursive: true, force: true });
   return all.filter((p) => isAlive(p.pid));
@@ -359,20 +318,9 @@ async function main(): Promise<number> {
     }
   }
   const cp = controlPlane;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  const env = localEnvFrom(environmentFor(cp.state()));
+  const kubeConfig = env.kubeConfig;
   kube = kubeConfig.makeApiClient(CustomObjectsApi);
-  const env: TestEnv = {
-    kubeconfigPath: cp.kubeconfigPath,
-    kubeConfig,
-    motoUrl: cp.motoUrl,
-    awsEndpoint: cp.proxyUrl,
-    region: cp.region,
-    proxy: new FaultProxyClient(cp.proxyUrl),
-    kubectl: cp.kubectl,
-    helm: cp.helm,
-    kubernetesVersion: cp.kubernetesVersion,
-  };
 
   step("Installing the LogDestinationPolicy and LogDestinationPolicyBinding CRDs (crds/)");
   await installCrd(env, { testBinding: false });
@@ -474,13 +422,6 @@ onSignal("SIGHUP", 129);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   for (const listener of process.listeners(signal)) ownHandlers.add(listener);
 }
-process.on("exit", () => {
-  // Only reached with the controller still running if something above failed badly.
-  if (controller?.exitCode === null && controller.signalCode === null) {
-    controller.kill("SIGKILL");
-  }
-});
-
 main().then(
   (code) => {
     process.exit(code);

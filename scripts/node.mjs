@@ -6,7 +6,7 @@
 //   node scripts/node.mjs scripts/demo.ts --once   node with these arguments
 //   node scripts/node.mjs --bin-dir                print the folder of that node
 //
-// When the running Node is too old, Node NODE_VERSION (test/env/versions.env) is
+// When the running Node is too old, Node NODE_VERSION (env/versions.env) is
 // installed once from the npm registry's node-<os>-<arch> package into
 // $LDPC_CACHE/node/<version>, the same place and way CI gets it, and the command
 // runs with that folder first on PATH, so `node` and npm's children use it too.
@@ -43,9 +43,9 @@ function atLeast(have, want) {
 }
 
 function pinnedVersion() {
-  const text = readFileSync(join(root, "test", "env", "versions.env"), "utf8");
+  const text = readFileSync(join(root, "env", "versions.env"), "utf8");
   const match = /^NODE_VERSION=(\S+)$/m.exec(text);
-  if (!match) fail("test/env/versions.env has no NODE_VERSION");
+  if (!match) fail("env/versions.env has no NODE_VERSION");
   return match[1];
 }
 

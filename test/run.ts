@@ -6,10 +6,10 @@
 import { spawn } from "node:child_process";
 import { glob } from "node:fs/promises";
 import { constants } from "node:os";
-import { repoRoot } from "./env/binaries.ts";
-import { startControlPlane } from "./env/controlplane.ts";
-import type { ControlPlane } from "./env/controlplane.ts";
-import { environmentFor } from "./env/variables.ts";
+import { repoRoot } from "../env/binaries.ts";
+import { startControlPlane } from "../env/controlplane.ts";
+import type { ControlPlane } from "../env/controlplane.ts";
+import { environmentFor } from "../env/variables.ts";
 
 const defaultPatterns = ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"];
 

@@ -1,12 +1,12 @@
 // The controller as a real child process, the way a user runs it, with its
 // footprint read from /proc and its counters from /metrics.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { repoRoot } from "../env/binaries.ts";
-import { dummyCredentials } from "../env/variables.ts";
-import { freePort } from "../env/processes.ts";
+import { repoRoot } from "../../env/binaries.ts";
+import { dummyCredentials } from "../../env/variables.ts";
+import { spawnController, sumMetric, type ControllerChild } from "../../env/controller.ts";
 import { imageEnv } from "../support/dockerfile.ts";
 
 export interface ControllerOptions {
@@ -61,69 +61,37 @@ export class ControllerProcess {
   readonly pid: number;
   readonly metricsUrl: string;
   readonly startedAt: number;
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<void>;
+  readonly #child: ControllerChild;
 
-  private constructor(child: ChildProcess, metricsUrl: string, startedAt: number) {
+  private constructor(child: ControllerChild) {
     this.#child = child;
-    this.pid = child.pid ?? -1;
-    this.metricsUrl = metricsUrl;
-    this.startedAt = startedAt;
-    this.#exited = new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else
-        child.once("exit", () => {
-          resolve();
-        });
-    });
+    this.pid = child.pid;
+    this.metricsUrl = child.metricsUrl;
+    this.startedAt = child.startedAt;
   }
 
   static async start(options: ControllerOptions): Promise<ControllerProcess> {
-    const [metricsPort, healthPort] = [await freePort(), await freePort()];
-    const log = openSync(options.logFile, "a");
-    const startedAt = Date.now();
-    let child: ChildProcess;
-    try {
-      child = spawn(
-        process.execPath,
-        [
-          ...(options.nodeArgs ?? []),
-          entryPoint(options.entry),
-          "--kubeconfig",
-          options.kubeconfigPath,
-          "--watch-namespace",
-          options.namespace,
-          "--aws-region",
-          options.region,
-          "--metrics-bind-address",
-          `127.0.0.1:${metricsPort}`,
-          "--health-probe-bind-address",
-          `127.0.0.1:${healthPort}`,
-          ...options.args,
-        ],
-        {
-          cwd: repoRoot,
-          stdio: ["ignore", log, log],
-          env: {
-            ...process.env,
-            ...(options.entry === "image" ? imageEnv() : {}),
-            AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: options.awsEndpoint,
-            AWS_ENDPOINT_URL_STS: options.awsEndpoint,
-            AWS_REGION: options.region,
-            AWS_ACCESS_KEY_ID: dummyCredentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: dummyCredentials.secretAccessKey,
-          },
-        },
-      );
-    } finally {
-      closeSync(log);
-    }
-    running.add(child);
-    return new ControllerProcess(child, `http://127.0.0.1:${metricsPort}/metrics`, startedAt);
+    const child = await spawnController({
+      entry: entryPoint(options.entry),
+      kubeconfigPath: options.kubeconfigPath,
+      region: options.region,
+      args: ["--watch-namespace", options.namespace, ...options.args],
+      nodeArgs: options.nodeArgs ?? [],
+      env: {
+        ...(options.entry === "image" ? imageEnv() : {}),
+        AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: options.awsEndpoint,
+        AWS_ENDPOINT_URL_STS: options.awsEndpoint,
+        AWS_REGION: options.region,
+        AWS_ACCESS_KEY_ID: dummyCredentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: dummyCredentials.secretAccessKey,
+      },
+      logFile: options.logFile,
+    });
+    return new ControllerProcess(child);
   }
 
   get exited(): boolean {
-    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+    return this.#child.exited;
   }
 
   /** Read before stop(): /proc/<pid> is gone afterwards. */
@@ -155,13 +123,7 @@ export class ControllerProcess {
   }
 
   async stop(timeoutMs = 30_000): Promise<void> {
-    if (!this.exited) {
-      this.#child.kill("SIGTERM");
-      const timer = setTimeout(() => this.#child.kill("SIGKILL"), timeoutMs);
-      await this.#exited;
-      clearTimeout(timer);
-    }
-    running.delete(this.#child);
+    await this.#child.stop(timeoutMs);
   }
 }
 
@@ -175,20 +137,3 @@ export function footprintOf(pid: number): Footprint {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return { peakRssMiB: Number(hwm?.[1] ?? 0) / 1024, cpuSeconds: ticks / CLOCK_TICKS };
 }
-
-/** Sum of an unlabelled-or-any-labels metric's samples in the Prometheus text format. */
-export function sumMetric(text: string, name: string): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (!rest.startsWith(" ") && !rest.startsWith("{")) continue;
-    total += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return total;
-}
-
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});

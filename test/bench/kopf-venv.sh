@@ -3,8 +3,8 @@
 # by version, for the benchmark's comparison operator; prints its python.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../env/versions.env
-. "$here/../env/versions.env"
+# shellcheck source=../../env/versions.env
+. "$here/../../env/versions.env"
 CACHE=${LDPC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/log-destination-policy-controller}
 venv="$CACHE/venv/kopf-$KOPF_VERSION-boto3-$BOTO3_VERSION"
 if [ ! -f "$venv/.ready" ]; then

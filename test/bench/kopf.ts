@@ -5,8 +5,8 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { repoRoot } from "../env/binaries.ts";
-import { dummyCredentials } from "../env/variables.ts";
+import { repoRoot } from "../../env/binaries.ts";
+import { dummyCredentials } from "../../env/variables.ts";
 import { footprintOf, type Footprint } from "./controller.ts";
 
 const OPERATOR = join(repoRoot, "test", "bench", "kopf_operator.py");

@@ -8,8 +8,8 @@ import { randomUUID } from "node:crypto";
 import { Agent, createServer, request } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ControlPlane } from "../env/controlplane.ts";
-import { sendAwsError } from "../support/aws-wire.ts";
+import type { ControlPlane } from "../../env/controlplane.ts";
+import { sendAwsError } from "../../env/aws-wire.ts";
 import { forEachConcurrent } from "./kube.ts";
 
 /** The account of the destinations this endpoint holds, and of the identity calling it. */

@@ -26,8 +26,8 @@ import {
 } from "../../src/api/names.ts";
 import { specSchema } from "../../src/api/v1alpha1.ts";
 import { desiredState } from "../../src/controller/desired.ts";
-import { repoRoot } from "../env/binaries.ts";
-import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
+import { repoRoot } from "../../env/binaries.ts";
+import { startControlPlane, type ControlPlane } from "../../env/controlplane.ts";
 import { chartNodeOptions } from "../../scripts/chart.ts";
 import { imageEnv } from "../support/dockerfile.ts";
 import {

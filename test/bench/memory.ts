@@ -20,8 +20,8 @@ import {
   POLICY_MAX_STRING,
 } from "../../src/api/policy-bounds.ts";
 import { CHART_DIR, chartNodeOptions } from "../../scripts/chart.ts";
-import { repoRoot } from "../env/binaries.ts";
-import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
+import { repoRoot } from "../../env/binaries.ts";
+import { startControlPlane, type ControlPlane } from "../../env/controlplane.ts";
 import { ControllerProcess, ENTRY_FILES, entryPoint, type Entry } from "./controller.ts";
 import { createNamespace, forEachConcurrent, KubeHttp, policyPath } from "./kube.ts";
 import { MemoryLogsEndpoint } from "./logs-endpoint.ts";

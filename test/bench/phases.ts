@@ -7,7 +7,7 @@
 //     operator (kopf.ts), on the same control plane and endpoint.
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ControlPlane } from "../env/controlplane.ts";
+import type { ControlPlane } from "../../env/controlplane.ts";
 import type { ControllerProcess, Footprint } from "./controller.ts";
 import { KopfProcess } from "./kopf.ts";
 import { MERGE_PATCH, policyPath, type KubeHttp, type PolicyObject } from "./kube.ts";

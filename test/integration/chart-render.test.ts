@@ -9,7 +9,7 @@ import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { BINDING_CRD_NAME, CRD_NAME } from "../../src/api/names.ts";
 import { FLAGS } from "../../src/cli/config.ts";
-import { resolveBinaries } from "../env/binaries.ts";
+import { resolveBinaries } from "../../env/binaries.ts";
 import { chartNodeOptions, describeValues } from "../../scripts/chart.ts";
 import {
   alertsFile,

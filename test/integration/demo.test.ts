@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { loadExamples } from "../support/examples.ts";
+import { loadExamples } from "../../env/examples.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const started = new Set<ChildProcess>();

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { diffReportSchema, type DiffReport } from "../../src/cli/diff-report.ts";
-import { dummyCredentials } from "../env/variables.ts";
+import { dummyCredentials } from "../../env/variables.ts";
 import { getTestEnv, type TestEnv } from "../support/env.ts";
 import { createDestination, putPolicyDirectly } from "../support/policies.ts";
 

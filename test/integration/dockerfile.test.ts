@@ -54,7 +54,7 @@ function instructions(stage: Stage, op: string): string[] {
 
 describe("the Dockerfile", () => {
   test("pins every base image by a full version tag and a digest, with CI's Node on the build stages", async () => {
-    const versions = await readFile(join(root, "test", "env", "versions.env"), "utf8");
+    const versions = await readFile(join(root, "env", "versions.env"), "utf8");
     const node = /^NODE_VERSION=(\S+)/m.exec(versions)?.[1];
     assert.ok(node);
     const names = new Set<string>();

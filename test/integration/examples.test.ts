@@ -10,7 +10,7 @@ import {
   EXAMPLES_NAMESPACE_LABELS,
   expectedPolicy,
   loadExamples,
-} from "../support/examples.ts";
+} from "../../env/examples.ts";
 import { createDestination, installCrd, Policies, storedPolicy } from "../support/policies.ts";
 
 const examples = loadExamples();

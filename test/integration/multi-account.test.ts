@@ -14,7 +14,7 @@ import {
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { dummyCredentials } from "../env/variables.ts";
+import { dummyCredentials } from "../../env/variables.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import { installCrd, Policies, samplePolicy, storedPolicy, waitFor } from "../support/policies.ts";

@@ -7,12 +7,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
-import { repoRoot } from "../env/binaries.ts";
+import { repoRoot } from "../../env/binaries.ts";
 
 const exec = promisify(execFile);
 const launcher = join(repoRoot, "scripts", "node.mjs");
 const pinned = /^NODE_VERSION=(\S+)$/m.exec(
-  readFileSync(join(repoRoot, "test", "env", "versions.env"), "utf8"),
+  readFileSync(join(repoRoot, "env", "versions.env"), "utf8"),
 )?.[1];
 
 describe("scripts/node.mjs", () => {

@@ -9,7 +9,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { repoRoot } from "../env/binaries.ts";
+import { repoRoot } from "../../env/binaries.ts";
 
 const exec = promisify(execFile);
 

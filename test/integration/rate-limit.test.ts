@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
-import type { ProxyCall } from "../support/fault-proxy-client.ts";
+import type { ProxyCall } from "../../env/fault-proxy-client.ts";
 import {
   createDestination,
   installCrd,

@@ -16,7 +16,7 @@ let versions: Record<string, string>;
 
 before(async () => {
   env = await getTestEnv();
-  const text = await readFile(new URL("../env/versions.env", import.meta.url), "utf8");
+  const text = await readFile(new URL("../../env/versions.env", import.meta.url), "utf8");
   versions = Object.fromEntries(
     text
       .split("\n")

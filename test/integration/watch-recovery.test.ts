@@ -10,11 +10,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { startControlPlane, type ControlPlane } from "../env/controlplane.ts";
+import { startControlPlane, type ControlPlane } from "../../env/controlplane.ts";
 import { startController, type LogLine, type RunningController } from "../support/controller.ts";
 import { newNamespace, type TestEnv } from "../support/env.ts";
 import { etcdCompact, etcdDelete, etcdGet, etcdPut, policyKey } from "../support/etcd.ts";
-import { FaultProxyClient } from "../support/fault-proxy-client.ts";
+import { FaultProxyClient } from "../../env/fault-proxy-client.ts";
 import {
   createDestination,
   installCrd,

@@ -1,6 +1,6 @@
 // Helpers for tests of the Helm chart, the alert rules and the dashboard:
 // rendering the chart with helm, applying what it renders with kubectl, and
-// finding the monitoring tools that test/env/monitoring-tools.sh installs.
+// finding the monitoring tools that env/monitoring-tools.sh installs.
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -322,7 +322,7 @@ export interface MonitoringTools {
 
 let tools: Promise<MonitoringTools> | undefined;
 
-/** Paths from test/env/monitoring-tools.sh, which installs the tools on first use. */
+/** Paths from env/monitoring-tools.sh, which installs the tools on first use. */
 export function monitoringTools(): Promise<MonitoringTools> {
   tools ??= (async () => {
     const script = join(root, "test", "env", "monitoring-tools.sh");

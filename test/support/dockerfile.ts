@@ -2,7 +2,7 @@
 // and for the benchmark, which runs the image's bundle with the image's ENV.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../env/binaries.ts";
+import { repoRoot } from "../../env/binaries.ts";
 
 export interface Instruction {
   op: string;

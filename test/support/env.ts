@@ -7,24 +7,11 @@ import { randomBytes } from "node:crypto";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CloudWatchLogsClientConfig } from "@aws-sdk/client-cloudwatch-logs";
 import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from "@kubernetes/client-node";
-import { startControlPlane } from "../env/controlplane.ts";
-import { dummyCredentials, environmentFor, requiredVariables } from "../env/variables.ts";
-import { FaultProxyClient } from "./fault-proxy-client.ts";
+import { startControlPlane } from "../../env/controlplane.ts";
+import { dummyCredentials, environmentFor, requiredVariables } from "../../env/variables.ts";
+import { localEnvFrom, type LocalEnv } from "../../env/local-env.ts";
 
-export interface TestEnv {
-  kubeconfigPath: string;
-  /** Admin (system:masters) access to the cluster. */
-  kubeConfig: KubeConfig;
-  motoUrl: string;
-  /** The fault proxy's URL: the endpoint every CloudWatch Logs client should use. */
-  awsEndpoint: string;
-  region: string;
-  proxy: FaultProxyClient;
-  kubectl: string;
-  helm: string;
-  /** e.g. "v1.35.4" */
-  kubernetesVersion: string;
-}
+export type TestEnv = LocalEnv;
 
 let loading: Promise<TestEnv> | undefined;
 
@@ -46,20 +33,7 @@ async function load(): Promise<TestEnv> {
     // Code under test reads the same variables as under test/run.ts.
     Object.assign(process.env, environmentFor(own.state()));
   }
-  const kubeconfigPath = variable("KUBECONFIG");
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kubeconfigPath);
-  return {
-    kubeconfigPath,
-    kubeConfig,
-    motoUrl: variable("LDPC_MOTO_URL"),
-    awsEndpoint: variable("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
-    region: variable("AWS_REGION"),
-    proxy: new FaultProxyClient(variable("LDPC_PROXY_URL")),
-    kubectl: variable("LDPC_KUBECTL"),
-    helm: variable("LDPC_HELM"),
-    kubernetesVersion: process.env.LDPC_KUBE_VERSION ?? "",
-  };
+  return localEnvFrom(process.env);
 }
 
 function variable(name: string): string {

@@ -1,12 +1,12 @@
 // Runs the readers GitOps tools use over objects: the kstatus library (Flux
 // health checks, Helm's --wait) and the Argo CD health check in Argo CD's Lua VM,
-// both as the small Go programs test/env/build.sh builds.
+// both as the small Go programs env/build.sh builds.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { HEALTH_SCRIPT, HEALTH_TESTS } from "../../scripts/argocd.ts";
-import { repoRoot, resolveBinaries } from "../env/binaries.ts";
+import { repoRoot, resolveBinaries } from "../../env/binaries.ts";
 
 export interface ReaderResult {
   status: string;

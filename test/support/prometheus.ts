@@ -1,4 +1,4 @@
-// A real Prometheus (Debian's package, unpacked by test/env/monitoring-tools.sh)
+// A real Prometheus (Debian's package, unpacked by env/monitoring-tools.sh)
 // for a test: it listens on 127.0.0.1 on a free port, keeps its data in a temp
 // folder, and is stopped by pid when the test file ends.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,7 +9,7 @@ import { after } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stringify } from "yaml";
 import { monitoringTools } from "./chart.ts";
-import { freePort } from "./controller.ts";
+import { freePort } from "../../env/processes.ts";
 
 export interface ScrapeTarget {
   job: string;

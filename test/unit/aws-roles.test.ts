@@ -8,7 +8,7 @@ import { AssumedRoleCredentials } from "../../src/aws/assumed-role.ts";
 import { roleSessionName } from "../../src/aws/role-sessions.ts";
 import { RoleAllowList, RoleNotAllowedError } from "../../src/aws/roles.ts";
 import { ArnPattern } from "../../src/aws/arn-pattern.ts";
-import { sendAwsError } from "../support/aws-wire.ts";
+import { sendAwsError } from "../../env/aws-wire.ts";
 
 const ROLE = "arn:aws:iam::111122223333:role/ldp-writer";
 

@@ -2,7 +2,7 @@
 // fails chosen calls the way AWS does. moto never throttles, aborts or returns
 // 5xx, so these faults are what exercises the controller's error handling.
 //
-// Standalone: node test/support/fault-proxy.ts --port P --upstream URL
+// Standalone: node env/fault-proxy.ts --port P --upstream URL
 import { randomUUID } from "node:crypto";
 import { createServer, request } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";

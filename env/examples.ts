@@ -4,10 +4,10 @@ import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { API_VERSION, KIND } from "../../src/api/names.ts";
-import { resolveAccessPolicy } from "../../src/policy/index.ts";
+import { API_VERSION, KIND } from "../src/api/names.ts";
+import { resolveAccessPolicy } from "../src/policy/index.ts";
 
-export const examplesDir = join(import.meta.dirname, "..", "..", "examples");
+export const examplesDir = join(import.meta.dirname, "..", "examples");
 
 export interface ExampleObject {
   apiVersion: string;

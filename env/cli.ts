@@ -148,7 +148,7 @@ async function down(): Promise<void> {
 const actions: Record<string, (() => Promise<void>) | undefined> = { up, down, serve };
 const action = actions[process.argv[2] ?? ""];
 if (!action) {
-  console.error("usage: node test/env/cli.ts up|down");
+  console.error("usage: node env/cli.ts up|down");
   process.exitCode = 2;
 } else {
   action().catch((err: unknown) => {

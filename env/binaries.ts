@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const repoRoot = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
+export const repoRoot = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const buildScript = fileURLToPath(new URL("./build.sh", import.meta.url));
 
 export interface Binaries {
@@ -13,9 +13,9 @@ export interface Binaries {
   readonly etcd: string;
   readonly helm: string;
   readonly motoServer: string;
-  /** test/env/tools/kstatus: the kstatus library over a JSON array of objects. */
+  /** env/tools/kstatus: the kstatus library over a JSON array of objects. */
   readonly kstatus: string;
-  /** test/env/tools/lua-health: an Argo CD health script in Argo CD's Lua VM. */
+  /** env/tools/lua-health: an Argo CD health script in Argo CD's Lua VM. */
   readonly luaHealth: string;
   /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
   readonly kubernetesVersion: string;
@@ -49,7 +49,7 @@ function resolve(): Promise<Binaries> {
       { maxBuffer: 1 << 20 },
       (err, stdout) => {
         if (err) {
-          reject(new Error(`test/env/build.sh --print-env failed: ${err.message}`));
+          reject(new Error(`env/build.sh --print-env failed: ${err.message}`));
           return;
         }
         const values = stdout.split("\0");

@@ -21,7 +21,7 @@ import {
   waitUntil,
 } from "./processes.ts";
 import type { ProcessInfo, StartedProcess } from "./processes.ts";
-import { FaultProxy } from "../support/fault-proxy.ts";
+import { FaultProxy } from "./fault-proxy.ts";
 
 export interface ControlPlaneOptions {
   /** Where certificates, data and logs go; a new temporary directory by default. Removed by stop(). */
@@ -74,7 +74,7 @@ export interface ControlPlane extends ControlPlaneState {
 
 export const region = "us-east-1";
 const readyTimeoutMs = 120_000;
-const faultProxyScript = fileURLToPath(new URL("../support/fault-proxy.ts", import.meta.url));
+const faultProxyScript = fileURLToPath(new URL("./fault-proxy.ts", import.meta.url));
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
