@@ -42,6 +42,7 @@ import {
   waitFor,
 } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
+import { unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const RBAC_KINDS = new Set([
@@ -289,8 +290,6 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
   let controller: RunningController;
   let policies: Policies;
   let user: string;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
   const puts = async (destination: string) =>
     (await env.proxy.calls(PUT)).filter((c) => c.destination === destination).length;
 

@@ -5,34 +5,30 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { REVOKE_FINALIZER } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  installCrd,
   Policies,
   samplePolicy,
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 describe("conflicts and deletion", () => {
   let env: TestEnv;
   let first: Policies;
   let second: Policies;
   let controller: RunningController;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    first = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "team-a"));
-    second = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "team-b"));
-    controller = await startController(env, {
-      args: ["--watch-namespace", `${first.namespace},${second.namespace}`],
-    });
+    ({
+      env,
+      policies: [first, second],
+    } = await setUp("team-a", "team-b"));
+    controller = await watching(env, [first, second]);
   });
 
   after(async () => {

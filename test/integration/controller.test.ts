@@ -6,16 +6,16 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LAST_APPLIED_ANNOTATION } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import {
   createDestination,
-  installCrd,
   Policies,
   samplePolicy,
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
+import { setUp, unique as uniqueName, watching } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 
@@ -23,10 +23,9 @@ describe("the controller", () => {
   let env: TestEnv;
   let policies: Policies;
   let controller: RunningController;
-  let seq = 0;
   const mine = new Set<string>();
   const unique = (base: string) => {
-    const name = `${base}-${process.pid}-${++seq}`;
+    const name = uniqueName(base);
     mine.add(name);
     return name;
   };
@@ -38,20 +37,16 @@ describe("the controller", () => {
   const putCount = () => callCount(PUT);
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "controller"));
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("controller"));
     // A small retry budget keeps the "retries exhausted" scenario short.
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        policies.namespace,
-        "--aws-max-attempts",
-        "3",
-        "--aws-max-retry-time",
-        "3s",
-      ],
-    });
+    controller = await watching(
+      env,
+      [policies],
+      ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"],
+    );
   });
 
   after(async () => {

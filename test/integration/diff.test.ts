@@ -20,6 +20,7 @@ import { diffReportSchema, type DiffReport } from "../../src/cli/diff-report.ts"
 import { dummyCredentials } from "../../env/variables.ts";
 import { getTestEnv, type TestEnv } from "../support/env.ts";
 import { createDestination, putPolicyDirectly } from "../support/policies.ts";
+import { unique } from "../support/setup.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const ROLE_ACCOUNT = "111111111111";
@@ -35,8 +36,6 @@ interface Ran {
 describe("diff against the emulator", () => {
   let env: TestEnv;
   let dir: string;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
     env = await getTestEnv();

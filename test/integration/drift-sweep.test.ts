@@ -7,18 +7,18 @@ import { EventsV1Api } from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  installCrd,
   Policies,
   putPolicyDirectly,
   samplePolicy,
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
+import { setUp, watching } from "../support/setup.ts";
 
 const N = 60;
 const SWEEPS = "log_destination_policy_drift_sweeps_total";
@@ -32,20 +32,16 @@ describe("drift sweeps", () => {
   const names = Array.from({ length: N }, (_, i) => `${prefix}d${String(i).padStart(2, "0")}`);
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "sweep"));
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("sweep"));
     for (const name of names) await createDestination(env, name);
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        policies.namespace,
-        "--drift-detection-interval",
-        "2s",
-        "--min-drift-detection-interval",
-        "1s",
-      ],
-    });
+    controller = await watching(
+      env,
+      [policies],
+      ["--drift-detection-interval", "2s", "--min-drift-detection-interval", "1s"],
+    );
     await Promise.all(
       names.map((name) =>
         policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) }),

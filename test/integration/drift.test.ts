@@ -2,41 +2,35 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  installCrd,
   Policies,
   putPolicyDirectly,
   samplePolicy,
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 describe("drift detection", () => {
   let env: TestEnv;
   let policies: Policies;
   let controller: RunningController;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
   const metric = "log_destination_policy_drift_detected_total";
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "drift"));
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        policies.namespace,
-        "--drift-detection-interval",
-        "2s",
-        "--min-drift-detection-interval",
-        "1s",
-      ],
-    });
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("drift"));
+    controller = await watching(
+      env,
+      [policies],
+      ["--drift-detection-interval", "2s", "--min-drift-detection-interval", "1s"],
+    );
   });
 
   after(async () => {

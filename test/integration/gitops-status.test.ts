@@ -11,17 +11,17 @@ import { statusCases } from "../../scripts/argocd.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { OUTCOMES, type Reason } from "../../src/controller/outcomes.ts";
 import { canonicalJson, utf8ByteLength } from "../../src/policy/index.ts";
-import { startController, type RunningController } from "../support/controller.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
+import { newNamespace, type TestEnv } from "../support/env.ts";
 import { argocdHealthOf, healthTests, kstatusOf } from "../support/gitops.ts";
 import {
   createDestination,
-  installCrd,
   Policies,
   putPolicyDirectly,
   samplePolicy,
   waitFor,
 } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 describe("every reason of the outcome table", () => {
   test("reads in the kstatus library as the table declares", async () => {
@@ -55,16 +55,13 @@ describe("objects the controller reconciled", () => {
   let env: TestEnv;
   let policies: Policies;
   let controller: RunningController;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "gitops"));
-    controller = await startController(env, {
-      args: ["--watch-namespace", policies.namespace, "--min-drift-detection-interval", "1s"],
-    });
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("gitops"));
+    controller = await watching(env, [policies], ["--min-drift-detection-interval", "1s"]);
   });
 
   after(async () => {

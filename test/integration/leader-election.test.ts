@@ -7,16 +7,11 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { after, before, describe, test } from "node:test";
 import { CoordinationV1Api } from "@kubernetes/client-node";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { type TestEnv } from "../support/env.ts";
 import { startController, type LogLine, type RunningController } from "../support/controller.ts";
-import {
-  createDestination,
-  installCrd,
-  Policies,
-  samplePolicy,
-  waitFor,
-} from "../support/policies.ts";
+import { createDestination, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { apiServerPort, kubeconfigThrough, TcpProxy } from "../support/tcp-proxy.ts";
+import { setUp, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 // The controller's defaults, which these tests keep.
@@ -44,17 +39,16 @@ describe("leader election", () => {
   let policies: Policies;
   let leases: CoordinationV1Api;
   const leaseName = `ldpc-le-${process.pid}`;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
   const proxies: TcpProxy[] = [];
   /** The current leader and a follower, handed from test to test. */
   let leader: RunningController;
   let follower: RunningController;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "leader"));
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("leader"));
     leases = env.kubeConfig.makeApiClient(CoordinationV1Api);
   });
 

@@ -15,9 +15,10 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { dummyCredentials } from "../../env/variables.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
-import { installCrd, Policies, samplePolicy, storedPolicy, waitFor } from "../support/policies.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
+import { Policies, samplePolicy, storedPolicy, waitFor } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 const ACCOUNT = "111111111111";
 const ALLOWED_ROLE = `arn:aws:iam::${ACCOUNT}:role/ldp-writer`;
@@ -28,14 +29,13 @@ describe("multiple accounts", () => {
   let policies: Policies;
   let controller: RunningController;
   let otherAccount: CloudWatchLogsClient;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
   const assumeRoleCalls = async () => (await env.proxy.calls("sts.AssumeRole")).length;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "accounts"));
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("accounts"));
     // The test's own way into the other account: straight to moto, not counted by the proxy.
     const sts = new STSClient({
       endpoint: env.motoUrl,
@@ -56,15 +56,12 @@ describe("multiple accounts", () => {
         ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
       },
     });
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        policies.namespace,
-        "--allowed-role-arns",
-        `arn:aws:iam::${ACCOUNT}:role/ldp-*`,
-      ],
-      env: { AWS_ENDPOINT_URL_STS: env.awsEndpoint },
-    });
+    controller = await watching(
+      env,
+      [policies],
+      ["--allowed-role-arns", `arn:aws:iam::${ACCOUNT}:role/ldp-*`],
+      { env: { AWS_ENDPOINT_URL_STS: env.awsEndpoint } },
+    );
   });
 
   after(async () => {

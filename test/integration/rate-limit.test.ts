@@ -10,16 +10,11 @@
 // one object is applied before the burst.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
 import type { ProxyCall } from "../../env/fault-proxy-client.ts";
-import {
-  createDestination,
-  installCrd,
-  Policies,
-  samplePolicy,
-  waitFor,
-} from "../support/policies.ts";
+import { createDestination, Policies, samplePolicy, waitFor } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 const RATE = 10;
 const BURST = 10;
@@ -47,17 +42,16 @@ describe("the AWS rate limit", () => {
   let env: TestEnv;
   let policies: Policies;
   let controller: RunningController;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "rate"));
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        policies.namespace,
+    ({
+      env,
+      policies: [policies],
+    } = await setUp("rate"));
+    controller = await watching(
+      env,
+      [policies],
+      [
         "--aws-rate-limit",
         String(RATE),
         "--aws-burst",
@@ -65,7 +59,7 @@ describe("the AWS rate limit", () => {
         "--max-concurrent-reconciles",
         "20",
       ],
-    });
+    );
   });
 
   after(async () => {

@@ -5,17 +5,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  installCrd,
   Policies,
   putPolicyDirectly,
   samplePolicy,
   storedPolicy,
 } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 
@@ -25,21 +25,15 @@ describe("safe adoption", () => {
   let strict: Policies;
   let controller: RunningController;
   let strictController: RunningController;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
   const putCount = async () => (await env.proxy.calls(PUT)).length;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "adoption"));
-    strict = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "adoption-strict"));
-    controller = await startController(env, {
-      args: ["--watch-namespace", policies.namespace, "--min-drift-detection-interval", "1s"],
-    });
-    strictController = await startController(env, {
-      args: ["--watch-namespace", strict.namespace, "--deny-public-access-override"],
-    });
+    ({
+      env,
+      policies: [policies, strict],
+    } = await setUp("adoption", "adoption-strict"));
+    controller = await watching(env, [policies], ["--min-drift-detection-interval", "1s"]);
+    strictController = await watching(env, [strict], ["--deny-public-access-override"]);
   });
 
   after(async () => {

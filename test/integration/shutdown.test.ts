@@ -14,14 +14,13 @@ import {
   waitFor,
 } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
+import { unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 
 describe("graceful shutdown", () => {
   let env: TestEnv;
   let policies: Policies;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
     env = await getTestEnv();

@@ -28,6 +28,7 @@ import {
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
+import { unique } from "../support/setup.ts";
 
 const TEAM_LABEL = "tenancy.ldpc.test/team";
 const NOT_PERMITTED = "NotPermitted";
@@ -43,8 +44,6 @@ describe("tenancy through LogDestinationPolicyBindings", () => {
   const team = (name: string) => `${name}-${run}`;
   const bindingName = (name: string) => `tenancy-${name}-${run}`;
   const dest = (name: string) => `${name}-${run}`;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${run}-${++seq}`;
   const calls = async (destination: string) => (await callsFor(env, destination)).length;
   const reevaluations = () =>
     controller.metric("log_destination_policy_tenancy_reevaluations_total");

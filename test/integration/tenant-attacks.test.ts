@@ -18,18 +18,18 @@ import {
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
+import { type TestEnv } from "../support/env.ts";
+import { type RunningController } from "../support/controller.ts";
 import {
   callsFor,
   createDestination,
-  installCrd,
   Policies,
   putPolicyDirectly,
   samplePolicy,
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
+import { setUp, unique, watching } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const DESCRIBE = "DescribeDestinations";
@@ -42,22 +42,18 @@ describe("a tenant cannot fool the controller", () => {
   let sessionsA: Policies;
   let sessionsB: Policies;
   let controller: RunningController;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
-    env = await getTestEnv();
-    await installCrd(env);
-    victim = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "victim"));
-    tenant = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "tenant"));
     // Namespaces "<n>" and "<n>-a": objects "a-x" and "x" in them once shared a session name.
-    const base = await newNamespace(env.kubeConfig, "team");
-    sessionsA = new Policies(env.kubeConfig, base);
-    sessionsB = new Policies(env.kubeConfig, await namespaceNamed(env, `${base}-a`));
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        [victim, tenant, sessionsA, sessionsB].map((p) => p.namespace).join(","),
+    ({
+      env,
+      policies: [victim, tenant, sessionsA],
+    } = await setUp("victim", "tenant", "team"));
+    sessionsB = new Policies(env.kubeConfig, await namespaceNamed(env, `${sessionsA.namespace}-a`));
+    controller = await watching(
+      env,
+      [victim, tenant, sessionsA, sessionsB],
+      [
         "--allowed-role-arns",
         `arn:aws:iam::${ROLE_ACCOUNT}:role/ldp-*`,
         "--aws-max-attempts",
@@ -65,8 +61,8 @@ describe("a tenant cannot fool the controller", () => {
         "--min-drift-detection-interval",
         "3s",
       ],
-      env: { AWS_ENDPOINT_URL_STS: env.awsEndpoint },
-    });
+      { env: { AWS_ENDPOINT_URL_STS: env.awsEndpoint } },
+    );
   });
 
   after(async () => {

@@ -7,14 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { startControlPlane, type ControlPlane } from "../../env/controlplane.ts";
 import { startController, type LogLine, type RunningController } from "../support/controller.ts";
 import { newNamespace, type TestEnv } from "../support/env.ts";
 import { etcdCompact, etcdDelete, etcdGet, etcdPut, policyKey } from "../support/etcd.ts";
-import { FaultProxyClient } from "../../env/fault-proxy-client.ts";
+import { localEnvFrom } from "../../env/local-env.ts";
+import { environmentFor } from "../../env/variables.ts";
 import {
   createDestination,
   installCrd,
@@ -24,6 +25,7 @@ import {
   waitFor,
 } from "../support/policies.ts";
 import { apiServerPort, kubeconfigThrough, TcpProxy } from "../support/tcp-proxy.ts";
+import { unique } from "../support/setup.ts";
 
 const timeOf = (line: LogLine) => Date.parse(String(line.time));
 
@@ -31,24 +33,10 @@ describe("watch recovery", () => {
   let plane: ControlPlane;
   let env: TestEnv;
   let policies: Policies;
-  let seq = 0;
-  const unique = (base: string) => `${base}-${process.pid}-${++seq}`;
 
   before(async () => {
     plane = await startControlPlane();
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(plane.kubeconfigPath);
-    env = {
-      kubeconfigPath: plane.kubeconfigPath,
-      kubeConfig,
-      motoUrl: plane.motoUrl,
-      awsEndpoint: plane.proxyUrl,
-      region: plane.region,
-      proxy: new FaultProxyClient(plane.proxyUrl),
-      kubectl: plane.kubectl,
-      helm: plane.helm,
-      kubernetesVersion: plane.kubernetesVersion,
-    };
+    env = localEnvFrom(environmentFor(plane.state()));
     await installCrd(env);
     policies = new Policies(env.kubeConfig, await newNamespace(env.kubeConfig, "watch"));
   });
