@@ -1,5 +1,6 @@
 // What a local environment needs before policies can be applied: the CRDs, a
 // binding, and destinations in the emulator. Tests, the demo and the bench use it.
+import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import {
@@ -7,6 +8,7 @@ import {
   CreateLogGroupCommand,
   PutDestinationCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import {
   CustomObjectsApi,
   PatchStrategy,
@@ -39,26 +41,13 @@ export async function installCrd(
   env: LocalEnv,
   options: { testBinding?: boolean } = {},
 ): Promise<void> {
-  for (const name of [CRD_NAME, BINDING_CRD_NAME]) {
-    await run(env.kubectl, [
-      "--kubeconfig",
-      env.kubeconfigPath,
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      "-f",
-      join(root, "crds", `${name}.yaml`),
-    ]);
-  }
-  await run(env.kubectl, [
-    "--kubeconfig",
-    env.kubeconfigPath,
-    "wait",
-    "--for=condition=Established",
-    "--timeout=30s",
-    `crd/${CRD_NAME}`,
-    `crd/${BINDING_CRD_NAME}`,
-  ]);
+  await applyCrds(
+    env,
+    [CRD_NAME, BINDING_CRD_NAME].map((name) => ({
+      file: join(root, "crds", `${name}.yaml`),
+      name,
+    })),
+  );
   if (options.testBinding === false) return;
   await applyBinding(env.kubeConfig, TEST_BINDING, {
     namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } },
@@ -67,6 +56,24 @@ export async function installCrd(
     roleArns: ["arn:aws:iam::*:role/*", "arn:aws:iam::*:role/*/*", "arn:aws:iam::*:role/*/*/*"],
     allowPublicAccess: true,
   });
+}
+
+/** Applies CRD manifests with kubectl, as a user would, and waits until they are served. */
+export async function applyCrds(
+  env: LocalEnv,
+  crds: readonly { file: string; name: string }[],
+  timeout = "30s",
+): Promise<void> {
+  const kubectl = (...args: string[]) =>
+    run(env.kubectl, ["--kubeconfig", env.kubeconfigPath, ...args]);
+  for (const { file } of crds)
+    await kubectl("apply", "--server-side", "--force-conflicts", "-f", file);
+  await kubectl(
+    "wait",
+    "--for=condition=Established",
+    `--timeout=${timeout}`,
+    ...crds.map(({ name }) => `crd/${name}`),
+  );
 }
 
 /** The label newNamespace gives every test namespace, unless asked not to. */
@@ -111,25 +118,60 @@ function run(command: string, args: string[]): Promise<string> {
   });
 }
 
+/** The account the emulator's destinations live in unless another is asked for. */
+const EMULATOR_ACCOUNT = "123456789012";
+
+/** Another account of the emulator, as a role there: where a destination can be created. */
+export interface AccountClient {
+  client: CloudWatchLogsClient;
+  account: string;
+}
+
 export async function createDestination(
   env: LocalEnv,
   name: string,
   region = env.region,
+  inAccount?: AccountClient,
 ): Promise<void> {
-  const client = new CloudWatchLogsClient({
-    endpoint: env.motoUrl,
-    region,
-    credentials: dummyCredentials,
-  });
+  const client =
+    inAccount?.client ??
+    new CloudWatchLogsClient({ endpoint: env.motoUrl, region, credentials: dummyCredentials });
+  const account = inAccount?.account ?? EMULATOR_ACCOUNT;
   await client
     .send(new CreateLogGroupCommand({ logGroupName: `/target/${name}` }))
     .catch(() => undefined);
   await client.send(
     new PutDestinationCommand({
       destinationName: name,
-      targetArn: `arn:aws:kinesis:${region}:123456789012:stream/${name}`,
-      roleArn: "arn:aws:iam::123456789012:role/cwl-to-kinesis",
+      targetArn: `arn:aws:kinesis:${region}:${account}:stream/${name}`,
+      roleArn: `arn:aws:iam::${account}:role/cwl-to-kinesis`,
     }),
   );
-  client.destroy();
+  if (!inAccount) client.destroy();
+}
+
+/**
+ * A CloudWatch Logs client in the account of `roleArn`, by AssumeRole straight
+ * to the emulator: the way in of the tests themselves, which the proxy does not count.
+ */
+export async function emulatorAs(env: LocalEnv, roleArn: string): Promise<CloudWatchLogsClient> {
+  const sts = new STSClient({
+    endpoint: env.motoUrl,
+    region: env.region,
+    credentials: dummyCredentials,
+  });
+  const { Credentials: c } = await sts.send(
+    new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "test-setup" }),
+  );
+  sts.destroy();
+  assert.ok(c?.AccessKeyId && c.SecretAccessKey);
+  return new CloudWatchLogsClient({
+    endpoint: env.motoUrl,
+    region: env.region,
+    credentials: {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+    },
+  });
 }

@@ -9,17 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  PutDestinationCommand,
-  PutDestinationPolicyCommand,
-} from "@aws-sdk/client-cloudwatch-logs";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { CloudWatchLogsClient, PutDestinationPolicyCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { diffReportSchema, type DiffReport } from "../../src/cli/diff-report.ts";
 import { dummyCredentials } from "../../env/variables.ts";
 import { getTestEnv, type TestEnv } from "../support/env.ts";
-import { createDestination, putPolicyDirectly } from "../support/policies.ts";
+import { createDestination, emulatorAs, putPolicyDirectly } from "../support/policies.ts";
 import { unique } from "../support/setup.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -236,41 +230,14 @@ ${policy}`;
 
     before(async () => {
       // The test's own way into the role's account: straight to moto, past the proxy.
-      const sts = new STSClient({
-        endpoint: env.motoUrl,
-        region: env.region,
-        credentials: dummyCredentials,
-      });
-      const { Credentials: c } = await sts.send(
-        new AssumeRoleCommand({ RoleArn: ALLOWED_ROLE, RoleSessionName: "test-setup" }),
-      );
-      sts.destroy();
-      assert.ok(c?.AccessKeyId && c.SecretAccessKey);
-      other = new CloudWatchLogsClient({
-        endpoint: env.motoUrl,
-        region: env.region,
-        credentials: {
-          accessKeyId: c.AccessKeyId,
-          secretAccessKey: c.SecretAccessKey,
-          ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
-        },
-      });
+      other = await emulatorAs(env, ALLOWED_ROLE);
     });
     after(() => {
       other.destroy();
     });
 
     async function createInRoleAccount(name: string): Promise<void> {
-      await other
-        .send(new CreateLogGroupCommand({ logGroupName: `/target/${name}` }))
-        .catch(() => undefined);
-      await other.send(
-        new PutDestinationCommand({
-          destinationName: name,
-          targetArn: `arn:aws:kinesis:${env.region}:${ROLE_ACCOUNT}:stream/${name}`,
-          roleArn: `arn:aws:iam::${ROLE_ACCOUNT}:role/cwl-to-kinesis`,
-        }),
-      );
+      await createDestination(env, name, env.region, { client: other, account: ROLE_ACCOUNT });
       await other.send(
         new PutDestinationPolicyCommand({
           destinationName: name,

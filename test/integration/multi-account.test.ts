@@ -5,19 +5,19 @@
 // controller's own account.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import {
-  CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  DescribeDestinationsCommand,
-  PutDestinationCommand,
-} from "@aws-sdk/client-cloudwatch-logs";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { CloudWatchLogsClient, DescribeDestinationsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { dummyCredentials } from "../../env/variables.ts";
 import { type TestEnv } from "../support/env.ts";
 import { type RunningController } from "../support/controller.ts";
-import { Policies, samplePolicy, storedPolicy, waitFor } from "../support/policies.ts";
+import {
+  createDestination,
+  emulatorAs,
+  Policies,
+  samplePolicy,
+  storedPolicy,
+  waitFor,
+} from "../support/policies.ts";
 import { setUp, unique, watching } from "../support/setup.ts";
 
 const ACCOUNT = "111111111111";
@@ -37,25 +37,7 @@ describe("multiple accounts", () => {
       policies: [policies],
     } = await setUp("accounts"));
     // The test's own way into the other account: straight to moto, not counted by the proxy.
-    const sts = new STSClient({
-      endpoint: env.motoUrl,
-      region: env.region,
-      credentials: dummyCredentials,
-    });
-    const { Credentials: c } = await sts.send(
-      new AssumeRoleCommand({ RoleArn: ALLOWED_ROLE, RoleSessionName: "test-setup" }),
-    );
-    sts.destroy();
-    assert.ok(c?.AccessKeyId && c.SecretAccessKey);
-    otherAccount = new CloudWatchLogsClient({
-      endpoint: env.motoUrl,
-      region: env.region,
-      credentials: {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
-      },
-    });
+    otherAccount = await emulatorAs(env, ALLOWED_ROLE);
     controller = await watching(
       env,
       [policies],
@@ -69,18 +51,8 @@ describe("multiple accounts", () => {
     assert.equal(await controller.stop(), 0);
   });
 
-  async function createInOtherAccount(name: string): Promise<void> {
-    await otherAccount
-      .send(new CreateLogGroupCommand({ logGroupName: `/target/${name}` }))
-      .catch(() => undefined);
-    await otherAccount.send(
-      new PutDestinationCommand({
-        destinationName: name,
-        targetArn: `arn:aws:kinesis:${env.region}:${ACCOUNT}:stream/${name}`,
-        roleArn: `arn:aws:iam::${ACCOUNT}:role/cwl-to-kinesis`,
-      }),
-    );
-  }
+  const createInOtherAccount = (name: string) =>
+    createDestination(env, name, env.region, { client: otherAccount, account: ACCOUNT });
 
   async function policyInOtherAccount(name: string): Promise<string | undefined> {
     const out = await otherAccount.send(

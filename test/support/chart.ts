@@ -10,6 +10,7 @@ import { CustomObjectsApi } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
 import type { TestEnv } from "./env.ts";
+import { applyCrds } from "../../env/resources.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -343,25 +344,14 @@ export function monitoringTools(): Promise<MonitoringTools> {
 /** Installs the ServiceMonitor and PrometheusRule CRDs for real and waits until they are served. */
 export async function installMonitoringCrds(env: TestEnv): Promise<void> {
   const { operatorCrds } = await monitoringTools();
-  for (const plural of ["servicemonitors", "prometheusrules"]) {
-    await run(env.kubectl, [
-      "--kubeconfig",
-      env.kubeconfigPath,
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      "-f",
-      join(operatorCrds, `monitoring.coreos.com_${plural}.yaml`),
-    ]);
-    await run(env.kubectl, [
-      "--kubeconfig",
-      env.kubeconfigPath,
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      `crd/${plural}.monitoring.coreos.com`,
-    ]);
-  }
+  await applyCrds(
+    env,
+    ["servicemonitors", "prometheusrules"].map((plural) => ({
+      file: join(operatorCrds, `monitoring.coreos.com_${plural}.yaml`),
+      name: `${plural}.monitoring.coreos.com`,
+    })),
+    "60s",
+  );
 }
 
 export async function readText(path: string): Promise<string> {

@@ -21,6 +21,7 @@ export {
   applyBinding,
   createDestination,
   deleteBinding,
+  emulatorAs,
   installCrd,
   TEST_BINDING,
   TEST_NAMESPACE_LABEL,
