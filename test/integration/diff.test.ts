@@ -4,7 +4,6 @@
 // does not exist). Every call the command makes is checked at the proxy: only
 // DescribeDestinations and AssumeRole, never a write.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,18 +13,13 @@ import { diffReportSchema, type DiffReport } from "../../src/cli/diff-report.ts"
 import { dummyCredentials } from "../../env/variables.ts";
 import { getTestEnv, type TestEnv } from "../support/env.ts";
 import { createDestination, emulatorAs, putPolicyDirectly } from "../support/policies.ts";
+import { runCommand, type Ran } from "../support/process.ts";
 import { unique } from "../support/setup.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const ROLE_ACCOUNT = "111111111111";
 const ALLOWED_ROLE = `arn:aws:iam::${ROLE_ACCOUNT}:role/ldp-reader`;
 const READ_ONLY = new Set(["DescribeDestinations", "AssumeRole"]);
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe("diff against the emulator", () => {
   let env: TestEnv;
@@ -42,8 +36,10 @@ describe("diff against the emulator", () => {
   /** Runs the command; asserts afterwards that it only read from AWS. */
   async function diff(args: string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
     const before = (await env.proxy.calls()).length;
-    const ran = await new Promise<Ran>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(root, "src", "main.ts"), "diff", ...args], {
+    const ran = await runCommand(
+      process.execPath,
+      [join(root, "src", "main.ts"), "diff", ...args],
+      {
         cwd: dir,
         env: {
           PATH: process.env.PATH ?? "",
@@ -58,17 +54,8 @@ describe("diff against the emulator", () => {
           AWS_EC2_METADATA_DISABLED: "true",
           ...extraEnv,
         },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      child.once("error", reject);
-      child.once("close", (code) => {
-        resolve({ code, stdout, stderr });
-      });
-    });
+      },
+    );
     const calls = (await env.proxy.calls()).slice(before);
     const writes = calls.filter((call) => !READ_ONLY.has(call.operation));
     assert.deepEqual(writes, [], "diff made no call but DescribeDestinations and AssumeRole");

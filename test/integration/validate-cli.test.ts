@@ -1,7 +1,6 @@
 // The validate command as a user runs it: files, directories and stdin, its
 // output format and its exit codes, from the source and from a build run by npx.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -16,40 +15,24 @@ import {
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { runCommand, type Ran } from "../support/process.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const examples = join(root, "examples");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function run(
   command: string,
   args: string[],
   options: { input?: string; cwd?: string } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? root,
-      // The shebang's `env node` must find the node running these tests.
-      env: {
-        ...process.env,
-        PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => {
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? "");
+): Promise<Ran> {
+  return runCommand(command, args, {
+    cwd: options.cwd ?? root,
+    // The shebang's `env node` must find the node running these tests.
+    env: {
+      ...process.env,
+      PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+    },
+    input: options.input ?? "",
   });
 }
 

@@ -326,7 +326,7 @@ let tools: Promise<MonitoringTools> | undefined;
 /** Paths from env/monitoring-tools.sh, which installs the tools on first use. */
 export function monitoringTools(): Promise<MonitoringTools> {
   tools ??= (async () => {
-    const script = join(root, "test", "env", "monitoring-tools.sh");
+    const script = join(root, "env", "monitoring-tools.sh");
     const { stdout } = await run("bash", [
       "-c",
       'set -e; eval "$(bash "$0" --print-env)"; printf "%s\\0" "$PROMETHEUS_BIN" "$PROMTOOL_BIN" "$PROMETHEUS_OPERATOR_CRDS"',
