@@ -4,8 +4,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { EventsV1Api } from "@kubernetes/client-node";
-import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
-import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { type TestEnv } from "../support/env.ts";
 import { type RunningController } from "../support/controller.ts";
@@ -54,23 +52,10 @@ describe("drift sweeps", () => {
     assert.equal(await controller.stop(), 0);
   });
 
-  const resourceVersions = async () => {
-    const list = (await policies.api.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace: policies.namespace,
-    })) as { items: LogDestinationPolicy[] };
-    return new Map(list.items.map((o) => [o.metadata.name, o.metadata.resourceVersion]));
-  };
+  const resourceVersions = async () =>
+    new Map((await policies.list()).map((o) => [o.metadata.name, o.metadata.resourceVersion]));
   const arns = async () => {
-    const list = (await policies.api.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace: policies.namespace,
-    })) as { items: LogDestinationPolicy[] };
-    return list.items.map((o) => o.status?.destinationArn);
+    return (await policies.list()).map((o) => o.status?.destinationArn);
   };
   const events = async () =>
     (

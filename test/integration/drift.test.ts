@@ -13,7 +13,7 @@ import {
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { appliedSample, setUp, unique, watching } from "../support/setup.ts";
 
 describe("drift detection", () => {
   let env: TestEnv;
@@ -61,13 +61,7 @@ describe("drift detection", () => {
 
   test("with driftPolicy Report the drift is reported as Drifted and left alone", async () => {
     const name = unique("report");
-    await createDestination(env, name);
-    await policies.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
-      driftPolicy: "Report",
-    });
-    await policies.waitForReason(name, "Applied");
+    await appliedSample(env, policies, name, { driftPolicy: "Report" });
     await tamper(name);
     const obj = await policies.waitForReason(name, "Drifted", 15_000);
     assert.match(policies.condition(obj, "Ready")?.message ?? "", /999999999999/);
@@ -84,13 +78,7 @@ describe("drift detection", () => {
 
   test("an interval of 0 disables drift checks for that object", async () => {
     const name = unique("off");
-    await createDestination(env, name);
-    await policies.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
-      driftDetection: { interval: "0" },
-    });
-    await policies.waitForReason(name, "Applied");
+    await appliedSample(env, policies, name, { driftDetection: { interval: "0" } });
     await tamper(name);
     await new Promise((resolve) => setTimeout(resolve, 5000));
     assert.deepEqual(await callsFor(env, name, "DescribeDestinations"), []);

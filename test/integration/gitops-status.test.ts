@@ -21,7 +21,7 @@ import {
   samplePolicy,
   waitFor,
 } from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { appliedSample, setUp, unique, watching } from "../support/setup.ts";
 
 describe("every reason of the outcome table", () => {
   test("reads in the kstatus library as the table declares", async () => {
@@ -209,9 +209,7 @@ describe("objects the controller reconciled", () => {
 
   test("a suspended object records every new generation, so no Ready=True outlives a spec change", async () => {
     const name = unique("resumed");
-    await createDestination(env, name);
-    await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
-    await policies.waitForReason(name, "Applied");
+    await appliedSample(env, policies, name);
     await policies.patchSpec(name, { suspend: true });
     const first = await policies.waitForReason(name, "Suspended");
     assert.equal(policies.condition(first, "Ready")?.status, "False");
@@ -296,13 +294,7 @@ describe("objects the controller reconciled", () => {
 
   test("a policy just applied names its destination's ARN and account with no read of the destination", async () => {
     const name = unique("located");
-    await createDestination(env, name);
-    await policies.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
-      driftDetection: { interval: "0" },
-    });
-    await policies.waitForReason(name, "Applied");
+    await appliedSample(env, policies, name, { driftDetection: { interval: "0" } });
     await waitFor("the destination ARN in status", async () => {
       return (await policies.get(name)).status?.destinationArn !== undefined;
     });

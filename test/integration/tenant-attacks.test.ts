@@ -29,7 +29,7 @@ import {
   storedPolicy,
   waitFor,
 } from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { appliedSample, setUp, unique, watching } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const DESCRIBE = "DescribeDestinations";
@@ -89,9 +89,7 @@ describe("a tenant cannot fool the controller", () => {
   /** A destination owned and applied by an object of the victim's namespace. */
   async function victimDestination(): Promise<{ name: string; policy: string }> {
     const name = unique("victim");
-    await createDestination(env, name);
-    await victim.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
-    await victim.waitForReason(name, "Applied");
+    await appliedSample(env, victim, name);
     return { name, policy: canonicalJson(samplePolicy(name)) };
   }
 
@@ -343,13 +341,7 @@ describe("a tenant cannot fool the controller", () => {
 
   test("7. a failing revoke keeps the finalizer until the deny-all lands", async () => {
     const name = unique("closed");
-    await createDestination(env, name);
-    await tenant.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
-      deletionPolicy: "Revoke",
-    });
-    await tenant.waitForReason(name, "Applied");
+    await appliedSample(env, tenant, name, { deletionPolicy: "Revoke" });
     await waitFor(
       "finalizer added",
       async () => (await tenant.get(name)).metadata.finalizers?.includes(REVOKE_FINALIZER) ?? false,

@@ -3,7 +3,8 @@
 // names no other test uses.
 import { startController, type RunningController, type StartOptions } from "./controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "./env.ts";
-import { installCrd, Policies } from "./policies.ts";
+import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
+import { createDestination, installCrd, Policies, samplePolicy } from "./policies.ts";
 
 let seq = 0;
 
@@ -39,4 +40,16 @@ export function watching(
     ...options,
     args: ["--watch-namespace", namespaces.map((p) => p.namespace).join(","), ...args],
   });
+}
+
+/** A destination of this name in the emulator and an object granting it the sample policy, once Applied. */
+export async function appliedSample(
+  env: TestEnv,
+  policies: Policies,
+  name: string,
+  spec: Record<string, unknown> = {},
+): Promise<LogDestinationPolicy> {
+  await createDestination(env, name);
+  await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name), ...spec });
+  return policies.waitForReason(name, "Applied");
 }
