@@ -39,6 +39,12 @@ const rate = (metric: string, selector: string, by: string) =>
 const quantile = (q: number, metric: string, selector: string, by = "") =>
   `histogram_quantile(${q}, sum by (${by ? `${by}, ` : ""}le) (rate(${metric}_bucket{${selector}}${RATE})))`;
 
+/** The median and the 99th percentile of a histogram, the pair every latency panel shows. */
+const medianAndP99 = (metric: string, selector: string) => [
+  { expr: quantile(0.5, metric, selector), legend: "p50" },
+  { expr: quantile(0.99, metric, selector), legend: "p99" },
+];
+
 const rows: { title: string; panels: PanelSpec[] }[] = [
   {
     title: "Overview",
@@ -194,16 +200,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         type: "timeseries",
         unit: "s",
         width: 24,
-        targets: [
-          {
-            expr: quantile(0.5, "controller_runtime_reconcile_time_seconds", CONTROLLER),
-            legend: "p50",
-          },
-          {
-            expr: quantile(0.99, "controller_runtime_reconcile_time_seconds", CONTROLLER),
-            legend: "p99",
-          },
-        ],
+        targets: medianAndP99("controller_runtime_reconcile_time_seconds", CONTROLLER),
       },
     ],
   },
@@ -224,10 +221,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         type: "timeseries",
         unit: "s",
         width: 8,
-        targets: [
-          { expr: quantile(0.5, "workqueue_queue_duration_seconds", QUEUE), legend: "p50" },
-          { expr: quantile(0.99, "workqueue_queue_duration_seconds", QUEUE), legend: "p99" },
-        ],
+        targets: medianAndP99("workqueue_queue_duration_seconds", QUEUE),
       },
       {
         title: "Queue adds and retries",
@@ -263,10 +257,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         type: "timeseries",
         unit: "s",
         width: 12,
-        targets: [
-          { expr: quantile(0.5, "workqueue_work_duration_seconds", QUEUE), legend: "p50" },
-          { expr: quantile(0.99, "workqueue_work_duration_seconds", QUEUE), legend: "p99" },
-        ],
+        targets: medianAndP99("workqueue_work_duration_seconds", QUEUE),
       },
     ],
   },
