@@ -49,175 +49,163 @@ export class ControllerMetrics {
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-    const r = [registry];
-    this.reconcileTotal = new Counter({
-      name: "controller_runtime_reconcile_total",
-      help: "Total number of reconciliations per controller",
-      labelNames: ["controller", "result"],
-      registers: r,
-    });
-    this.reconcileErrors = new Counter({
-      name: "controller_runtime_reconcile_errors_total",
-      help: "Total number of reconciliation errors per controller",
-      labelNames: ["controller"],
-      registers: r,
-    });
-    this.reconcileTime = new Histogram({
-      name: "controller_runtime_reconcile_time_seconds",
-      help: "Length of time per reconciliation per controller",
-      labelNames: ["controller"],
-      buckets: RECONCILE_BUCKETS,
-      registers: r,
-    });
-    this.activeWorkers = new Gauge({
-      name: "controller_runtime_active_workers",
-      help: "Number of currently used workers per controller",
-      labelNames: ["controller"],
-      registers: r,
-    });
-    this.maxWorkers = new Gauge({
-      name: "controller_runtime_max_concurrent_reconciles",
-      help: "Maximum number of concurrent reconciles per controller",
-      labelNames: ["controller"],
-      registers: r,
-    });
-    this.queueDepth = new Gauge({
-      name: "workqueue_depth",
-      help: "Current depth of workqueue",
-      labelNames: ["name", "controller"],
-      registers: r,
-    });
-    this.queueAdds = new Counter({
-      name: "workqueue_adds_total",
-      help: "Total number of adds handled by workqueue",
-      labelNames: ["name", "controller"],
-      registers: r,
-    });
-    this.queueRetries = new Counter({
-      name: "workqueue_retries_total",
-      help: "Total number of retries handled by workqueue",
-      labelNames: ["name", "controller"],
-      registers: r,
-    });
-    this.queueDuration = new Histogram({
-      name: "workqueue_queue_duration_seconds",
-      help: "How long in seconds an item stays in workqueue before being requested",
-      labelNames: ["name", "controller"],
-      buckets: QUEUE_BUCKETS,
-      registers: r,
-    });
-    this.workDuration = new Histogram({
-      name: "workqueue_work_duration_seconds",
-      help: "How long in seconds processing an item from workqueue takes",
-      labelNames: ["name", "controller"],
-      buckets: QUEUE_BUCKETS,
-      registers: r,
-    });
-    this.awsRequests = new Counter({
-      name: "log_destination_policy_aws_requests_total",
-      help: "AWS API requests by operation and outcome (success or the AWS error name)",
-      labelNames: ["operation", "outcome"],
-      registers: r,
-    });
-    this.awsDuration = new Histogram({
-      name: "log_destination_policy_aws_request_duration_seconds",
-      help: "Duration of single AWS API attempts",
-      labelNames: ["operation"],
-      buckets: AWS_BUCKETS,
-      registers: r,
-    });
-    this.awsRetries = new Counter({
-      name: "log_destination_policy_aws_retries_total",
-      help: "AWS API attempts retried, by operation and the error that caused the retry",
-      labelNames: ["operation", "error"],
-      registers: r,
-    });
-    this.applySkipped = new Counter({
-      name: "log_destination_policy_apply_skipped_total",
-      help: "Reconciles that made no AWS call because the policy was unchanged",
-      registers: r,
-    });
-    this.resources = new Gauge({
-      name: "log_destination_policy_resources",
-      help: "LogDestinationPolicy objects by their current Ready reason",
-      labelNames: ["reason"],
-      registers: r,
-    });
-    this.lastApply = new Gauge({
-      name: "log_destination_policy_last_apply_timestamp_seconds",
-      help: "Unix time of the last successful PutDestinationPolicy",
-      registers: r,
-    });
-    this.reconcileOutcomes = new Counter({
-      name: "log_destination_policy_reconcile_outcomes_total",
-      help: "Reconcile outcomes by the Ready reason they produced",
-      labelNames: ["reason"],
-      registers: r,
-    });
-    this.driftDetected = new Counter({
-      name: "log_destination_policy_drift_detected_total",
-      help: "Times the live policy in AWS was found to differ from the one last applied",
-      registers: r,
-    });
-    this.nearSizeLimit = new Gauge({
-      name: "log_destination_policy_policies_near_size_limit",
-      help: "Objects whose applied policy is above 80 % of the 5120-byte limit of PutDestinationPolicy",
-      registers: r,
-    });
-    this.revokeAbandoned = new Counter({
-      name: "log_destination_policy_revoke_abandoned_total",
-      help: "Deleted objects released after --revoke-timeout although their deny-all policy never landed",
-      registers: r,
-    });
-    this.bindings = new Gauge({
-      name: "log_destination_policy_bindings",
-      help: "LogDestinationPolicyBinding objects the controller knows (0 while --require-binding is off)",
-      registers: r,
-    });
-    this.tenancyReevaluations = new Counter({
-      name: "log_destination_policy_tenancy_reevaluations_total",
-      help: "Objects decided again because a binding that selects their namespace, or the namespace's labels, changed",
-      registers: r,
-    });
+    // One declaration per metric: name, help, labels (and buckets) are all that differ.
+    const registers = [registry];
+    const counter = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+      new Counter<T>({ name, help, labelNames, registers });
+    const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+      new Gauge<T>({ name, help, labelNames, registers });
+    const histogram = <T extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly T[],
+      buckets: number[],
+    ) => new Histogram<T>({ name, help, labelNames, buckets, registers });
     const where = ["account", "region"] as const;
-    this.sweeps = new Counter({
-      name: "log_destination_policy_drift_sweeps_total",
-      help: "Drift sweeps (one paginated DescribeDestinations per account, region and role) by result",
-      labelNames: [...where, "result"],
-      registers: r,
-    });
-    this.sweepDuration = new Histogram({
-      name: "log_destination_policy_drift_sweep_duration_seconds",
-      help: "How long one drift sweep took, rate-limit waits included",
-      labelNames: where,
-      buckets: SWEEP_BUCKETS,
-      registers: r,
-    });
-    this.sweepReads = new Histogram({
-      name: "log_destination_policy_drift_sweep_reads",
-      help: "DescribeDestinations calls (pages) one drift sweep made",
-      labelNames: where,
-      buckets: READ_BUCKETS,
-      registers: r,
-    });
-    this.sweepLast = new Gauge({
-      name: "log_destination_policy_drift_sweep_last_success_timestamp_seconds",
-      help: "Unix time the last successful drift sweep of an account and region ended",
-      labelNames: where,
-      registers: r,
-    });
-    this.sweepObjects = new Gauge({
-      name: "log_destination_policy_drift_sweep_objects",
-      help: "Objects the last successful drift sweep of an account and region covered",
-      labelNames: where,
-      registers: r,
-    });
-    this.eventsDropped = new Counter({
-      name: "log_destination_policy_events_dropped_total",
-      help: "Kubernetes Events not written: the queue was full, or the API server refused them",
-      labelNames: ["reason"],
-      registers: r,
-    });
+    this.reconcileTotal = counter(
+      "controller_runtime_reconcile_total",
+      "Total number of reconciliations per controller",
+      ["controller", "result"],
+    );
+    this.reconcileErrors = counter(
+      "controller_runtime_reconcile_errors_total",
+      "Total number of reconciliation errors per controller",
+      ["controller"],
+    );
+    this.reconcileTime = histogram(
+      "controller_runtime_reconcile_time_seconds",
+      "Length of time per reconciliation per controller",
+      ["controller"],
+      RECONCILE_BUCKETS,
+    );
+    this.activeWorkers = gauge(
+      "controller_runtime_active_workers",
+      "Number of currently used workers per controller",
+      ["controller"],
+    );
+    this.maxWorkers = gauge(
+      "controller_runtime_max_concurrent_reconciles",
+      "Maximum number of concurrent reconciles per controller",
+      ["controller"],
+    );
+    this.queueDepth = gauge("workqueue_depth", "Current depth of workqueue", [
+      "name",
+      "controller",
+    ]);
+    this.queueAdds = counter("workqueue_adds_total", "Total number of adds handled by workqueue", [
+      "name",
+      "controller",
+    ]);
+    this.queueRetries = counter(
+      "workqueue_retries_total",
+      "Total number of retries handled by workqueue",
+      ["name", "controller"],
+    );
+    this.queueDuration = histogram(
+      "workqueue_queue_duration_seconds",
+      "How long in seconds an item stays in workqueue before being requested",
+      ["name", "controller"],
+      QUEUE_BUCKETS,
+    );
+    this.workDuration = histogram(
+      "workqueue_work_duration_seconds",
+      "How long in seconds processing an item from workqueue takes",
+      ["name", "controller"],
+      QUEUE_BUCKETS,
+    );
+    this.awsRequests = counter(
+      "log_destination_policy_aws_requests_total",
+      "AWS API requests by operation and outcome (success or the AWS error name)",
+      ["operation", "outcome"],
+    );
+    this.awsDuration = histogram(
+      "log_destination_policy_aws_request_duration_seconds",
+      "Duration of single AWS API attempts",
+      ["operation"],
+      AWS_BUCKETS,
+    );
+    this.awsRetries = counter(
+      "log_destination_policy_aws_retries_total",
+      "AWS API attempts retried, by operation and the error that caused the retry",
+      ["operation", "error"],
+    );
+    this.applySkipped = counter(
+      "log_destination_policy_apply_skipped_total",
+      "Reconciles that made no AWS call because the policy was unchanged",
+      [],
+    );
+    this.resources = gauge(
+      "log_destination_policy_resources",
+      "LogDestinationPolicy objects by their current Ready reason",
+      ["reason"],
+    );
+    this.lastApply = gauge(
+      "log_destination_policy_last_apply_timestamp_seconds",
+      "Unix time of the last successful PutDestinationPolicy",
+      [],
+    );
+    this.reconcileOutcomes = counter(
+      "log_destination_policy_reconcile_outcomes_total",
+      "Reconcile outcomes by the Ready reason they produced",
+      ["reason"],
+    );
+    this.driftDetected = counter(
+      "log_destination_policy_drift_detected_total",
+      "Times the live policy in AWS was found to differ from the one last applied",
+      [],
+    );
+    this.nearSizeLimit = gauge(
+      "log_destination_policy_policies_near_size_limit",
+      "Objects whose applied policy is above 80 % of the 5120-byte limit of PutDestinationPolicy",
+      [],
+    );
+    this.revokeAbandoned = counter(
+      "log_destination_policy_revoke_abandoned_total",
+      "Deleted objects released after --revoke-timeout although their deny-all policy never landed",
+      [],
+    );
+    this.bindings = gauge(
+      "log_destination_policy_bindings",
+      "LogDestinationPolicyBinding objects the controller knows (0 while --require-binding is off)",
+      [],
+    );
+    this.tenancyReevaluations = counter(
+      "log_destination_policy_tenancy_reevaluations_total",
+      "Objects decided again because a binding that selects their namespace, or the namespace's labels, changed",
+      [],
+    );
+    this.sweeps = counter(
+      "log_destination_policy_drift_sweeps_total",
+      "Drift sweeps (one paginated DescribeDestinations per account, region and role) by result",
+      [...where, "result"],
+    );
+    this.sweepDuration = histogram(
+      "log_destination_policy_drift_sweep_duration_seconds",
+      "How long one drift sweep took, rate-limit waits included",
+      where,
+      SWEEP_BUCKETS,
+    );
+    this.sweepReads = histogram(
+      "log_destination_policy_drift_sweep_reads",
+      "DescribeDestinations calls (pages) one drift sweep made",
+      where,
+      READ_BUCKETS,
+    );
+    this.sweepLast = gauge(
+      "log_destination_policy_drift_sweep_last_success_timestamp_seconds",
+      "Unix time the last successful drift sweep of an account and region ended",
+      where,
+    );
+    this.sweepObjects = gauge(
+      "log_destination_policy_drift_sweep_objects",
+      "Objects the last successful drift sweep of an account and region covered",
+      where,
+    );
+    this.eventsDropped = counter(
+      "log_destination_policy_events_dropped_total",
+      "Kubernetes Events not written: the queue was full, or the API server refused them",
+      ["reason"],
+    );
     this.eventsDropped.inc({ reason: "queue_full" }, 0);
     this.eventsDropped.inc({ reason: "write_failed" }, 0);
     this.maxWorkers.set({ controller: CONTROLLER_NAME }, 0);
