@@ -2,7 +2,9 @@
 //   deploy/argocd/health_test.yaml and testdata/*.yaml   one object per reason of
 //     the outcome table (and per in-between state), with the health the table
 //     declares, in the layout of Argo CD's resource_customizations;
-//   the chart's copy of health.lua, and the argocd-cm snippet in docs/argocd.md.
+//   and the argocd-cm snippet in docs/argocd.md.
+// health.lua itself lives only in the chart (Helm reads nothing outside it); the
+// fixtures here and the docs snippet are checked against that one file.
 // The same objects feed the kstatus test, so both readers are checked on every reason.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,7 +21,7 @@ import { CHART_DIR } from "./chart.ts";
 import { markers, replaceSection } from "./docs.ts";
 
 export const ARGOCD_DIR = join("deploy", "argocd");
-export const HEALTH_SCRIPT = join(ARGOCD_DIR, "health.lua");
+export const HEALTH_SCRIPT = join(CHART_DIR, "files", "argocd", "health.lua");
 export const HEALTH_TESTS = join(ARGOCD_DIR, "health_test.yaml");
 const DOC = join("docs", "argocd.md");
 
@@ -140,8 +142,6 @@ export async function argocdOutputs(root: string): Promise<Record<string, string
       yamlHeader + stringify(c.object, { lineWidth: 0 });
   }
   const script = await readFile(join(root, HEALTH_SCRIPT), "utf8");
-  outputs[join(CHART_DIR, "files", "argocd", "health.lua")] =
-    `-- Copied from ${HEALTH_SCRIPT} by \`npm run generate\`. Do not edit.\n${script}`;
   const doc = await readFile(join(root, DOC), "utf8").catch(() => undefined);
   if (doc !== undefined) {
     outputs[DOC] = replaceSection(

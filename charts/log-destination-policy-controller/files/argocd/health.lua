@@ -1,4 +1,3 @@
--- Copied from deploy/argocd/health.lua by `npm run generate`. Do not edit.
 -- Argo CD health check for logs.gitops.dev/LogDestinationPolicy.
 -- It reads the same conditions kstatus does: Stalled is Degraded, Reconciling
 -- and a generation the controller has not seen yet are Progressing, Ready is
