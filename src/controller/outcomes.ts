@@ -42,7 +42,7 @@ export interface OutcomeRule {
   event: "Normal" | "Warning";
   /**
    * What the kstatus library (Flux health checks, Helm's --wait) reads from these
-   * conditions, and what the Argo CD health check in deploy/argocd reports. Both
+   * conditions, and what the Argo CD health check (the chart's files/argocd/health.lua) reports. Both
    * are checked against the real library and Lua VM by the tests.
    */
   kstatus: KstatusResult;

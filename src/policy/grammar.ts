@@ -10,8 +10,9 @@ import type { PolicyDocument, PolicyDocumentInput, PolicyIssue } from "./types.t
 
 export const POLICY_VERSIONS = ["2012-10-17", "2008-10-17"] as const;
 
-const POLICY_FIELDS = ["Version", "Id", "Statement"];
-const STATEMENT_FIELDS = [
+/** The keys a policy document and a statement may have; anything else is refused. */
+export const POLICY_FIELDS = ["Version", "Id", "Statement"];
+export const STATEMENT_FIELDS = [
   "Sid",
   "Effect",
   "Principal",
