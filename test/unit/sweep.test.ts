@@ -48,6 +48,24 @@ class FakeAccount {
   };
 }
 
+/** A member whose applied policy is GOOD and whose live policy matched it. */
+const member = (i: number, extra: Partial<SweepMember> = {}): SweepMember => ({
+  key: `ns/p${i}`,
+  uid: `uid-${i}`,
+  region: "us-east-1",
+  destinationName: `team-a-d${i}`,
+  intervalMs: 600_000,
+  desiredHash: GOOD_HASH,
+  liveHash: GOOD_HASH,
+  expectEqual: true,
+  arn: undefined,
+  ...extra,
+});
+
+/** The one member the settled() tests look at. */
+const single = (extra: Partial<SweepMember> = {}) =>
+  member(0, { key: "ns/p", uid: "u", destinationName: "d", intervalMs: 1, ...extra });
+
 function harness() {
   const account = new FakeAccount();
   const clock = new FakeClock();
@@ -67,18 +85,6 @@ function harness() {
     },
     now: clock.now,
     schedule: clock.schedule,
-  });
-  const member = (i: number, extra: Partial<SweepMember> = {}): SweepMember => ({
-    key: `ns/p${i}`,
-    uid: `uid-${i}`,
-    region: "us-east-1",
-    destinationName: `team-a-d${i}`,
-    intervalMs: 600_000,
-    desiredHash: GOOD_HASH,
-    liveHash: GOOD_HASH,
-    expectEqual: true,
-    arn: undefined,
-    ...extra,
   });
   return {
     account,
@@ -134,17 +140,7 @@ describe("drift sweeps", () => {
   });
 
   test("a reported drift stays quiet until the live policy changes again or is put right", () => {
-    const drifted = {
-      key: "ns/p",
-      uid: "u",
-      region: "us-east-1",
-      destinationName: "d",
-      intervalMs: 1,
-      desiredHash: GOOD_HASH,
-      liveHash: TAMPERED_HASH,
-      expectEqual: false,
-      arn: undefined,
-    };
+    const drifted = single({ liveHash: TAMPERED_HASH, expectEqual: false });
     const live = (p: object) => ({ destinationName: "d", accessPolicy: canonicalJson(p) });
     assert.equal(settled(drifted, live(TAMPERED)), true);
     assert.equal(settled(drifted, live(grant("222222222222"))), false);
@@ -160,17 +156,7 @@ describe("drift sweeps", () => {
   });
 
   test("an ARN status does not show yet is worth one status write, and then no more", () => {
-    const member = {
-      key: "ns/p",
-      uid: "u",
-      region: "us-east-1",
-      destinationName: "d",
-      intervalMs: 1,
-      desiredHash: GOOD_HASH,
-      liveHash: GOOD_HASH,
-      expectEqual: true,
-      arn: undefined,
-    };
+    const member = single();
     const arn = "arn:aws:logs:us-east-1:123456789012:destination:d";
     const live = { destinationName: "d", arn, accessPolicy: canonicalJson(GOOD) };
     assert.equal(settled(member, live), false);
