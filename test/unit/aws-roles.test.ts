@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
+import { createServer, type RequestListener, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import type { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
@@ -11,6 +11,34 @@ import { ArnPattern } from "../../src/aws/arn-pattern.ts";
 import { sendAwsError } from "../../env/aws-wire.ts";
 
 const ROLE = "arn:aws:iam::111122223333:role/ldp-writer";
+
+/** A PutDestinationPolicy call made with ROLE. */
+const PUT = {
+  region: "us-east-1",
+  destinationName: "d",
+  accessPolicy: "{}",
+  forceUpdate: false,
+  roleArn: ROLE,
+  sessionName: "ldp-ns@a",
+};
+
+const ok = (res: ServerResponse) =>
+  res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end("{}");
+
+/** Runs `body` with CloudWatch Logs pointed at a loopback server answering with `handler`. */
+async function withLogsEndpoint(handler: RequestListener, body: () => Promise<void>) {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const previous = process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
+  process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await body();
+  } finally {
+    if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
+    else process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = previous;
+    server.close();
+  }
+}
 
 /** An STS stand-in that counts AssumeRole calls and hands out credentials valid for `ttlMs`. */
 function fakeSts(now: () => number, ttlMs: number) {
@@ -206,7 +234,7 @@ describe("assumed roles", () => {
 
   test("a call rejected for expired credentials drops them, and the next one assumes the role again", async () => {
     let calls = 0;
-    const server = createServer((_req, res) => {
+    const handler: RequestListener = (_req, res) => {
       calls++;
       if (calls === 1) {
         sendAwsError(
@@ -217,69 +245,45 @@ describe("assumed roles", () => {
         );
         return;
       }
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end("{}");
+      ok(res);
+    };
+    await withLogsEndpoint(handler, async () => {
+      const sts = fakeSts(() => Date.now(), 3_600_000);
+      const client = new DestinationPolicyClient({
+        allowedRoles: RoleAllowList.parse([ROLE]),
+        credentials: new AssumedRoleCredentials({ stsClient: () => sts.client }),
+      });
+      try {
+        await assert.rejects(client.putPolicy(PUT));
+        await client.putPolicy(PUT);
+        assert.equal(calls, 2);
+        assert.equal(sts.calls.length, 2, "the second call assumed the role again");
+      } finally {
+        client.destroy();
+      }
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const previous = process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
-    process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const sts = fakeSts(() => Date.now(), 3_600_000);
-    const client = new DestinationPolicyClient({
-      allowedRoles: RoleAllowList.parse([ROLE]),
-      credentials: new AssumedRoleCredentials({ stsClient: () => sts.client }),
-    });
-    try {
-      const input = {
-        region: "us-east-1",
-        destinationName: "d",
-        accessPolicy: "{}",
-        forceUpdate: false,
-        roleArn: ROLE,
-        sessionName: "ldp-ns@a",
-      };
-      await assert.rejects(client.putPolicy(input));
-      await client.putPolicy(input);
-      assert.equal(calls, 2);
-      assert.equal(sts.calls.length, 2, "the second call assumed the role again");
-    } finally {
-      client.destroy();
-      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
-      else process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = previous;
-      server.close();
-    }
   });
 
   test("with session tags switched off, AssumeRole carries none", async () => {
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end("{}");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const previous = process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
-    process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      for (const sessionTags of [true, false]) {
-        const sts = fakeSts(() => Date.now(), 3_600_000);
-        const client = new DestinationPolicyClient({
-          allowedRoles: RoleAllowList.parse([ROLE]),
-          credentials: new AssumedRoleCredentials({ stsClient: () => sts.client }),
-          sessionTags,
-        });
-        await client.putPolicy({
-          region: "us-east-1",
-          destinationName: "d",
-          accessPolicy: "{}",
-          forceUpdate: false,
-          roleArn: ROLE,
-          sessionName: "ldp-ns@a",
-          sessionTags: { "ldpc-namespace": "ns", "ldpc-name": "a" },
-        });
-        client.destroy();
-        const tags = (sts.calls[0] as { Tags?: unknown } | undefined)?.Tags;
-        assert.equal(tags !== undefined, sessionTags);
-      }
-    } finally {
-      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
-      else process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = previous;
-      server.close();
-    }
+    await withLogsEndpoint(
+      (_req, res) => ok(res),
+      async () => {
+        for (const sessionTags of [true, false]) {
+          const sts = fakeSts(() => Date.now(), 3_600_000);
+          const client = new DestinationPolicyClient({
+            allowedRoles: RoleAllowList.parse([ROLE]),
+            credentials: new AssumedRoleCredentials({ stsClient: () => sts.client }),
+            sessionTags,
+          });
+          await client.putPolicy({
+            ...PUT,
+            sessionTags: { "ldpc-namespace": "ns", "ldpc-name": "a" },
+          });
+          client.destroy();
+          const tags = (sts.calls[0] as { Tags?: unknown } | undefined)?.Tags;
+          assert.equal(tags !== undefined, sessionTags);
+        }
+      },
+    );
   });
 });
