@@ -76,6 +76,18 @@ describe("AWS error classification", () => {
 describe("the retry loop", () => {
   const fast = { maxAttempts: 4, minDelayMs: 1, maxDelayMs: 2, maxElapsedMs: 5_000 };
 
+  /** An AWS call that always fails with a fresh `error()`, counting how often it was made. */
+  const alwaysFailing = (error: () => Error) => {
+    const op = {
+      calls: 0,
+      run: () => {
+        op.calls++;
+        return Promise.reject(error());
+      },
+    };
+    return op;
+  };
+
   test("transient errors are retried until success and each retry is reported", async () => {
     let calls = 0;
     const retried: string[] = [];
@@ -99,57 +111,37 @@ describe("the retry loop", () => {
   });
 
   test("a non-transient error fails at once with its kind and attempt count", async () => {
-    let calls = 0;
+    const op = alwaysFailing(() => new InvalidParameterException({ message: "bad", ...meta(400) }));
     await assert.rejects(
-      withRetries(
-        "PutDestinationPolicy",
-        () => {
-          calls++;
-          return Promise.reject(new InvalidParameterException({ message: "bad", ...meta(400) }));
-        },
-        fast,
-        undefined,
-      ),
+      withRetries("PutDestinationPolicy", op.run, fast, undefined),
       (err: unknown) => err instanceof AwsCallError && err.kind === "invalid" && err.attempts === 1,
     );
-    assert.equal(calls, 1);
+    assert.equal(op.calls, 1);
   });
 
   test("attempts are bounded and exhaustion reports the last error", async () => {
-    let calls = 0;
+    const op = alwaysFailing(
+      () => new ServiceUnavailableException({ message: "down", ...meta(500) }),
+    );
     await assert.rejects(
-      withRetries(
-        "PutDestinationPolicy",
-        () => {
-          calls++;
-          return Promise.reject(new ServiceUnavailableException({ message: "down", ...meta(500) }));
-        },
-        fast,
-        undefined,
-      ),
+      withRetries("PutDestinationPolicy", op.run, fast, undefined),
       (err: unknown) =>
         err instanceof AwsCallError && err.kind === "transient" && err.attempts === 4,
     );
-    assert.equal(calls, 4);
+    assert.equal(op.calls, 4);
   });
 
   test("an abort stops the retries", async () => {
     const controller = new AbortController();
-    let calls = 0;
-    const slow = { ...fast, minDelayMs: 10_000, maxDelayMs: 10_000 };
-    const pending = withRetries(
-      "PutDestinationPolicy",
-      () => {
-        calls++;
-        return Promise.reject(new ServiceUnavailableException({ message: "down", ...meta(500) }));
-      },
-      slow,
-      controller.signal,
+    const op = alwaysFailing(
+      () => new ServiceUnavailableException({ message: "down", ...meta(500) }),
     );
+    const slow = { ...fast, minDelayMs: 10_000, maxDelayMs: 10_000 };
+    const pending = withRetries("PutDestinationPolicy", op.run, slow, controller.signal);
     setTimeout(() => {
       controller.abort();
     }, 20);
     await assert.rejects(pending);
-    assert.equal(calls, 1);
+    assert.equal(op.calls, 1);
   });
 });
