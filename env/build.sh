@@ -63,6 +63,15 @@ kube_ldflags() {
   echo "$flags"
 }
 
+# Builds package $5 into $1 from a fresh wrapper module ldpc.local/$3 in $2 that
+# requires the module versions that follow; $1 appears only once it is complete.
+go_build_wrapped() { # out dir module ldflags package module@version...
+  local out=$1 dir=$2 module=$3 ldflags=$4 pkg=$5
+  shift 5
+  (cd "$dir" && printf 'module ldpc.local/%s\n\ngo 1.25\n' "$module" >go.mod &&
+    go get "$@" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg" && mv "$out.tmp" "$out")
+}
+
 build_kube() { # name
   local name=$1 out="$BIN/$1-$KUBERNETES_VERSION"
   if [ ! -x "$out" ]; then
@@ -80,9 +89,8 @@ build_etcd() {
     local dir="$CACHE/src/etcd-$ETCD_VERSION"
     log "building etcd $ETCD_VERSION"
     rm -rf "$dir" && mkdir -p "$dir"
-    (cd "$dir" && printf 'module ldpc.local/etcd-wrapper\n\ngo 1.25\n' >go.mod &&
-      go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" &&
-      go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3 && mv "$out.tmp" "$out")
+    go_build_wrapped "$out" "$dir" etcd-wrapper "-s -w" go.etcd.io/etcd/server/v3 \
+      "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   fi
   echo "$out"
 }
@@ -97,9 +105,8 @@ build_helm() {
     local flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
     flags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
     flags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor"
-    (cd "$dir" && printf 'module ldpc.local/helm-wrapper\n\ngo 1.25\n' >go.mod &&
-      go get "helm.sh/helm/v3@$HELM_VERSION" &&
-      go build -trimpath -ldflags "$flags" -o "$out.tmp" helm.sh/helm/v3/cmd/helm && mv "$out.tmp" "$out")
+    go_build_wrapped "$out" "$dir" helm-wrapper "$flags" helm.sh/helm/v3/cmd/helm \
+      "helm.sh/helm/v3@$HELM_VERSION"
   fi
   echo "$out"
 }
@@ -118,8 +125,7 @@ build_tool() { # name module@version...
     log "building $name from $*"
     rm -rf "$dir" && mkdir -p "$dir"
     cp "$src"/*.go "$dir/"
-    (cd "$dir" && printf 'module ldpc.local/%s\n\ngo 1.25\n' "$name" >go.mod &&
-      go get "$@" && go build -trimpath -ldflags "-s -w" -o "$out.tmp" . && mv "$out.tmp" "$out")
+    go_build_wrapped "$out" "$dir" "$name" "-s -w" . "$@"
   fi
   echo "$out"
 }
