@@ -45,10 +45,10 @@ import {
   KubeHttp,
   MERGE_PATCH,
   policyPath,
-  type PolicyObject,
   type RequestCounts,
 } from "./kube.ts";
 import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
+import { latency, timedChange } from "./changes.ts";
 import { ReadyWatch } from "./ready-watch.ts";
 import { log, REGION, seconds, specFor } from "./fixtures.ts";
 import { kopfComparison, steadyState, type KopfResult, type SteadyResult } from "./phases.ts";
@@ -56,7 +56,6 @@ import {
   countWrites,
   currentLoad,
   machineDescription,
-  percentile,
   renderReport,
   type RateCheck,
   type Report,
@@ -525,26 +524,13 @@ class Bench {
       const toPut: number[] = [];
       const toReady: number[] = [];
       for (let k = 0; k < o.changes; k++) {
-        // Spread over the objects; spaced so that the queue is idle for each change.
-        const i = Math.floor(((k + 0.5) * n) / o.changes);
-        const name = `p${i}`;
-        const destination = destinations[i] ?? "";
-        await sleep(100 + Math.random() * 100);
-        const putIndex = this.endpoint.puts().length;
-        const writtenAt = Date.now();
-        const { body } = await this.kube.request<PolicyObject>(
-          "PATCH",
-          policyPath(namespace, name),
-          { spec: specFor(destination, String(300_000_000_000 + k)) },
-          MERGE_PATCH,
+        const { writtenAt, putAt, readyAt } = await timedChange(
+          this,
+          watch,
+          { namespace, destinations, n },
+          { k, total: o.changes, account: String(300_000_000_000 + k), readyTimeoutMs: 30_000 },
         );
-        const readyAt = await watch.waitFor(name, body.metadata.generation ?? 0, 30_000);
-        const put = this.endpoint
-          .puts()
-          .slice(putIndex)
-          .find((p) => p.destinationName === undefined || p.destinationName === destination);
-        if (!put) throw new Error(`no PutDestinationPolicy for ${destination} after change ${k}`);
-        toPut.push(put.at - writtenAt);
+        toPut.push(putAt - writtenAt);
         toReady.push(readyAt - writtenAt);
       }
       const changeCounts = diffCounts(await this.settledCounts(), changeCountsBefore);
@@ -552,11 +538,6 @@ class Bench {
       const own = `PATCH ${PLURAL}`;
       changeCounts.set(own, (changeCounts.get(own) ?? 0) - o.changes);
       if (changeCounts.get(own) === 0) changeCounts.delete(own);
-      const stats = (xs: number[]) => ({
-        p50: percentile(xs, 50),
-        p99: percentile(xs, 99),
-        max: Math.max(...xs),
-      });
       const restartFootprint = controller.footprint();
       let reevaluations: SizeResult["reevaluations"];
       if (bindings >= 2) {
@@ -584,8 +565,8 @@ class Bench {
         noopSeconds,
         noopRequests: noopCounts,
         changes: o.changes,
-        changeToPut: stats(toPut),
-        changeToReady: stats(toReady),
+        changeToPut: latency(toPut),
+        changeToReady: latency(toReady),
         changeRequests: changeCounts,
         restartFootprint,
         convergeByBindings,

@@ -10,13 +10,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ControlPlane } from "../../env/controlplane.ts";
 import type { ControllerProcess, Footprint } from "./controller.ts";
 import { KopfProcess } from "./kopf.ts";
-import { MERGE_PATCH, policyPath, type KubeHttp, type PolicyObject } from "./kube.ts";
-import type { RequestCounts } from "./kube.ts";
-import { diffCounts } from "./kube.ts";
+import { diffCounts, type KubeHttp, type RequestCounts } from "./kube.ts";
 import type { LogsEndpoint } from "./logs-endpoint.ts";
-import { log, REGION, seconds, specFor } from "./fixtures.ts";
+import { log, REGION, seconds } from "./fixtures.ts";
 import { ReadyWatch } from "./ready-watch.ts";
-import { countWrites, percentile } from "./report.ts";
+import { countWrites } from "./report.ts";
+import { latency as latencyOf, timedChange, type Latency } from "./changes.ts";
 
 /** What the phases need of the benchmark. */
 export interface BenchRunner {
@@ -48,16 +47,10 @@ export interface SteadyResult {
   firstSweepWrites: number;
   changes: number;
   changesDuringSweep: number;
-  changeToPut: { p50: number; p99: number; max: number };
-  changeToPutDuringSweep: { p50: number; p99: number; max: number };
+  changeToPut: Latency;
+  changeToPutDuringSweep: Latency;
   footprint: Footprint;
 }
-
-const stats = (xs: number[]) => ({
-  p50: percentile(xs, 50),
-  p99: percentile(xs, 99),
-  max: xs.length > 0 ? Math.max(...xs) : NaN,
-});
 
 export async function steadyState(
   bench: BenchRunner,
@@ -133,25 +126,18 @@ export async function steadyState(
     const toPut: number[] = [];
     const during: number[] = [];
     for (let k = 0; k < bench.options.changes; k++) {
-      const i = Math.floor(((k + 0.5) * n) / bench.options.changes);
-      const name = `p${i}`;
-      const destination = destinations[i] ?? "";
-      await sleep(100 + Math.random() * 100);
-      const putIndex = bench.endpoint.puts().length;
-      const writtenAt = Date.now();
-      const { body } = await bench.kube.request<PolicyObject>(
-        "PATCH",
-        policyPath(namespace, name),
-        { spec: specFor(destination, String(400_000_000_000 + k)) },
-        MERGE_PATCH,
+      const { writtenAt, putAt } = await timedChange(
+        bench,
+        watch,
+        { namespace, destinations, n },
+        {
+          k,
+          total: bench.options.changes,
+          account: String(400_000_000_000 + k),
+          readyTimeoutMs: 60_000,
+        },
       );
-      await watch.waitFor(name, body.metadata.generation ?? 0, 60_000);
-      const put = bench.endpoint
-        .puts()
-        .slice(putIndex)
-        .find((p) => p.destinationName === undefined || p.destinationName === destination);
-      if (!put) throw new Error(`no PutDestinationPolicy for ${destination} after change ${k}`);
-      const latency = put.at - writtenAt;
+      const latency = putAt - writtenAt;
       toPut.push(latency);
       const reads = bench.endpoint.describes();
       if (reads.some((at) => Math.abs(at - writtenAt) <= DURING_SWEEP_MS)) during.push(latency);
@@ -162,8 +148,8 @@ export async function steadyState(
       ...quiet,
       changes: toPut.length,
       changesDuringSweep: during.length,
-      changeToPut: stats(toPut),
-      changeToPutDuringSweep: stats(during),
+      changeToPut: latencyOf(toPut),
+      changeToPutDuringSweep: latencyOf(during),
       footprint: controller.footprint(),
     };
     log(

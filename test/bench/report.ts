@@ -1,5 +1,6 @@
 // Turns the measurements into the markdown the benchmark prints and writes.
 import { cpus, loadavg, totalmem } from "node:os";
+import type { Latency } from "./changes.ts";
 import type { Footprint } from "./controller.ts";
 import type { RequestCounts } from "./kube.ts";
 import type { KopfResult, SteadyResult } from "./phases.ts";
@@ -22,8 +23,8 @@ export interface SizeResult {
   noopSeconds: number;
   noopRequests: RequestCounts;
   changes: number;
-  changeToPut: { p50: number; p99: number; max: number };
-  changeToReady: { p50: number; p99: number; max: number };
+  changeToPut: Latency;
+  changeToReady: Latency;
   /** Controller requests during the change phase; the bench's own spec patches are removed. */
   changeRequests: RequestCounts;
   restartFootprint: Footprint;
