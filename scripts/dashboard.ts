@@ -45,6 +45,12 @@ const medianAndP99 = (metric: string, selector: string) => [
   { expr: quantile(0.99, metric, selector), legend: "p99" },
 ];
 
+/** One series per pod: `agg by (pod)` of a series. */
+const perPod = (agg: "sum" | "max", series: string, legend = "{{pod}}"): Target => ({
+  expr: `${agg} by (pod) (${series})`,
+  legend,
+});
+
 const rows: { title: string; panels: PanelSpec[] }[] = [
   {
     title: "Overview",
@@ -241,10 +247,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         unit: "short",
         width: 12,
         targets: [
-          {
-            expr: `sum by (pod) (controller_runtime_active_workers{${CONTROLLER}})`,
-            legend: "{{pod}}",
-          },
+          perPod("sum", `controller_runtime_active_workers{${CONTROLLER}}`),
           {
             expr: `max(controller_runtime_max_concurrent_reconciles{${CONTROLLER}})`,
             legend: "max",
@@ -418,12 +421,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         unit: "short",
         width: 12,
         min: 0,
-        targets: [
-          {
-            expr: `max by (pod) (leader_election_master_status{${SCOPE}})`,
-            legend: "{{pod}}",
-          },
-        ],
+        targets: [perPod("max", `leader_election_master_status{${SCOPE}}`)],
       },
       {
         title: "Watch restarts by reason",
@@ -452,14 +450,8 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         unit: "bytes",
         width: 8,
         targets: [
-          {
-            expr: `sum by (pod) (process_resident_memory_bytes{${SCOPE}})`,
-            legend: "resident {{pod}}",
-          },
-          {
-            expr: `sum by (pod) (nodejs_heap_size_used_bytes{${SCOPE}})`,
-            legend: "heap used {{pod}}",
-          },
+          perPod("sum", `process_resident_memory_bytes{${SCOPE}}`, "resident {{pod}}"),
+          perPod("sum", `nodejs_heap_size_used_bytes{${SCOPE}}`, "heap used {{pod}}"),
         ],
       },
       {
@@ -468,12 +460,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         type: "timeseries",
         unit: "percentunit",
         width: 8,
-        targets: [
-          {
-            expr: `sum by (pod) (rate(process_cpu_seconds_total{${SCOPE}}${RATE}))`,
-            legend: "{{pod}}",
-          },
-        ],
+        targets: [perPod("sum", `rate(process_cpu_seconds_total{${SCOPE}}${RATE})`)],
       },
       {
         title: "Event-loop lag",
@@ -483,14 +470,8 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         unit: "s",
         width: 8,
         targets: [
-          {
-            expr: `max by (pod) (nodejs_eventloop_lag_p99_seconds{${SCOPE}})`,
-            legend: "p99 {{pod}}",
-          },
-          {
-            expr: `max by (pod) (nodejs_eventloop_lag_mean_seconds{${SCOPE}})`,
-            legend: "mean {{pod}}",
-          },
+          perPod("max", `nodejs_eventloop_lag_p99_seconds{${SCOPE}}`, "p99 {{pod}}"),
+          perPod("max", `nodejs_eventloop_lag_mean_seconds{${SCOPE}}`, "mean {{pod}}"),
         ],
       },
     ],
