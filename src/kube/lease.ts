@@ -50,62 +50,66 @@ export class KubeLeaseStore implements LeaseStore {
     }
   }
 
-  async create(fields: LeaseSpecFields, signal: AbortSignal): Promise<LeaseRecord> {
-    try {
-      const lease = await this.#api.createNamespacedLease(
-        {
-          namespace: this.#namespace,
-          body: {
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name: this.#name, namespace: this.#namespace },
-            spec: toSpec(fields),
+  create(fields: LeaseSpecFields, signal: AbortSignal): Promise<LeaseRecord> {
+    return this.#write(
+      () =>
+        this.#api.createNamespacedLease(
+          {
+            namespace: this.#namespace,
+            body: {
+              apiVersion: "coordination.k8s.io/v1",
+              kind: "Lease",
+              metadata: { name: this.#name, namespace: this.#namespace },
+              spec: toSpec(fields),
+            },
           },
-        },
-        withSignal(signal),
-      );
-      this.#last = lease;
-      return toRecord(lease);
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 409) {
-        throw new LeaseConflictError(`lease ${this.description} was created by another candidate`);
-      }
-      throw err;
-    }
+          withSignal(signal),
+        ),
+      "was created by another candidate",
+    );
   }
 
-  async update(
+  update(
     fields: LeaseSpecFields,
     resourceVersion: string,
     signal: AbortSignal,
   ): Promise<LeaseRecord> {
     const base = this.#last;
-    try {
-      const lease = await this.#api.replaceNamespacedLease(
-        {
-          name: this.#name,
-          namespace: this.#namespace,
-          body: {
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: {
-              name: this.#name,
-              namespace: this.#namespace,
-              resourceVersion,
-              labels: base?.metadata?.labels,
-              annotations: base?.metadata?.annotations,
+    return this.#write(
+      () =>
+        this.#api.replaceNamespacedLease(
+          {
+            name: this.#name,
+            namespace: this.#namespace,
+            body: {
+              apiVersion: "coordination.k8s.io/v1",
+              kind: "Lease",
+              metadata: {
+                name: this.#name,
+                namespace: this.#namespace,
+                resourceVersion,
+                labels: base?.metadata?.labels,
+                annotations: base?.metadata?.annotations,
+              },
+              // Fields this elector does not manage (strategy, preferredHolder) stay as they were.
+              spec: Object.assign({}, base?.spec, toSpec(fields)),
             },
-            // Fields this elector does not manage (strategy, preferredHolder) stay as they were.
-            spec: Object.assign({}, base?.spec, toSpec(fields)),
           },
-        },
-        withSignal(signal),
-      );
+          withSignal(signal),
+        ),
+      "changed since it was read",
+    );
+  }
+
+  /** One write: its answer is the base of the next update, and a 409 is another candidate's write. */
+  async #write(write: () => Promise<V1Lease>, conflict: string): Promise<LeaseRecord> {
+    try {
+      const lease = await write();
       this.#last = lease;
       return toRecord(lease);
     } catch (err) {
       if (err instanceof ApiException && err.code === 409) {
-        throw new LeaseConflictError(`lease ${this.description} changed since it was read`);
+        throw new LeaseConflictError(`lease ${this.description} ${conflict}`);
       }
       throw err;
     }
