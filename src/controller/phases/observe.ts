@@ -87,6 +87,24 @@ async function readLive(
   }
 }
 
+/**
+ * Reads the live policy of the desired destination (or takes the sweep's
+ * answer), keeps its hash, and compares it with the desired one. A destination
+ * that is not there fails the reconcile; `missing` says how.
+ */
+async function compareLive(
+  ctx: ReconcileContext,
+  deps: ReconcileDeps,
+  missing: string,
+): Promise<{ where: string; diff: ReturnType<typeof summarizePolicyDiff> }> {
+  const desired = required(ctx.desired);
+  const where = `destination ${desired.destinationName} in ${desired.region}`;
+  const live = await readLive(ctx, deps);
+  if (!live) throw new ReconcileFailure("DestinationNotFound", `The ${where} ${missing}`);
+  ctx.liveHash = liveHash(live.accessPolicy);
+  return { where, diff: summarizePolicyDiff(live.accessPolicy, desired.document) };
+}
+
 /** Observe mode: read the live policy, report how it differs, never write. */
 export async function observeLivePolicy(
   ctx: ReconcileContext,
@@ -99,16 +117,11 @@ export async function observeLivePolicy(
     ctx.requeueAfterMs = wait;
     return "stop";
   }
-  const desired = required(ctx.desired);
-  const where = `destination ${desired.destinationName} in ${desired.region}`;
-  const live = await readLive(ctx, deps);
-  if (!live) throw new ReconcileFailure("DestinationNotFound", `The ${where} does not exist`);
-  ctx.liveHash = liveHash(live.accessPolicy);
-  const diff = summarizePolicyDiff(live.accessPolicy, desired.document);
+  const { where, diff } = await compareLive(ctx, deps, "does not exist");
   if (diff.equal) {
     return {
       reason: "InSync",
-      message: `The live policy of ${where} matches the desired policy ${desired.hash}`,
+      message: `The live policy of ${where} matches the desired policy ${required(ctx.desired).hash}`,
     };
   }
   return {
@@ -145,12 +158,7 @@ export async function detectDrift(
   if (!mustLook(ctx, deps)) return undefined;
   // A sweep's answer is a read already made; only a read of this object's own waits for the floor.
   if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
-  const desired = required(ctx.desired);
-  const where = `destination ${desired.destinationName} in ${desired.region}`;
-  const live = await readLive(ctx, deps);
-  if (!live) throw new ReconcileFailure("DestinationNotFound", `The ${where} no longer exists`);
-  ctx.liveHash = liveHash(live.accessPolicy);
-  const diff = summarizePolicyDiff(live.accessPolicy, desired.document);
+  const { where, diff } = await compareLive(ctx, deps, "no longer exists");
   if (diff.equal) return undefined;
   ctx.drift = `The live policy of ${where} drifted from the applied one: ${diff.text}`;
   if (required(ctx.spec).driftPolicy === "Report") {
@@ -170,13 +178,7 @@ export async function detectDrift(
  */
 async function verifyLive(ctx: ReconcileContext, deps: ReconcileDeps): Promise<PhaseResult> {
   if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
-  const desired = required(ctx.desired);
-  const live = await readLive(ctx, deps);
-  if (!live) {
-    const where = `destination ${desired.destinationName} in ${desired.region}`;
-    throw new ReconcileFailure("DestinationNotFound", `The ${where} does not exist`);
-  }
-  ctx.liveHash = liveHash(live.accessPolicy);
-  if (summarizePolicyDiff(live.accessPolicy, desired.document).equal) ctx.inSync = "already";
+  const { diff } = await compareLive(ctx, deps, "does not exist");
+  if (diff.equal) ctx.inSync = "already";
   return undefined;
 }
