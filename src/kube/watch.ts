@@ -13,7 +13,7 @@ import { BINDING_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
 import { resetConnections } from "./client.ts";
-import { Reflector, type WatchHandlers, type WatcherOptions } from "./reflector.ts";
+import { Reflector, type Cached, type WatchHandlers, type WatcherOptions } from "./reflector.ts";
 import { trimBinding, trimForCache, trimNamespace } from "./trim.ts";
 import type { WatchTransport } from "./watch-stream.ts";
 
@@ -29,23 +29,21 @@ export class PolicyWatcher extends Reflector<LogDestinationPolicy> {
   }
 }
 
+/** A cache of a cluster-scoped kind, holding what `trim` keeps of each object. */
+const clusterReflector =
+  <T extends Cached>(trim: (obj: KubernetesObject) => T) =>
+  (
+    transport: WatchTransport,
+    handlers: WatchHandlers<T>,
+    options: WatcherOptions = {},
+  ): Reflector<T> =>
+    new Reflector(transport, undefined, handlers, { ...options, trim });
+
 /** The cluster-scoped LogDestinationPolicyBinding cache. */
-export function bindingReflector(
-  transport: WatchTransport,
-  handlers: WatchHandlers<LogDestinationPolicyBinding>,
-  options: WatcherOptions = {},
-): Reflector<LogDestinationPolicyBinding> {
-  return new Reflector(transport, undefined, handlers, { ...options, trim: trimBinding });
-}
+export const bindingReflector = clusterReflector<LogDestinationPolicyBinding>(trimBinding);
 
 /** The namespace cache: names and labels, which binding selectors match on. */
-export function namespaceReflector(
-  transport: WatchTransport,
-  handlers: WatchHandlers<KubernetesObject>,
-  options: WatcherOptions = {},
-): Reflector<KubernetesObject> {
-  return new Reflector(transport, undefined, handlers, { ...options, trim: trimNamespace });
-}
+export const namespaceReflector = clusterReflector<KubernetesObject>(trimNamespace);
 
 /** Where a kind lives on the API server. */
 export interface ResourceKind {
