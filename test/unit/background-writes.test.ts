@@ -13,14 +13,39 @@ function gate() {
   return { done, open, fail };
 }
 
+/**
+ * A writer (one write at a time unless told otherwise) that records what ran,
+ * the reasons of drops, and the names of the writes told they were dropped.
+ */
+function recordingWriter(options: {
+  maxPending: number;
+  concurrency?: number;
+  mayRun?: () => boolean;
+}) {
+  const dropped: string[] = [];
+  const ran: string[] = [];
+  const told: string[] = [];
+  const writer = new BackgroundWriter({
+    concurrency: 1,
+    ...options,
+    dropped: (reason) => dropped.push(reason),
+  });
+  const push = (name: string, important: boolean, wait?: Promise<void>) => {
+    writer.push({
+      important,
+      run: async () => {
+        ran.push(name);
+        await wait;
+      },
+      dropped: () => told.push(name),
+    });
+  };
+  return { writer, dropped, ran, told, push };
+}
+
 describe("background writes (events)", () => {
   test("at most `concurrency` writes run at once; the rest wait their turn", async () => {
-    const dropped: string[] = [];
-    const writer = new BackgroundWriter({
-      concurrency: 2,
-      maxPending: 10,
-      dropped: (reason) => dropped.push(reason),
-    });
+    const { writer, dropped } = recordingWriter({ concurrency: 2, maxPending: 10 });
     let running = 0;
     let most = 0;
     const gates = Array.from({ length: 5 }, gate);
@@ -42,23 +67,8 @@ describe("background writes (events)", () => {
   });
 
   test("a full queue drops and counts, and a warning takes the place of an older normal event", async () => {
-    const dropped: string[] = [];
-    const ran: string[] = [];
-    const writer = new BackgroundWriter({
-      concurrency: 1,
-      maxPending: 2,
-      dropped: (reason) => dropped.push(reason),
-    });
+    const { writer, dropped, ran, push } = recordingWriter({ maxPending: 2 });
     const first = gate();
-    const push = (name: string, important: boolean, wait?: Promise<void>) => {
-      writer.push({
-        important,
-        run: async () => {
-          ran.push(name);
-          await wait;
-        },
-      });
-    };
     push("running", false, first.done);
     push("normal-1", false);
     push("normal-2", false);
@@ -71,22 +81,8 @@ describe("background writes (events)", () => {
   });
 
   test("a write dropped from a full queue is told so, whether refused or made room for", async () => {
-    const told: string[] = [];
-    const writer = new BackgroundWriter({
-      concurrency: 1,
-      maxPending: 1,
-      dropped: () => undefined,
-    });
+    const { writer, told, push } = recordingWriter({ maxPending: 1 });
     const first = gate();
-    const push = (name: string, important: boolean, wait?: Promise<void>) => {
-      writer.push({
-        important,
-        run: async () => {
-          await wait;
-        },
-        dropped: () => told.push(name),
-      });
-    };
     push("running", false, first.done);
     push("normal-1", false);
     push("normal-2", false);
@@ -99,12 +95,7 @@ describe("background writes (events)", () => {
   });
 
   test("a failed write is counted, and later writes still run", async () => {
-    const dropped: string[] = [];
-    const writer = new BackgroundWriter({
-      concurrency: 1,
-      maxPending: 5,
-      dropped: (reason) => dropped.push(reason),
-    });
+    const { writer, dropped } = recordingWriter({ maxPending: 5 });
     let ok = false;
     writer.push({ important: true, run: () => Promise.reject(new Error("403")) });
     writer.push({
@@ -122,12 +113,7 @@ describe("background writes (events)", () => {
   test("writes wait while mayRun says more urgent work is waiting, then go", async () => {
     let busy = true;
     let ran = 0;
-    const writer = new BackgroundWriter({
-      concurrency: 2,
-      maxPending: 10,
-      dropped: () => undefined,
-      mayRun: () => !busy,
-    });
+    const { writer } = recordingWriter({ concurrency: 2, maxPending: 10, mayRun: () => !busy });
     for (let i = 0; i < 3; i++) {
       writer.push({
         important: false,
