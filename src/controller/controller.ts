@@ -224,6 +224,16 @@ export class PolicyController {
     return this.#queue.shuttingDown ? 0 : this.#queue.length;
   }
 
+  /** Reconciles waiting or in flight, whose writes matter more than events'. */
+  get busy(): boolean {
+    return this.waiting + this.#queue.inFlight > 0;
+  }
+
+  /** Calls the listener whenever the last reconcile finishes with nothing waiting. */
+  onIdle(listener: () => void): void {
+    this.#queue.onIdle(listener);
+  }
+
   /** Runs workers until stop(); resolves once in-flight reconciles have finished. */
   async run(): Promise<void> {
     while (!this.#cache.synced && !this.#queue.shuttingDown) await pause(50);

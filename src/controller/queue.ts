@@ -49,6 +49,7 @@ export class WorkQueue {
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: Timer }>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
+  readonly #idleListeners: (() => void)[] = [];
   readonly #observer: QueueObserver;
   readonly #backoff: BackoffPolicy;
   readonly #clock: Clock;
@@ -67,6 +68,19 @@ export class WorkQueue {
 
   get length(): number {
     return this.#waiting.size;
+  }
+
+  /** Keys being processed. */
+  get inFlight(): number {
+    return this.#processing.size;
+  }
+
+  /**
+   * Calls the listener each time the last key being processed is done and none
+   * waits (or none will be handed out: the queue is shutting down).
+   */
+  onIdle(listener: () => void): void {
+    this.#idleListeners.push(listener);
   }
 
   get shuttingDown(): boolean {
@@ -189,6 +203,8 @@ export class WorkQueue {
     const lane = this.#rerun.get(key) ?? "foreground";
     this.#rerun.delete(key);
     if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key, lane);
+    const idle = this.#waiting.size === 0 || this.#shuttingDown;
+    if (idle && this.#processing.size === 0) for (const listener of this.#idleListeners) listener();
   }
 
   /** Stops handing out keys; keys being processed finish normally. */

@@ -70,6 +70,11 @@ export class KubeEventRecorder implements EventSink {
     if (write) this.#writer.push({ important: type === "Warning", ...write });
   }
 
+  /** The controller has no reconcile waiting or running: queued events may go now. */
+  wake(): void {
+    this.#writer.wake();
+  }
+
   /** Resolves once every queued event has been written or dropped. */
   flush(): Promise<void> {
     return this.#writer.idle();

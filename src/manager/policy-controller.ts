@@ -89,8 +89,8 @@ export function composePolicyController(
     hostname(),
     eventDropObserver(metrics, log),
     {
-      // Events wait while reconciles do: their writes would slow the ones that make objects Ready.
-      mayRun: (): boolean => controller.waiting === 0,
+      // Events wait while reconciles wait or run: their writes would slow the ones that make objects Ready.
+      busy: (): boolean => controller.busy,
     },
   );
   // Binding patterns mean what --allowed-role-arns patterns mean: one matcher for both.
@@ -122,6 +122,10 @@ export function composePolicyController(
       bindingStatus: fenced(new KubeBindingStatusWriter(kc, FIELD_MANAGER), mayWrite),
     },
   );
+
+  controller.onIdle(() => {
+    events.wake();
+  });
 
   const inactivityTimeoutMs = settings.watchSilenceTimeout + INACTIVITY_MARGIN_MS;
   const watchOptions = { silenceTimeoutMs: settings.watchSilenceTimeout };

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BackgroundWriter } from "../../src/kube/background-writes.ts";
+import {
+  BackgroundWriter,
+  type BackgroundWriterOptions,
+} from "../../src/kube/background-writes.ts";
+import { FakeClock } from "./fakes/clock.ts";
 
 /** A write that finishes when the test says so. */
 function gate() {
@@ -17,11 +21,9 @@ function gate() {
  * A writer (one write at a time unless told otherwise) that records what ran,
  * the reasons of drops, and the names of the writes told they were dropped.
  */
-function recordingWriter(options: {
-  maxPending: number;
-  concurrency?: number;
-  mayRun?: () => boolean;
-}) {
+function recordingWriter(
+  options: { maxPending: number } & Partial<Omit<BackgroundWriterOptions, "dropped">>,
+) {
   const dropped: string[] = [];
   const ran: string[] = [];
   const told: string[] = [];
@@ -110,10 +112,10 @@ describe("background writes (events)", () => {
     assert.equal(ok, true);
   });
 
-  test("writes wait while mayRun says more urgent work is waiting, then go", async () => {
+  test("writes wait while busy says more urgent work is waiting, then go", async () => {
     let busy = true;
     let ran = 0;
-    const { writer } = recordingWriter({ concurrency: 2, maxPending: 10, mayRun: () => !busy });
+    const { writer } = recordingWriter({ concurrency: 2, maxPending: 10, busy: () => busy });
     for (let i = 0; i < 3; i++) {
       writer.push({
         important: false,
@@ -126,7 +128,84 @@ describe("background writes (events)", () => {
     assert.equal(ran, 0);
     assert.equal(writer.pending, 3);
     busy = false;
+    writer.wake();
     await writer.idle();
     assert.equal(ran, 3);
+  });
+
+  /** A writer whose "controller" is busy until the test says otherwise, on a clock the test moves. */
+  function yielding(maxWaitMs = 3_000) {
+    const clock = new FakeClock(1_000_000);
+    const state = { busy: true };
+    const ran: string[] = [];
+    const writer = new BackgroundWriter({
+      concurrency: 2,
+      maxPending: 10,
+      dropped: () => undefined,
+      busy: () => state.busy,
+      maxWaitMs,
+      clock,
+    });
+    const push = (name: string) => {
+      writer.push({
+        important: false,
+        run: () => {
+          ran.push(name);
+          return Promise.resolve();
+        },
+      });
+    };
+    return { clock, state, ran, writer, push };
+  }
+
+  /** Lets the writes started so far finish and their completions run. */
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  test("an event waits while the controller is busy", async () => {
+    const { clock, ran, writer, push } = yielding();
+    push("a");
+    push("b");
+    clock.current += 2_999;
+    writer.wake();
+    await settle();
+    assert.deepEqual(ran, []);
+    assert.equal(writer.pending, 2);
+  });
+
+  test("an event goes as soon as the controller goes idle", async () => {
+    const { state, ran, writer, push } = yielding();
+    push("a");
+    push("b");
+    push("c");
+    assert.deepEqual(ran, []);
+    state.busy = false;
+    writer.wake();
+    await settle();
+    assert.deepEqual(ran, ["a", "b", "c"]);
+    assert.equal(writer.pending, 0);
+  });
+
+  test("an event goes after the longest wait even while the controller stays busy", async () => {
+    const { clock, ran, writer, push } = yielding(3_000);
+    push("old");
+    writer.wake();
+    clock.current += 2_000;
+    push("new");
+    assert.equal(clock.pending()[0]?.at, 1_003_000);
+    await clock.next(settle());
+    assert.deepEqual(ran, ["old"]);
+    assert.equal(clock.pending()[0]?.at, 1_005_000);
+    await clock.next(settle());
+    assert.deepEqual(ran, ["old", "new"]);
+    assert.equal(clock.pending().length, 0);
+  });
+
+  test("the flush at shutdown writes everything waiting, busy or not", async () => {
+    const { clock, ran, writer, push } = yielding();
+    for (const name of ["a", "b", "c", "d"]) push(name);
+    await writer.idle();
+    assert.deepEqual(ran, ["a", "b", "c", "d"]);
+    assert.equal(writer.pending, 0);
+    assert.equal(clock.pending().length, 0);
   });
 });

@@ -185,4 +185,24 @@ describe("the work queue", () => {
     assert.equal(await queue.get(), "ns/a");
     assert.equal(await queue.get(), "ns/z");
   });
+
+  test("it says when it goes idle: the last key in flight is done and none waits", async () => {
+    const queue = new WorkQueue();
+    let idle = 0;
+    queue.onIdle(() => idle++);
+    queue.add("ns/a");
+    queue.add("ns/b");
+    const a = await queue.get();
+    const b = await queue.get();
+    assert.equal(queue.inFlight, 2);
+    queue.add("ns/a");
+    queue.done(a ?? "");
+    assert.equal(idle, 0, "ns/b is still in flight");
+    queue.done(b ?? "");
+    assert.equal(idle, 0, "ns/a waits to run again");
+    const again = await queue.get();
+    queue.done(again ?? "");
+    assert.equal(idle, 1);
+    assert.equal(queue.inFlight, 0);
+  });
 });
