@@ -445,6 +445,8 @@ class Bench {
       const putsBefore = this.endpoint.puts().length;
       controller = await this.startController(namespace, [...args]);
       const allReady = await watch.waitForAll(n, timeoutMs);
+      // Writes the API server served while objects were still waiting for Ready.
+      const countsAtReady = await this.counts();
       const countsAfter = await this.settledCounts();
       const footprint = controller.footprint();
       const eventsDropped = await controller.metric("log_destination_policy_events_dropped_total");
@@ -454,6 +456,7 @@ class Bench {
         firstReadySeconds: seconds((watch.firstReadyAt ?? NaN) - controller.startedAt),
         puts: this.endpoint.puts().length - putsBefore,
         requests: diffCounts(countsAfter, countsBefore),
+        requestsAtReady: diffCounts(countsAtReady, countsBefore),
         footprint,
       };
     } finally {
@@ -560,6 +563,7 @@ class Bench {
         convergePuts: converged.puts,
         convergeFootprint: converged.footprint,
         convergeRequests: converged.requests,
+        convergeRequestsAtReady: converged.requestsAtReady,
         convergeEventsDropped: converged.eventsDropped,
         noopPuts,
         noopSeconds,

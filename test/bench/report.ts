@@ -17,6 +17,8 @@ export interface SizeResult {
   convergePuts: number;
   convergeFootprint: Footprint;
   convergeRequests: RequestCounts;
+  /** The same, counted the moment the last object was Ready: what competed with convergence. */
+  convergeRequestsAtReady: RequestCounts;
   /** Events the controller dropped rather than let them hold up convergence. */
   convergeEventsDropped: number;
   noopPuts: number;
@@ -367,6 +369,9 @@ export function renderReport(report: Report): string {
     row("API-server writes per object, convergence", (r) =>
       fixed(countWrites(r.convergeRequests) / r.n, 2),
     ),
+    row("API-server writes per object, start → all Ready", (r) =>
+      fixed(countWrites(r.convergeRequestsAtReady) / r.n, 2),
+    ),
     row("Events dropped (queue full), convergence", (r) => thousands(r.convergeEventsDropped)),
     row("No-op restart: PutDestinationPolicy calls", (r) => thousands(r.noopPuts)),
     row("No-op restart: start → all N verified (s)", (r) => fixed(r.noopSeconds, 1)),
@@ -391,7 +396,7 @@ export function renderReport(report: Report): string {
     "",
     ...rs.map(
       (r) =>
-        `- N = ${thousands(r.n)}: convergence ${describeCounts(r.convergeRequests, r.n, true)}; change ${describeCounts(r.changeRequests, r.changes, true)}; restart ${describeCounts(r.noopRequests, 1, false)}`,
+        `- N = ${thousands(r.n)}: convergence ${describeCounts(r.convergeRequests, r.n, true)} (until all Ready: ${describeCounts(r.convergeRequestsAtReady, r.n, true)}); change ${describeCounts(r.changeRequests, r.changes, true)}; restart ${describeCounts(r.noopRequests, 1, false)}`,
     ),
     "",
   ];
