@@ -5,7 +5,8 @@
 // They also yield to the writes that make objects Ready: while the controller
 // has reconciles waiting or in flight (`busy`), they wait, and go as soon as it
 // says it is idle (`wake`). So that a controller that never goes idle cannot
-// hold them for ever, the oldest goes anyway once it has waited `maxWaitMs`.
+// hold them for ever, the oldest goes anyway once it has waited `maxWaitMs`,
+// one at a time while the controller stays busy.
 
 export interface BackgroundWrite {
   /** Warning events outrank Normal ones when the queue is full. */
@@ -119,11 +120,14 @@ export class BackgroundWriter {
   }
 
   #pump(): void {
-    const free = !this.#draining && this.#options.busy?.() !== true;
-    while (this.#running < this.#options.concurrency) {
+    const free = this.#draining || this.#options.busy?.() !== true;
+    // Overdue writes of a busy controller go one at a time: enough for a trickle
+    // of changes, and a burst's reconciles keep all but one request slot.
+    const slots = free ? this.#options.concurrency : 1;
+    while (this.#running < slots) {
       const oldest = this.#pending[0];
       if (!oldest) break;
-      if (!free && !this.#draining && this.#clock.now() - oldest.since < this.#maxWaitMs) break;
+      if (!free && this.#clock.now() - oldest.since < this.#maxWaitMs) break;
       this.#pending.shift();
       this.#run(oldest.write);
     }
@@ -149,7 +153,7 @@ export class BackgroundWriter {
   /** A timer for when the oldest waiting write may go regardless, unless one is set. */
   #arm(): void {
     const oldest = this.#pending[0];
-    if (!oldest || this.#running >= this.#options.concurrency) {
+    if (!oldest || this.#running > 0) {
       this.#timer?.cancel();
       this.#timer = undefined;
       return;

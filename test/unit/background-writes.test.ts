@@ -200,6 +200,35 @@ describe("background writes (events)", () => {
     assert.equal(clock.pending().length, 0);
   });
 
+  test("overdue events of a controller that stays busy go one at a time", async () => {
+    const clock = new FakeClock(0);
+    let running = 0;
+    let most = 0;
+    const writer = new BackgroundWriter({
+      concurrency: 2,
+      maxPending: 10,
+      dropped: () => undefined,
+      busy: () => true,
+      maxWaitMs: 3_000,
+      clock,
+    });
+    for (let i = 0; i < 4; i++) {
+      writer.push({
+        important: false,
+        run: async () => {
+          most = Math.max(most, ++running);
+          await settle();
+          running--;
+        },
+      });
+    }
+    await clock.next(settle());
+    assert.equal(most, 1);
+    for (let i = 0; i < 10 && writer.pending > 0; i++) await settle();
+    assert.equal(writer.pending, 0);
+    assert.equal(most, 1);
+  });
+
   test("the flush at shutdown writes everything waiting, busy or not", async () => {
     const { clock, ran, writer, push } = yielding();
     for (const name of ["a", "b", "c", "d"]) push(name);
