@@ -33,14 +33,8 @@ import {
   type PolicyRule,
   type Values,
 } from "../support/chart.ts";
-import {
-  createDestination,
-  installCrd,
-  Policies,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
+import { createDestination, storedPolicy } from "../support/aws.ts";
+import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { unique } from "../support/setup.ts";
 

@@ -1,39 +1,17 @@
 // Two objects claiming one destination, and what deleting an object does to AWS.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REVOKE_FINALIZER } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
-import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
-import {
-  callsFor,
-  createDestination,
-  Policies,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { callsFor, createDestination, storedPolicy } from "../support/aws.ts";
+import { samplePolicy, waitFor } from "../support/policies.ts";
+import { suite, unique } from "../support/setup.ts";
 
 describe("conflicts and deletion", () => {
-  let env: TestEnv;
-  let first: Policies;
-  let second: Policies;
-  let controller: RunningController;
-
-  before(async () => {
-    ({
-      env,
-      policies: [first, second],
-    } = await setUp("team-a", "team-b"));
-    controller = await watching(env, [first, second]);
-  });
-
-  after(async () => {
-    assert.equal(await controller.stop(), 0);
-  });
+  const { env, namespaces } = suite(["team-a", "team-b"]);
+  const [first, second] = namespaces;
 
   test("the older of two objects for one destination owns it and the newer reports Conflict naming the owner", async () => {
     const name = unique("shared");

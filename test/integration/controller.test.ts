@@ -2,27 +2,22 @@
 // Logs emulator and the fault proxy. Each test asserts on conditions, on what
 // the emulator stores, and on how many calls reached the proxy.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LAST_APPLIED_ANNOTATION } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { type TestEnv } from "../support/env.ts";
-import { startController, type RunningController } from "../support/controller.ts";
-import {
-  createDestination,
-  Policies,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { setUp, unique as uniqueName, watching } from "../support/setup.ts";
+import { createDestination, storedPolicy } from "../support/aws.ts";
+import { samplePolicy, waitFor } from "../support/policies.ts";
+import { suite, unique as uniqueName } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
+const SMALL_RETRY_BUDGET = ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"];
 
 describe("the controller", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let controller: RunningController;
+  // A small retry budget keeps the "retries exhausted" scenario short.
+  const { env, policies, controller, startAgain } = suite(["controller"], SMALL_RETRY_BUDGET, {
+    clearsFaults: true,
+  });
   const mine = new Set<string>();
   const unique = (base: string) => {
     const name = uniqueName(base);
@@ -35,24 +30,6 @@ describe("the controller", () => {
       (c) => c.destination !== undefined && mine.has(c.destination),
     ).length;
   const putCount = () => callCount(PUT);
-
-  before(async () => {
-    ({
-      env,
-      policies: [policies],
-    } = await setUp("controller"));
-    // A small retry budget keeps the "retries exhausted" scenario short.
-    controller = await watching(
-      env,
-      [policies],
-      ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"],
-    );
-  });
-
-  after(async () => {
-    await env.proxy.clearFaults();
-    assert.equal(await controller.stop(), 0, "the controller exits 0 on SIGTERM");
-  });
 
   test("a valid policy becomes Ready within seconds and the emulator holds its canonical JSON", async () => {
     const name = unique("valid");
@@ -291,16 +268,7 @@ describe("the controller", () => {
     await controller.stop();
     const before = await putCount();
     const skippedMetric = "log_destination_policy_apply_skipped_total";
-    controller = await startController(env, {
-      args: [
-        "--watch-namespace",
-        policies.namespace,
-        "--aws-max-attempts",
-        "3",
-        "--aws-max-retry-time",
-        "3s",
-      ],
-    });
+    await startAgain();
     const applied = (await policies.api.listNamespacedCustomObject({
       group: "logs.gitops.dev",
       version: "v1alpha1",

@@ -12,7 +12,7 @@ import { CloudWatchLogsClient, PutDestinationPolicyCommand } from "@aws-sdk/clie
 import { diffReportSchema, type DiffReport } from "../../src/cli/diff-report.ts";
 import { dummyCredentials } from "../../env/variables.ts";
 import { getTestEnv, type TestEnv } from "../support/env.ts";
-import { createDestination, emulatorAs, putPolicyDirectly } from "../support/policies.ts";
+import { createDestination, emulatorAs, putPolicyDirectly } from "../support/aws.ts";
 import { runCommand, type Ran } from "../support/process.ts";
 import { unique } from "../support/setup.ts";
 

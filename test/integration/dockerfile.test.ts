@@ -17,7 +17,8 @@ import { startController } from "../support/controller.ts";
 import { getTestEnv, newNamespace } from "../support/env.ts";
 import { chartDir, deletePolicies, root } from "../support/chart.ts";
 import { envOf, parseDockerfile, type Stage } from "../support/dockerfile.ts";
-import { createDestination, installCrd, Policies, samplePolicy } from "../support/policies.ts";
+import { createDestination } from "../support/aws.ts";
+import { installCrd, Policies, samplePolicy } from "../support/policies.ts";
 
 function execFileResult(
   command: string,

@@ -2,54 +2,30 @@
 // interval covers every object, and a round in which nothing changed writes
 // nothing to the API server. Counted at the fault proxy and in resourceVersions.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { EventsV1Api } from "@kubernetes/client-node";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
-import {
-  callsFor,
-  createDestination,
-  Policies,
-  putPolicyDirectly,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { setUp, watching } from "../support/setup.ts";
+import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
+import { samplePolicy, waitFor } from "../support/policies.ts";
+import { DRIFT_EVERY_2S, suite } from "../support/setup.ts";
 
 const N = 60;
 const SWEEPS = "log_destination_policy_drift_sweeps_total";
 
 describe("drift sweeps", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let controller: RunningController;
+  const { env, policies, controller } = suite(["sweep"], DRIFT_EVERY_2S);
   // Every destination of this file shares the prefix, and only they do.
   const prefix = `sweep${process.pid}-`;
   const names = Array.from({ length: N }, (_, i) => `${prefix}d${String(i).padStart(2, "0")}`);
 
   before(async () => {
-    ({
-      env,
-      policies: [policies],
-    } = await setUp("sweep"));
     for (const name of names) await createDestination(env, name);
-    controller = await watching(
-      env,
-      [policies],
-      ["--drift-detection-interval", "2s", "--min-drift-detection-interval", "1s"],
-    );
     await Promise.all(
       names.map((name) =>
         policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) }),
       ),
     );
     for (const name of names) await policies.waitForReason(name, "Applied", 60_000);
-  });
-
-  after(async () => {
-    assert.equal(await controller.stop(), 0);
   });
 
   const resourceVersions = async () =>

@@ -1,41 +1,14 @@
 // Drift detection: someone changes the policy in AWS behind the controller's back.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
-import {
-  callsFor,
-  createDestination,
-  Policies,
-  putPolicyDirectly,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { appliedSample, setUp, unique, watching } from "../support/setup.ts";
+import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
+import { samplePolicy, waitFor } from "../support/policies.ts";
+import { appliedSample, DRIFT_EVERY_2S, suite, unique } from "../support/setup.ts";
 
 describe("drift detection", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let controller: RunningController;
+  const { env, policies, controller } = suite(["drift"], DRIFT_EVERY_2S);
   const metric = "log_destination_policy_drift_detected_total";
-
-  before(async () => {
-    ({
-      env,
-      policies: [policies],
-    } = await setUp("drift"));
-    controller = await watching(
-      env,
-      [policies],
-      ["--drift-detection-interval", "2s", "--min-drift-detection-interval", "1s"],
-    );
-  });
-
-  after(async () => {
-    assert.equal(await controller.stop(), 0);
-  });
 
   const tamper = (name: string) =>
     putPolicyDirectly(env, name, samplePolicy(name, ["999999999999"]));

@@ -11,7 +11,8 @@ import {
   expectedPolicy,
   loadExamples,
 } from "../../env/examples.ts";
-import { createDestination, installCrd, Policies, storedPolicy } from "../support/policies.ts";
+import { createDestination, storedPolicy } from "../support/aws.ts";
+import { installCrd, Policies } from "../support/policies.ts";
 
 const examples = loadExamples();
 

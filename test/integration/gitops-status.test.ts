@@ -4,24 +4,18 @@
 // controller reconciled into the reasons that used to read InProgress forever.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { EventsV1Api } from "@kubernetes/client-node";
 import { statusCases } from "../../scripts/argocd.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { OUTCOMES, type Reason } from "../../src/controller/outcomes.ts";
 import { canonicalJson, utf8ByteLength } from "../../src/policy/index.ts";
-import { type RunningController } from "../support/controller.ts";
-import { newNamespace, type TestEnv } from "../support/env.ts";
+import { newNamespace } from "../support/env.ts";
 import { argocdHealthOf, healthTests, kstatusOf } from "../support/gitops.ts";
-import {
-  createDestination,
-  Policies,
-  putPolicyDirectly,
-  samplePolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { appliedSample, setUp, unique, watching } from "../support/setup.ts";
+import { createDestination, putPolicyDirectly } from "../support/aws.ts";
+import { Policies, samplePolicy, waitFor } from "../support/policies.ts";
+import { appliedSample, suite, unique } from "../support/setup.ts";
 
 describe("every reason of the outcome table", () => {
   test("reads in the kstatus library as the table declares", async () => {
@@ -52,21 +46,7 @@ describe("every reason of the outcome table", () => {
 });
 
 describe("objects the controller reconciled", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let controller: RunningController;
-
-  before(async () => {
-    ({
-      env,
-      policies: [policies],
-    } = await setUp("gitops"));
-    controller = await watching(env, [policies], ["--min-drift-detection-interval", "1s"]);
-  });
-
-  after(async () => {
-    assert.equal(await controller.stop(), 0);
-  });
+  const { env, policies, controller } = suite(["gitops"], ["--min-drift-detection-interval", "1s"]);
 
   /** Asserts what both readers make of the object as the API server returns it now. */
   async function assertReadAs(name: string, reason: Reason): Promise<void> {

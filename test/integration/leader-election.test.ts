@@ -9,7 +9,8 @@ import { after, before, describe, test } from "node:test";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { type TestEnv } from "../support/env.ts";
 import { startController, type LogLine, type RunningController } from "../support/controller.ts";
-import { createDestination, Policies, samplePolicy, waitFor } from "../support/policies.ts";
+import { createDestination } from "../support/aws.ts";
+import { Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { apiServerPort, kubeconfigThrough, TcpProxy } from "../support/tcp-proxy.ts";
 import { setUp, unique } from "../support/setup.ts";
 

@@ -20,13 +20,8 @@ import {
   type AlertRule,
 } from "../support/chart.ts";
 import { startPrometheus, type RunningPrometheus } from "../support/prometheus.ts";
-import {
-  createDestination,
-  installCrd,
-  Policies,
-  samplePolicy,
-  waitFor,
-} from "../support/policies.ts";
+import { createDestination } from "../support/aws.ts";
+import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 
 const JOB = "log-destination-policy-controller";
 const NAMESPACE_LABEL = "ldpc-system";

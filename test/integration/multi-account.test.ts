@@ -8,47 +8,30 @@ import { after, before, describe, test } from "node:test";
 import { CloudWatchLogsClient, DescribeDestinationsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
-import {
-  createDestination,
-  emulatorAs,
-  Policies,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { createDestination, emulatorAs, storedPolicy } from "../support/aws.ts";
+import { samplePolicy, waitFor } from "../support/policies.ts";
+import { suite, unique } from "../support/setup.ts";
 
 const ACCOUNT = "111111111111";
 const ALLOWED_ROLE = `arn:aws:iam::${ACCOUNT}:role/ldp-writer`;
 const OTHER_ROLE = "arn:aws:iam::222222222222:role/not-listed";
 
 describe("multiple accounts", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let controller: RunningController;
+  const { env, policies, controller } = suite(
+    ["accounts"],
+    ["--allowed-role-arns", `arn:aws:iam::${ACCOUNT}:role/ldp-*`],
+    { assumesRoles: true },
+  );
   let otherAccount: CloudWatchLogsClient;
   const assumeRoleCalls = async () => (await env.proxy.calls("sts.AssumeRole")).length;
 
   before(async () => {
-    ({
-      env,
-      policies: [policies],
-    } = await setUp("accounts"));
     // The test's own way into the other account: straight to moto, not counted by the proxy.
     otherAccount = await emulatorAs(env, ALLOWED_ROLE);
-    controller = await watching(
-      env,
-      [policies],
-      ["--allowed-role-arns", `arn:aws:iam::${ACCOUNT}:role/ldp-*`],
-      { env: { AWS_ENDPOINT_URL_STS: env.awsEndpoint } },
-    );
   });
 
-  after(async () => {
+  after(() => {
     otherAccount.destroy();
-    assert.equal(await controller.stop(), 0);
   });
 
   const createInOtherAccount = (name: string) =>

@@ -9,17 +9,24 @@
 // client's first call also sets the client up, which would stretch that lag, so
 // one object is applied before the burst.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
+import { describe, test } from "node:test";
 import type { ProxyCall } from "../../env/fault-proxy-client.ts";
-import { createDestination, Policies, samplePolicy, waitFor } from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { createDestination } from "../support/aws.ts";
+import { samplePolicy, waitFor } from "../support/policies.ts";
+import { suite, unique } from "../support/setup.ts";
 
 const RATE = 10;
 const BURST = 10;
 const OBJECTS = 200;
 const PUT = "PutDestinationPolicy";
+const LIMITED = [
+  "--aws-rate-limit",
+  String(RATE),
+  "--aws-burst",
+  String(BURST),
+  "--max-concurrent-reconciles",
+  "20",
+];
 
 /** The most calls that arrived within any window of `windowMs`, sliding over every call. */
 function busiestWindow(calls: ProxyCall[], windowMs: number): number {
@@ -39,33 +46,7 @@ async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise
 }
 
 describe("the AWS rate limit", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let controller: RunningController;
-
-  before(async () => {
-    ({
-      env,
-      policies: [policies],
-    } = await setUp("rate"));
-    controller = await watching(
-      env,
-      [policies],
-      [
-        "--aws-rate-limit",
-        String(RATE),
-        "--aws-burst",
-        String(BURST),
-        "--max-concurrent-reconciles",
-        "20",
-      ],
-    );
-  });
-
-  after(async () => {
-    await env.proxy.clearFaults();
-    assert.equal(await controller.stop(), 0);
-  });
+  const { env, policies, controller } = suite(["rate"], LIMITED, { clearsFaults: true });
 
   test(`a burst of ${OBJECTS} changes never exceeds ${RATE} calls/s with a burst of ${BURST}`, async (t) => {
     const warmUp = unique("warm-up");

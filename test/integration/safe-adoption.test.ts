@@ -2,44 +2,19 @@
 // the emulator: adoption must never write before the user says so, and a policy
 // open to every AWS account must never reach AWS unless explicitly allowed.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
-import {
-  callsFor,
-  createDestination,
-  Policies,
-  putPolicyDirectly,
-  samplePolicy,
-  storedPolicy,
-} from "../support/policies.ts";
-import { setUp, unique, watching } from "../support/setup.ts";
+import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
+import { samplePolicy } from "../support/policies.ts";
+import { suite, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 
 describe("safe adoption", () => {
-  let env: TestEnv;
-  let policies: Policies;
-  let strict: Policies;
-  let controller: RunningController;
-  let strictController: RunningController;
+  const { env, policies } = suite(["adoption"], ["--min-drift-detection-interval", "1s"]);
+  const { policies: strict } = suite(["adoption-strict"], ["--deny-public-access-override"]);
   const putCount = async () => (await env.proxy.calls(PUT)).length;
-
-  before(async () => {
-    ({
-      env,
-      policies: [policies, strict],
-    } = await setUp("adoption", "adoption-strict"));
-    controller = await watching(env, [policies], ["--min-drift-detection-interval", "1s"]);
-    strictController = await watching(env, [strict], ["--deny-public-access-override"]);
-  });
-
-  after(async () => {
-    assert.equal(await controller.stop(), 0);
-    assert.equal(await strictController.stop(), 0);
-  });
 
   const putDirectly = (name: string, policy: unknown) => putPolicyDirectly(env, name, policy);
 

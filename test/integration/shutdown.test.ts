@@ -5,14 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
-import {
-  createDestination,
-  installCrd,
-  Policies,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
+import { createDestination, storedPolicy } from "../support/aws.ts";
+import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { unique } from "../support/setup.ts";
 

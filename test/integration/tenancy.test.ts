@@ -16,16 +16,13 @@ import { BINDING_PLURAL, GROUP, VERSION } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { startController, type RunningController } from "../support/controller.ts";
+import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
 import {
   applyBinding,
-  callsFor,
-  createDestination,
   deleteBinding,
   installCrd,
   Policies,
-  putPolicyDirectly,
   samplePolicy,
-  storedPolicy,
   waitFor,
 } from "../support/policies.ts";
 import { unique } from "../support/setup.ts";

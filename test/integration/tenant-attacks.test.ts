@@ -20,16 +20,9 @@ import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { type TestEnv } from "../support/env.ts";
 import { type RunningController } from "../support/controller.ts";
-import {
-  callsFor,
-  createDestination,
-  Policies,
-  putPolicyDirectly,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
-import { appliedSample, setUp, unique, watching } from "../support/setup.ts";
+import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
+import { Policies, samplePolicy, waitFor } from "../support/policies.ts";
+import { appliedSample, setUp, stsThroughProxy, unique, watching } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const DESCRIBE = "DescribeDestinations";
@@ -61,7 +54,7 @@ describe("a tenant cannot fool the controller", () => {
         "--min-drift-detection-interval",
         "3s",
       ],
-      { env: { AWS_ENDPOINT_URL_STS: env.awsEndpoint } },
+      { env: stsThroughProxy(env) },
     );
   });
 

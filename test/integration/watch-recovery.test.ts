@@ -16,14 +16,8 @@ import { newNamespace, type TestEnv } from "../support/env.ts";
 import { etcdCompact, etcdDelete, etcdGet, etcdPut, policyKey } from "../support/etcd.ts";
 import { localEnvFrom } from "../../env/local-env.ts";
 import { environmentFor } from "../../env/variables.ts";
-import {
-  createDestination,
-  installCrd,
-  Policies,
-  samplePolicy,
-  storedPolicy,
-  waitFor,
-} from "../support/policies.ts";
+import { createDestination, storedPolicy } from "../support/aws.ts";
+import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { apiServerPort, kubeconfigThrough, TcpProxy } from "../support/tcp-proxy.ts";
 import { unique } from "../support/setup.ts";
 

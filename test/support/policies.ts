@@ -1,11 +1,6 @@
-// Helpers for integration tests that work with LogDestinationPolicy objects
-// and with destinations in the emulator.
+// Helpers for integration tests that work with LogDestinationPolicy objects:
+// the objects themselves, the sample policy they grant, and waiting for them.
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  DescribeDestinationsCommand,
-  PutDestinationPolicyCommand,
-  CloudWatchLogsClient,
-} from "@aws-sdk/client-cloudwatch-logs";
 import {
   CustomObjectsApi,
   PatchStrategy,
@@ -14,14 +9,10 @@ import {
 } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/names.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
-import { dummyCredentials } from "../../env/variables.ts";
-import type { TestEnv } from "./env.ts";
 
 export {
   applyBinding,
-  createDestination,
   deleteBinding,
-  emulatorAs,
   installCrd,
   TEST_BINDING,
   TEST_NAMESPACE_LABEL,
@@ -141,11 +132,6 @@ export class Policies {
   }
 }
 
-/** Calls that reached the proxy for one destination, optionally of one operation. */
-export async function callsFor(env: TestEnv, destination: string, operation?: string) {
-  return (await env.proxy.calls(operation)).filter((c) => c.destination === destination);
-}
-
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
@@ -159,46 +145,6 @@ export async function waitFor(
       throw new Error(`timed out waiting for ${what}${describe ? `: ${describe()}` : ""}`);
     await sleep(100);
   }
-}
-
-/** A client that talks to moto directly, so its calls don't show in the proxy's counts. */
-export function emulator(env: TestEnv): CloudWatchLogsClient {
-  return new CloudWatchLogsClient({
-    endpoint: env.motoUrl,
-    region: env.region,
-    credentials: dummyCredentials,
-  });
-}
-
-/** Changes a destination's policy behind the controller's back, as someone in the console would. */
-export async function putPolicyDirectly(
-  env: TestEnv,
-  name: string,
-  policy: unknown,
-): Promise<void> {
-  const client = emulator(env);
-  await client.send(
-    new PutDestinationPolicyCommand({
-      destinationName: name,
-      accessPolicy: JSON.stringify(policy),
-    }),
-  );
-  client.destroy();
-}
-
-export async function storedPolicy(
-  env: TestEnv,
-  name: string,
-  region = env.region,
-): Promise<string | undefined> {
-  const client = new CloudWatchLogsClient({
-    endpoint: env.motoUrl,
-    region,
-    credentials: dummyCredentials,
-  });
-  const out = await client.send(new DescribeDestinationsCommand({ DestinationNamePrefix: name }));
-  client.destroy();
-  return out.destinations?.find((d) => d.destinationName === name)?.accessPolicy;
 }
 
 export function samplePolicy(destination: string, accounts: string[] = ["111111111111"]) {
