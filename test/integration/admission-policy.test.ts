@@ -93,6 +93,27 @@ describe("the admission policy shipped in the chart", () => {
     objects = [];
   }
 
+  /** Creates the object straight through the API, so admission sees exactly this metadata and spec. */
+  function createObject(
+    metadata: Record<string, unknown>,
+    spec: Record<string, unknown>,
+    dryRun: boolean,
+  ): Promise<object> {
+    return policies.api.createNamespacedCustomObject({
+      group: "logs.gitops.dev",
+      version: "v1alpha1",
+      plural: "logdestinationpolicies",
+      namespace: policies.namespace,
+      body: {
+        apiVersion: "logs.gitops.dev/v1alpha1",
+        kind: "LogDestinationPolicy",
+        metadata,
+        spec,
+      },
+      ...(dryRun ? { dryRun: "All" } : {}),
+    }) as Promise<object>;
+  }
+
   async function attempt(
     accessPolicy: unknown,
     extra: Record<string, unknown> = {},
@@ -100,19 +121,7 @@ describe("the admission policy shipped in the chart", () => {
   ) {
     const name = `adm-${++seq}`;
     try {
-      await policies.api.createNamespacedCustomObject({
-        group: "logs.gitops.dev",
-        version: "v1alpha1",
-        plural: "logdestinationpolicies",
-        namespace: policies.namespace,
-        body: {
-          apiVersion: "logs.gitops.dev/v1alpha1",
-          kind: "LogDestinationPolicy",
-          metadata: { name },
-          spec: { destinationName: name, accessPolicy, ...extra },
-        },
-        ...(dryRun ? { dryRun: "All" } : {}),
-      });
+      await createObject({ name }, { destinationName: name, accessPolicy, ...extra }, dryRun);
       return { refused: false, message: "" };
     } catch (err) {
       const e = err as { code?: number; body?: unknown };
@@ -189,24 +198,14 @@ describe("the admission policy shipped in the chart", () => {
   test("only the controller's ServiceAccount may add its record annotation or revoke finalizer", async () => {
     const policy = policyOf(statement({ AWS: "111111111111" }));
     const create = (metadata: Record<string, unknown>) =>
-      policies.api
-        .createNamespacedCustomObject({
-          group: "logs.gitops.dev",
-          version: "v1alpha1",
-          plural: "logdestinationpolicies",
-          namespace: policies.namespace,
-          body: {
-            apiVersion: "logs.gitops.dev/v1alpha1",
-            kind: "LogDestinationPolicy",
-            metadata: { name: `rec-${++seq}`, ...metadata },
-            spec: { destinationName: "d", accessPolicy: policy },
-          },
-          dryRun: "All",
-        })
-        .then(
-          () => "",
-          (err: unknown) => String((err as { body?: unknown }).body),
-        );
+      createObject(
+        { name: `rec-${++seq}`, ...metadata },
+        { destinationName: "d", accessPolicy: policy },
+        true,
+      ).then(
+        () => "",
+        (err: unknown) => String((err as { body?: unknown }).body),
+      );
     const forged = { annotations: { "logs.gitops.dev/last-applied-policy": "{}" } };
     assert.match(await create(forged), /written only by the log-destination-policy-controller/);
     assert.match(

@@ -36,7 +36,7 @@ import {
 import { createDestination, storedPolicy } from "../support/aws.ts";
 import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { unique } from "../support/setup.ts";
+import { sampleObject, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const RBAC_KINDS = new Set([
@@ -374,12 +374,7 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
 
   test("deletionPolicy Revoke holds a finalizer, and deleting the object revokes the policy first", async () => {
     const name = unique("revoke");
-    await createDestination(env, name);
-    await policies.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
-      deletionPolicy: "Revoke",
-    });
+    await sampleObject(env, policies, name, { deletionPolicy: "Revoke" });
     await policies.waitForReason(name, "Applied", 15_000);
     await waitFor("the revoke finalizer", async () =>
       ((await policies.get(name)).metadata.finalizers ?? []).includes(REVOKE_FINALIZER),

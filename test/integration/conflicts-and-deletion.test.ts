@@ -7,7 +7,7 @@ import { canonicalJson } from "../../src/policy/index.ts";
 import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
 import { callsFor, createDestination, storedPolicy } from "../support/aws.ts";
 import { samplePolicy, waitFor } from "../support/policies.ts";
-import { suite, unique } from "../support/setup.ts";
+import { sampleObject, suite, unique } from "../support/setup.ts";
 
 describe("conflicts and deletion", () => {
   const { env, namespaces } = suite(["team-a", "team-b"]);
@@ -64,12 +64,7 @@ describe("conflicts and deletion", () => {
 
   test("deletionPolicy Revoke puts a deny-all policy before the finalizer is removed", async () => {
     const name = unique("revoke");
-    await createDestination(env, name);
-    await first.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
-      deletionPolicy: "Revoke",
-    });
+    await sampleObject(env, first, name, { deletionPolicy: "Revoke" });
     const obj = await first.waitForReason(name, "Applied");
     await waitFor(
       "finalizer added",

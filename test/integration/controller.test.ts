@@ -8,7 +8,7 @@ import { LAST_APPLIED_ANNOTATION } from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { createDestination, storedPolicy } from "../support/aws.ts";
 import { samplePolicy, waitFor } from "../support/policies.ts";
-import { suite, unique as uniqueName } from "../support/setup.ts";
+import { appliedSample, suite, unique as uniqueName } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const SMALL_RETRY_BUDGET = ["--aws-max-attempts", "3", "--aws-max-retry-time", "3s"];
@@ -51,10 +51,8 @@ describe("the controller", () => {
 
   test("the same policy with reordered keys or as a JSON string makes no further AWS call", async () => {
     const name = unique("same");
-    await createDestination(env, name);
     const policy = samplePolicy(name);
-    await policies.create(name, { destinationName: name, accessPolicy: policy });
-    await policies.waitForReason(name, "Applied");
+    await appliedSample(env, policies, name);
     const before = await putCount();
     const skippedBefore = await controller.metric("log_destination_policy_apply_skipped_total");
 

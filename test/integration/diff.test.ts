@@ -233,13 +233,18 @@ ${policy}`;
       );
     }
 
-    test("an allowed role is assumed through STS and the destination read in its account", async () => {
-      const name = unique("xacct");
+    /** A destination in the role's account, and a manifest that reaches it through the role. */
+    async function inRoleAccount(name: string): Promise<string> {
       await createInRoleAccount(name);
-      const file = write(
+      return write(
         `${name}.yaml`,
         manifest(name, name, senders(name, ["555555555555"]), `  roleArn: ${ALLOWED_ROLE}\n`),
       );
+    }
+
+    test("an allowed role is assumed through STS and the destination read in its account", async () => {
+      const name = unique("xacct");
+      const file = await inRoleAccount(name);
       const before = (await env.proxy.calls()).length;
       const ran = await diff([
         "-o",
@@ -261,11 +266,7 @@ ${policy}`;
 
     test("a role outside --allowed-role-arns is refused at spec.roleArn without any AWS call", async () => {
       const name = unique("refused");
-      await createInRoleAccount(name);
-      const file = write(
-        `${name}.yaml`,
-        manifest(name, name, senders(name, ["555555555555"]), `  roleArn: ${ALLOWED_ROLE}\n`),
-      );
+      const file = await inRoleAccount(name);
       const before = (await env.proxy.calls()).length;
       for (const args of [[], ["--allowed-role-arns", "arn:aws:iam::*:role/other-*"]]) {
         const ran = await diff([...args, file]);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { canonicalJson } from "../../src/policy/index.ts";
-import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
+import { callsFor, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
 import { samplePolicy, waitFor } from "../support/policies.ts";
 import { appliedSample, DRIFT_EVERY_2S, suite, unique } from "../support/setup.ts";
 
@@ -15,10 +15,8 @@ describe("drift detection", () => {
 
   test("a policy changed in AWS is detected and corrected by default", async () => {
     const name = unique("correct");
-    await createDestination(env, name);
     const desired = samplePolicy(name);
-    await policies.create(name, { destinationName: name, accessPolicy: desired });
-    await policies.waitForReason(name, "Applied");
+    await appliedSample(env, policies, name);
     const detected = await controller.metric(metric);
     await tamper(name);
     await waitFor(

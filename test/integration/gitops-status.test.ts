@@ -15,7 +15,7 @@ import { newNamespace } from "../support/env.ts";
 import { argocdHealthOf, healthTests, kstatusOf } from "../support/gitops.ts";
 import { createDestination, putPolicyDirectly } from "../support/aws.ts";
 import { Policies, samplePolicy, waitFor } from "../support/policies.ts";
-import { appliedSample, suite, unique } from "../support/setup.ts";
+import { appliedSample, sampleObject, suite, unique } from "../support/setup.ts";
 
 describe("every reason of the outcome table", () => {
   test("reads in the kstatus library as the table declares", async () => {
@@ -83,10 +83,7 @@ describe("objects the controller reconciled", () => {
     });
 
     const drifted = unique("drifted");
-    await createDestination(env, drifted);
-    await policies.create(drifted, {
-      destinationName: drifted,
-      accessPolicy: samplePolicy(drifted),
+    await sampleObject(env, policies, drifted, {
       driftPolicy: "Report",
       driftDetection: { interval: "1s" },
     });

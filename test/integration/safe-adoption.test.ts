@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
 import { samplePolicy } from "../support/policies.ts";
-import { suite, unique } from "../support/setup.ts";
+import { sampleObject, suite, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 
@@ -130,9 +130,7 @@ describe("safe adoption", () => {
 
   test("spec.allowPublicAccess lifts the refusal", async () => {
     const name = unique("override");
-    await createDestination(env, name);
-    await policies.create(name, {
-      destinationName: name,
+    await sampleObject(env, policies, name, {
       accessPolicy: everyone("*"),
       allowPublicAccess: true,
     });
@@ -141,12 +139,7 @@ describe("safe adoption", () => {
 
   test("the controller flag that forbids the override wins over spec.allowPublicAccess", async () => {
     const name = unique("forbidden");
-    await createDestination(env, name);
-    await strict.create(name, {
-      destinationName: name,
-      accessPolicy: everyone("*"),
-      allowPublicAccess: true,
-    });
+    await sampleObject(env, strict, name, { accessPolicy: everyone("*"), allowPublicAccess: true });
     const obj = await strict.waitForReason(name, "UnsafePolicy");
     assert.match(strict.condition(obj, "Ready")?.message ?? "", /--deny-public-access-override/);
     assert.deepEqual(await callsFor(env, name), []);

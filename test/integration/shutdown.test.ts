@@ -37,6 +37,11 @@ describe("graceful shutdown", () => {
     });
   }
 
+  /** Holds every put for `name` at the proxy for `ms` before it goes on to the emulator. */
+  function slowPuts(name: string, ms: number): Promise<void> {
+    return env.proxy.inject({ operation: PUT, fault: { kind: "latency", ms }, destination: name });
+  }
+
   /** Waits until the proxy has a put for `name` that has not been answered yet. */
   async function putInFlight(name: string): Promise<void> {
     await waitFor(`a ${PUT} for ${name} in flight`, async () =>
@@ -56,11 +61,7 @@ describe("graceful shutdown", () => {
     const name = unique("held");
     await createDestination(env, name);
     const controller = await start(["--shutdown-grace-period", "3s"]);
-    await env.proxy.inject({
-      operation: PUT,
-      fault: { kind: "latency", ms: 10_000 },
-      destination: name,
-    });
+    await slowPuts(name, 10_000);
     try {
       await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name) });
       await putInFlight(name);
@@ -133,11 +134,7 @@ describe("graceful shutdown", () => {
       "--max-concurrent-reconciles",
       "1",
     ]);
-    await env.proxy.inject({
-      operation: PUT,
-      fault: { kind: "latency", ms: 2_000 },
-      destination: first,
-    });
+    await slowPuts(first, 2_000);
     try {
       await policies.create(first, { destinationName: first, accessPolicy: samplePolicy(first) });
       await putInFlight(first);

@@ -4,7 +4,7 @@
 // destinations the tenant was not given got no call, and that Ready=True never
 // stands next to a live policy other than the desired one.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { CoreV1Api, V1Namespace, V1ObjectMeta } from "@kubernetes/client-node";
 import {
   API_VERSION,
@@ -19,49 +19,37 @@ import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { type TestEnv } from "../support/env.ts";
-import { type RunningController } from "../support/controller.ts";
 import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
 import { Policies, samplePolicy, waitFor } from "../support/policies.ts";
-import { appliedSample, setUp, stsThroughProxy, unique, watching } from "../support/setup.ts";
+import { appliedSample, sampleObject, suite, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
 const DESCRIBE = "DescribeDestinations";
 const ROLE_ACCOUNT = "111111111111";
 
 describe("a tenant cannot fool the controller", () => {
-  let env: TestEnv;
-  let victim: Policies;
-  let tenant: Policies;
-  let sessionsA: Policies;
   let sessionsB: Policies;
-  let controller: RunningController;
-
-  before(async () => {
-    // Namespaces "<n>" and "<n>-a": objects "a-x" and "x" in them once shared a session name.
-    ({
-      env,
-      policies: [victim, tenant, sessionsA],
-    } = await setUp("victim", "tenant", "team"));
-    sessionsB = new Policies(env.kubeConfig, await namespaceNamed(env, `${sessionsA.namespace}-a`));
-    controller = await watching(
-      env,
-      [victim, tenant, sessionsA, sessionsB],
-      [
-        "--allowed-role-arns",
-        `arn:aws:iam::${ROLE_ACCOUNT}:role/ldp-*`,
-        "--aws-max-attempts",
-        "8",
-        "--min-drift-detection-interval",
-        "3s",
-      ],
-      { env: stsThroughProxy(env) },
-    );
-  });
-
-  after(async () => {
-    await env.proxy.clearFaults();
-    assert.equal(await controller.stop(), 0);
-  });
+  const { env, namespaces, controller } = suite(
+    ["victim", "tenant", "team"],
+    [
+      "--allowed-role-arns",
+      `arn:aws:iam::${ROLE_ACCOUNT}:role/ldp-*`,
+      "--aws-max-attempts",
+      "8",
+      "--min-drift-detection-interval",
+      "3s",
+    ],
+    {
+      assumesRoles: true,
+      clearsFaults: true,
+      // Namespaces "<n>" and "<n>-a": objects "a-x" and "x" in them once shared a session name.
+      alsoWatch: async (env, [, , team]) => {
+        sessionsB = new Policies(env.kubeConfig, await namespaceNamed(env, `${team?.namespace}-a`));
+        return [sessionsB];
+      },
+    },
+  );
+  const [victim, tenant, sessionsA] = namespaces;
 
   /** Creates an object the way a tenant may: any annotation, any finalizer. */
   async function createRaw(
@@ -224,10 +212,7 @@ describe("a tenant cannot fool the controller", () => {
 
   test("4. a tiny drift interval is raised to the floor: reads of one object stay 3 s apart", async () => {
     const name = unique("rate");
-    await createDestination(env, name);
-    await tenant.create(name, {
-      destinationName: name,
-      accessPolicy: samplePolicy(name),
+    await sampleObject(env, tenant, name, {
       driftDetection: { interval: "1ms" },
     });
     // Reads of its own, or drift sweeps whose name prefix covers it: this file's

@@ -53,6 +53,21 @@ export function watching(
   });
 }
 
+/** A destination of this name in the emulator and an object for it granting the sample policy; `spec` adds or overrides fields. */
+export async function sampleObject(
+  env: TestEnv,
+  policies: Policies,
+  name: string,
+  spec: Record<string, unknown> = {},
+): Promise<LogDestinationPolicy> {
+  await createDestination(env, name);
+  return policies.create(name, {
+    destinationName: name,
+    accessPolicy: samplePolicy(name),
+    ...spec,
+  });
+}
+
 /** A destination of this name in the emulator and an object granting it the sample policy, once Applied. */
 export async function appliedSample(
   env: TestEnv,
@@ -60,8 +75,7 @@ export async function appliedSample(
   name: string,
   spec: Record<string, unknown> = {},
 ): Promise<LogDestinationPolicy> {
-  await createDestination(env, name);
-  await policies.create(name, { destinationName: name, accessPolicy: samplePolicy(name), ...spec });
+  await sampleObject(env, policies, name, spec);
   return policies.waitForReason(name, "Applied");
 }
 
@@ -108,6 +122,8 @@ export function stsThroughProxy(env: TestEnv): Record<string, string> {
 export interface SuiteOptions {
   /** The controller assumes roles, through the emulator's STS behind the fault proxy. */
   assumesRoles?: boolean;
+  /** Namespaces the controller watches besides the prefixes' own, made once those exist. */
+  alsoWatch?: (env: TestEnv, namespaces: readonly Policies[]) => Promise<Policies[]>;
   /** The suite injects faults at the shared proxy, so they are cleared before the controller stops. */
   clearsFaults?: boolean;
 }
@@ -135,14 +151,16 @@ export function suite<const P extends readonly [string, ...string[]]>(
   const [controller, setController] = standIn<RunningController>("the controller");
   const namespaces = prefixes.map((prefix) => standIn<Policies>(`namespace ${prefix}`));
   const all = namespaces.map(([p]) => p) as { -readonly [K in keyof P]: Policies };
+  let watched: readonly Policies[] = [];
   const startAgain = async () => {
     const start = options.assumesRoles ? { env: stsThroughProxy(env) } : {};
-    setController(await watching(env, all, args, start));
+    setController(await watching(env, watched, args, start));
   };
   before(async () => {
     const ready = await setUp(...prefixes);
     setEnv(ready.env);
     ready.policies.forEach((p, i) => namespaces[i]?.[1](p));
+    watched = [...ready.policies, ...((await options.alsoWatch?.(env, ready.policies)) ?? [])];
     await startAgain();
   });
   after(async () => {
