@@ -115,7 +115,7 @@ function standIn<T extends object>(what: string): [T, (value: T) => void] {
 }
 
 /** The controller's environment for assuming roles: the emulator's STS, behind the fault proxy. */
-export function stsThroughProxy(env: TestEnv): Record<string, string> {
+function stsThroughProxy(env: TestEnv): Record<string, string> {
   return { AWS_ENDPOINT_URL_STS: env.awsEndpoint };
 }
 
