@@ -13,7 +13,7 @@ import { bindingStatus } from "./binding-status.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
-import { systemClock } from "./clock.ts";
+import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
   REQUEUE_BACKOFF,

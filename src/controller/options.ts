@@ -2,7 +2,7 @@
 // it reads objects from, and the settings the command line gives it.
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { BindingStatusWriter } from "../kube/resources.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
 import type { BackoffPolicy } from "./queue.ts";
 import type { Tenancy } from "./tenancy.ts";
 

@@ -6,7 +6,7 @@
 // Two lanes: foreground keys (a user's change, a retry) always go before
 // background keys (a drift sweep's findings), and a background key added again
 // in the foreground moves to the foreground lane.
-import { systemClock, type Clock, type Timer } from "./clock.ts";
+import { systemClock, type Clock, type Timer } from "../util/clock.ts";
 
 /** Which lane a key waits in. */
 export type Lane = "foreground" | "background";

@@ -6,7 +6,7 @@ import type { EventSink, EventType } from "../kube/events.ts";
 import type { Logger } from "../logger.ts";
 import type { ControllerMetrics } from "../metrics/metrics.ts";
 import { policySizeWarning } from "../policy/index.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
 import { readyReason } from "./conditions.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import type { ReconcileResult } from "./reconcile.ts";

@@ -7,7 +7,7 @@ import type { EventSink } from "../kube/events.ts";
 import { refOf } from "../kube/keys.ts";
 import type { Logger } from "../logger.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
 import type { PolicyCache } from "./options.ts";
 import { OUTCOMES } from "./outcomes.ts";
 import { DeletionObserved } from "./phases/aws-failure.ts";

@@ -5,7 +5,7 @@ import type { DestinationSweepApi } from "../aws/destinations.ts";
 import { rateLimitKey } from "../aws/rate-limit.ts";
 import type { Logger } from "../logger.ts";
 import type { ControllerMetrics } from "../metrics/metrics.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
 import { DriftSweeper, type SweepDeps, type SweepResult } from "./sweep.ts";
 
 export function wiredSweeper(

@@ -8,18 +8,14 @@
 // hold them for ever, the oldest goes anyway once it has waited `maxWaitMs`,
 // one at a time while the controller stays busy.
 
+import { systemClockWith, type Clock } from "../util/clock.ts";
+
 export interface BackgroundWrite {
   /** Warning events outrank Normal ones when the queue is full. */
   important: boolean;
   run(): Promise<void>;
   /** Called when this write is dropped from a full queue, never to run. */
   dropped?(): void;
-}
-
-/** Time and timers; the shape of the controller's clock, so tests can pass theirs. */
-export interface WriterClock {
-  now(): number;
-  schedule(run: () => void, delayMs: number): { cancel(): void };
 }
 
 export interface BackgroundWriterOptions {
@@ -34,7 +30,7 @@ export interface BackgroundWriterOptions {
   busy?: () => boolean;
   /** The longest a write waits for `busy` to clear before it goes anyway. */
   maxWaitMs?: number;
-  clock?: WriterClock;
+  clock?: Clock;
 }
 
 /**
@@ -48,17 +44,7 @@ export const DEFAULT_MAX_WAIT_MS = 5_000;
 
 export const DEFAULT_BACKGROUND_WRITES = { concurrency: 2, maxPending: 1_000 } as const;
 
-const realClock: WriterClock = {
-  now: () => Date.now(),
-  schedule: (run, delayMs) => {
-    const timer = setTimeout(run, delayMs).unref();
-    return {
-      cancel: () => {
-        clearTimeout(timer);
-      },
-    };
-  },
-};
+const realClock = systemClockWith({ unref: true });
 
 interface Waiting {
   write: BackgroundWrite;
@@ -68,7 +54,7 @@ interface Waiting {
 export class BackgroundWriter {
   readonly #pending: Waiting[] = [];
   readonly #options: BackgroundWriterOptions;
-  readonly #clock: WriterClock;
+  readonly #clock: Clock;
   readonly #maxWaitMs: number;
   #running = 0;
   #idle: (() => void)[] = [];

@@ -1,6 +1,6 @@
 // A clock whose timers run only when the test moves it.
 import assert from "node:assert/strict";
-import type { Clock } from "../../../src/controller/clock.ts";
+import type { Clock } from "../../../src/util/clock.ts";
 
 export interface FakeTimer {
   at: number;
