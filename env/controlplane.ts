@@ -22,6 +22,7 @@ import {
 } from "./processes.ts";
 import type { ProcessInfo, StartedProcess } from "./processes.ts";
 import { FaultProxy } from "./fault-proxy.ts";
+import { isRecord } from "../src/util/record.ts";
 
 export interface ControlPlaneOptions {
   /** Where certificates, data and logs go; a new temporary directory by default. Removed by stop(). */
@@ -113,14 +114,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const [client, peer] = [await freePort(), await freePort()];
         const proc = launch("etcd", binaries.etcd, etcdArgs(stateDir, client, peer));
         const url = `http://127.0.0.1:${client}`;
-        await waitUntil(proc, () => httpOk(`${url}/health`), readyTimeoutMs);
+        await waitUntil(proc, () => answers(`${url}/health`, (b) => "health" in b), readyTimeoutMs);
         return url;
       }),
       withFreshPorts(async () => {
         const port = await freePort();
         const proc = launch("moto", binaries.motoServer, ["-H", "127.0.0.1", "-p", String(port)]);
         const url = `http://127.0.0.1:${port}`;
-        await waitUntil(proc, () => httpOk(`${url}/moto-api/`), readyTimeoutMs);
+        await waitUntil(
+          proc,
+          () => answers(`${url}/moto-api/data.json`, () => true),
+          readyTimeoutMs,
+        );
         return url;
       }),
     ]);
@@ -143,7 +148,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const args = [faultProxyScript, "--port", String(port), "--upstream", motoUrl];
         const proc = launch("fault-proxy", process.execPath, args);
         const url = `http://127.0.0.1:${port}`;
-        await waitUntil(proc, () => httpOk(`${url}/__proxy/health`), readyTimeoutMs);
+        await waitUntil(
+          proc,
+          () => answers(`${url}/__proxy/health`, (b) => b.upstream === `${motoUrl}/`),
+          readyTimeoutMs,
+        );
         return url;
       });
     } else {
@@ -277,10 +286,18 @@ function apiserverArgs(stateDir: string, pki: Pki, port: number, etcdUrl: string
   ];
 }
 
-async function httpOk(url: string): Promise<boolean> {
+/**
+ * Whether the server on `url` is the one just started: another process may hold
+ * the port it was given (chosen ports are free only when chosen), and any answer
+ * from that one, such as a Go server's 404, must not count as ready.
+ */
+async function answers(
+  url: string,
+  isExpected: (body: Record<string, unknown>) => boolean,
+): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-  await res.arrayBuffer();
-  return res.status < 500;
+  const body: unknown = await res.json().catch(() => undefined);
+  return res.status === 200 && isRecord(body) && isExpected(body);
 }
 
 async function apiserverReady(url: string, pki: Pki): Promise<boolean> {

@@ -114,10 +114,23 @@ export function killNow(procs: readonly ProcessInfo[]): void {
 
 /**
  * A port that was free a moment ago. Servers that cannot be handed a listening
- * socket need a number up front; a lost race shows up as an early exit and the
- * caller retries with a new port.
+ * socket need a number up front; a lost race shows up as an early exit, or as a
+ * readiness probe answered by the wrong server, and the caller retries with a
+ * new port. Servers started side by side in one process must not race each
+ * other, so a port is never handed out twice by one process.
  */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+const handedOut = new Set<number>();
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
