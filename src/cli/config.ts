@@ -31,7 +31,7 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "LDPC_MAX_CONCURRENT_RECONCILES",
     description:
       "objects reconciled at once; AWS calls stay within --aws-rate-limit however many there are",
-    default: "16",
+    default: "32",
   },
   {
     key: "metricsBindAddress",

@@ -12,6 +12,8 @@ export interface SizeResult {
   createRate: number;
   /** Objects per second given their annotation and status patches by the bare client. */
   ceilingRate: number;
+  /** The same two writes with the controller's whole status and two watches open. */
+  controllerCeilingRate: number;
   convergeSeconds: number;
   firstReadySeconds: number;
   convergePuts: number;
@@ -364,6 +366,13 @@ export function renderReport(report: Report): string {
     row(
       "Convergence / ceiling",
       (r) => `${fixed((r.n / r.convergeSeconds / r.ceilingRate) * 100, 0)} %`,
+    ),
+    row("Ceiling as the controller writes: its whole status, two watches open (objects/s)", (r) =>
+      fixed(r.controllerCeilingRate, 0),
+    ),
+    row(
+      "Convergence / ceiling as the controller writes",
+      (r) => `${fixed((r.n / r.convergeSeconds / r.controllerCeilingRate) * 100, 0)} %`,
     ),
     row("PutDestinationPolicy calls, convergence", (r) => thousands(r.convergePuts)),
     row("API-server writes per object, convergence", (r) =>

@@ -5,7 +5,7 @@ import { ConfigError, resolveConfig } from "../../src/cli/config.ts";
 describe("configuration", () => {
   test("defaults follow controller-runtime's flags", () => {
     const c = resolveConfig({}, {});
-    assert.equal(c.maxConcurrentReconciles, 16);
+    assert.equal(c.maxConcurrentReconciles, 32);
     assert.deepEqual(c.metricsBindAddress, { host: "0.0.0.0", port: 8080 });
     assert.deepEqual(c.healthProbeBindAddress, { host: "0.0.0.0", port: 8081 });
     assert.equal(c.watchNamespace, undefined);
