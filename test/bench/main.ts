@@ -34,6 +34,7 @@ import {
   ControllerProcess,
   ENTRY_FILES,
   entryPoint,
+  footprintOf,
   supportedFlags,
   type Entry,
 } from "./controller.ts";
@@ -446,6 +447,22 @@ class Bench {
     return destinations;
   }
 
+  /**
+   * CPU seconds used so far by the API server, etcd, this process (the bench's
+   * watch and CloudWatch Logs endpoint) and the controller: where 2 CPUs went.
+   */
+  #cpuSeconds(controllerPid?: number): Record<string, number> {
+    const byName = (name: string) => this.cp.state().processes.find((p) => p.name === name)?.pid;
+    const cpu = (pid: number | undefined) => (pid === undefined ? 0 : footprintOf(pid).cpuSeconds);
+    const own = process.cpuUsage();
+    return {
+      apiserver: cpu(byName("kube-apiserver")),
+      etcd: cpu(byName("etcd")),
+      controller: cpu(controllerPid),
+      bench: (own.user + own.system) / 1e6,
+    };
+  }
+
   /** Starts the controller on N objects it has never seen; until all are Ready. */
   async converge(namespace: string, n: number, args: readonly string[], timeoutMs: number) {
     const watch = await ReadyWatch.start(this.kube, namespace);
@@ -453,8 +470,10 @@ class Bench {
     try {
       const countsBefore = await this.counts();
       const putsBefore = this.endpoint.puts().length;
+      const cpuBefore = this.#cpuSeconds();
       controller = await this.startController(namespace, [...args]);
       const allReady = await watch.waitForAll(n, timeoutMs);
+      const cpuAtReady = this.#cpuSeconds(controller.pid);
       // Writes the API server served while objects were still waiting for Ready.
       const countsAtReady = await this.counts();
       const countsAfter = await this.settledCounts();
@@ -468,6 +487,9 @@ class Bench {
         requests: diffCounts(countsAfter, countsBefore),
         requestsAtReady: diffCounts(countsAtReady, countsBefore),
         footprint,
+        cpuToReady: Object.fromEntries(
+          Object.entries(cpuAtReady).map(([k, v]) => [k, v - (cpuBefore[k] ?? 0)]),
+        ),
       };
     } finally {
       watch.stop();
@@ -578,6 +600,7 @@ class Bench {
         firstReadySeconds: converged.firstReadySeconds,
         convergePuts: converged.puts,
         convergeFootprint: converged.footprint,
+        convergeCpuToReady: converged.cpuToReady,
         convergeRequests: converged.requests,
         convergeRequestsAtReady: converged.requestsAtReady,
         convergeEventsDropped: converged.eventsDropped,

@@ -23,6 +23,8 @@ export interface SizeResult {
   convergeRequestsAtReady: RequestCounts;
   /** Events the controller dropped rather than let them hold up convergence. */
   convergeEventsDropped: number;
+  /** CPU seconds from the controller's start to all Ready: apiserver, etcd, controller, bench. */
+  convergeCpuToReady: Record<string, number>;
   noopPuts: number;
   noopSeconds: number;
   noopRequests: RequestCounts;
@@ -382,6 +384,11 @@ export function renderReport(report: Report): string {
       fixed(countWrites(r.convergeRequestsAtReady) / r.n, 2),
     ),
     row("Events dropped (queue full), convergence", (r) => thousands(r.convergeEventsDropped)),
+    row("CPUs busy, start → all Ready: API server / etcd / controller / bench", (r) =>
+      ["apiserver", "etcd", "controller", "bench"]
+        .map((k) => fixed((r.convergeCpuToReady[k] ?? NaN) / r.convergeSeconds, 2))
+        .join(" / "),
+    ),
     row("No-op restart: PutDestinationPolicy calls", (r) => thousands(r.noopPuts)),
     row("No-op restart: start → all N verified (s)", (r) => fixed(r.noopSeconds, 1)),
     row("No-op restart: API-server writes", (r) => thousands(countWrites(r.noopRequests))),
