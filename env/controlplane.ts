@@ -150,7 +150,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const url = `http://127.0.0.1:${port}`;
         await waitUntil(
           proc,
-          () => answers(`${url}/__proxy/health`, (b) => b.upstream === `${motoUrl}/`),
+          () => answers(`${url}/__proxy/health`, (b) => b.upstream === new URL(motoUrl).href),
           readyTimeoutMs,
         );
         return url;
