@@ -262,6 +262,33 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
         width: 12,
         targets: medianAndP99("workqueue_work_duration_seconds", QUEUE),
       },
+      {
+        title: "Namespaces waiting",
+        description:
+          "Namespaces with objects in the queue, and the most objects one of them has waiting. Namespaces take turns, so a deep one does not hold up the others.",
+        type: "timeseries",
+        unit: "short",
+        width: 12,
+        targets: [
+          {
+            expr: `max(log_destination_policy_workqueue_namespaces_waiting{${SCOPE}})`,
+            legend: "namespaces waiting",
+          },
+          {
+            expr: `max(log_destination_policy_workqueue_max_namespace_depth{${SCOPE}})`,
+            legend: "deepest namespace",
+          },
+        ],
+      },
+      {
+        title: "Namespace turn wait",
+        description:
+          "How long a namespace with objects waiting waits for its next turn: about one round of the namespaces waiting, however deep any one of them is.",
+        type: "timeseries",
+        unit: "s",
+        width: 12,
+        targets: medianAndP99("log_destination_policy_workqueue_namespace_turn_seconds", SCOPE),
+      },
     ],
   },
   {

@@ -56,8 +56,9 @@ export class AwsCalls {
       if (mayCall && !mayCall()) {
         throw new Error(`${operation} refused: this process may no longer call AWS`);
       }
-      // Every attempt, retries included, takes a token of its account and region.
-      const waited = await limiter.take(bucket, signal, priority);
+      // Every attempt, retries included, takes a token of its account and region, and
+      // waits for it in its namespace's turn: a retry goes to the end of that line.
+      const waited = await limiter.take(bucket, { flow: target.flow, signal, priority });
       if (waited > 0) observer?.rateLimited?.(bucket, waited / 1000);
       const started = performance.now();
       try {

@@ -35,6 +35,11 @@ export interface AwsTarget {
   sessionName?: string;
   /** Session tags naming the object; sent unless the client was told not to. */
   sessionTags?: Record<string, string>;
+  /**
+   * Whose turn the call waits in at the rate limit: the object's namespace.
+   * A fairness key only; it never picks a client, a role or credentials.
+   */
+  flow?: string;
 }
 
 export interface PutPolicyInput extends AwsTarget {
@@ -52,10 +57,12 @@ export interface LiveDestination {
 
 export interface DestinationPolicyApi {
   putPolicy(input: PutPolicyInput, signal?: AbortSignal): Promise<void>;
+  /** `background`: a drift check that yields to changes at the rate limit. */
   describe(
     target: AwsTarget,
     destinationName: string,
     signal?: AbortSignal,
+    priority?: Priority,
   ): Promise<LiveDestination | undefined>;
   /** The account whose destination a call to this target writes, when it can be known. */
   account?(target: AwsTarget): Promise<AwsAccount | undefined>;
@@ -225,11 +232,12 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     target: AwsTarget,
     destinationName: string,
     signal?: AbortSignal,
+    priority?: Priority,
   ): Promise<LiveDestination | undefined> {
     this.#checkRole(target);
     let nextToken: string | undefined;
     do {
-      const page = await this.#describePage(target, destinationName, nextToken, signal);
+      const page = await this.#describePage(target, destinationName, nextToken, signal, priority);
       const match = page.destinations?.find((d) => d.destinationName === destinationName);
       if (match) return liveDestination(destinationName, match);
       nextToken = page.nextToken;

@@ -5,112 +5,60 @@
 // into a storm of throttling errors that other tools in the account also pay
 // for.
 //
-// A bucket with rate r and capacity b grants at most b + r·T tokens in any
-// interval of length T: it starts full, holds at most b, and refills at r.
-// Waiters are served in the order they asked.
+// The budget is shared fairly (fair-bucket.ts): waiters of one namespace take
+// turns with those of every other namespace waiting at the same bucket, so a
+// namespace whose objects keep failing and retrying cannot make another
+// namespace's change wait behind its backlog.
 //
-// Background calls (drift sweeps) come last: they take a token only when one is
-// free right now, so they never hold a reservation ahead of a user's change, and
-// a change waits behind at most the one background call that took the last free
-// token. A bucket of their own caps them at a share of the rate.
+// Background calls (drift sweeps) come last: they are served only when no
+// foreground call waits, so a change waits behind at most the one background
+// call that took the last free token. A bucket of their own caps them at a
+// share of the rate.
+//
+// Buckets are kept for at most `maxBuckets` accounts and regions, least
+// recently used dropped first, so that made-up regions cannot grow the map.
 import { accountOfArn } from "../util/arn.ts";
-import { sleep } from "../util/sleep.ts";
+import { systemClock, type Clock } from "../util/clock.ts";
+import { FairTokenBucket, type Priority, type RateLimit } from "./fair-bucket.ts";
 
-/** Requests per second (0 = unlimited) and the bucket's capacity. */
-export interface RateLimit {
-  ratePerSecond: number;
-  burst: number;
-}
-
-export class TokenBucket {
-  readonly #perMs: number;
-  readonly #burst: number;
-  readonly #now: () => number;
-  /** May go negative: each waiter reserves a token that is still to come. */
-  #tokens: number;
-  #last: number;
-
-  constructor(limit: RateLimit, now: () => number = () => performance.now()) {
-    if (!(limit.ratePerSecond > 0)) throw new RangeError("rate must be above 0");
-    if (!(limit.burst >= 1)) throw new RangeError("burst must be at least 1");
-    this.#perMs = limit.ratePerSecond / 1000;
-    this.#burst = Math.floor(limit.burst);
-    this.#now = now;
-    this.#tokens = this.#burst;
-    this.#last = now();
-  }
-
-  /** True when the bucket has not been used for `idleMs` and is full again: dropping it changes nothing. */
-  idleFor(idleMs: number): boolean {
-    const now = this.#now();
-    return (
-      now - this.#last >= idleMs && this.#tokens + (now - this.#last) * this.#perMs >= this.#burst
-    );
-  }
-
-  /**
-   * Reserves the next token and returns how long to wait for it, in ms. A
-   * reservation is never handed back: returning it could let a later caller
-   * go before a waiter already scheduled, and break the bound above.
-   */
-  reserve(): number {
-    const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
-    this.#last = now;
-    this.#tokens -= 1;
-    // Rounded up: a timer that fires a fraction early would grant a token too soon.
-    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.#perMs);
-  }
-
-  /** Ms until a whole token is free without reserving one; 0 when one is free now. */
-  untilFree(): number {
-    const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
-    this.#last = now;
-    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.#perMs);
-  }
-
-  /**
-   * Waits until a token is free and no reservation is waiting, then takes it.
-   * Returns the ms waited. Polls rather than reserves: a reservation would put
-   * this call ahead of foreground calls that arrive while it waits.
-   */
-  async takeWhenFree(signal?: AbortSignal): Promise<number> {
-    signal?.throwIfAborted();
-    let waited = 0;
-    for (let wait = this.untilFree(); wait > 0; wait = this.untilFree()) {
-      await sleep(wait, signal);
-      waited += wait;
-    }
-    this.#tokens -= 1;
-    return waited;
-  }
-
-  /** Waits for a token; rejects with the signal's reason if aborted first. Returns the ms waited. */
-  async take(signal?: AbortSignal): Promise<number> {
-    signal?.throwIfAborted();
-    const wait = this.reserve();
-    if (wait > 0) await sleep(wait, signal);
-    return wait;
-  }
-}
-
-/** Foreground: a user's change or a retry of one. Background: verification that can wait. */
-export type Priority = "foreground" | "background";
+export { FairTokenBucket, type Priority, type RateLimit } from "./fair-bucket.ts";
 
 /** The share of each account's rate that background calls may use at most. */
 const BACKGROUND_SHARE = 0.5;
 
+/** Default cap on buckets kept, the same as the SDK clients kept. */
+export const DEFAULT_MAX_BUCKETS = 256;
+
+export interface RateLimiterOptions {
+  clock?: Clock;
+  maxBuckets?: number;
+}
+
+export interface TakeOptions {
+  /** The caller's namespace: a fairness key only, never an identity. */
+  flow?: string | undefined;
+  signal?: AbortSignal | undefined;
+  priority?: Priority;
+}
+
+interface Buckets {
+  all: FairTokenBucket;
+  /** Created on the first background call. */
+  background: FairTokenBucket | undefined;
+}
+
 /** The buckets of one controller, keyed by account and region. */
 export class AwsRateLimiter {
   readonly #limit: RateLimit;
-  readonly #buckets = new Map<string, TokenBucket>();
-  readonly #now: (() => number) | undefined;
-  readonly #background = new Map<string, TokenBucket>();
+  /** In order of last use, least recent first. */
+  readonly #buckets = new Map<string, Buckets>();
+  readonly #clock: Clock;
+  readonly #max: number;
 
-  constructor(limit: RateLimit, now?: () => number) {
+  constructor(limit: RateLimit, options: RateLimiterOptions = {}) {
     this.#limit = limit;
-    this.#now = now;
+    this.#clock = options.clock ?? systemClock;
+    this.#max = Math.max(1, options.maxBuckets ?? DEFAULT_MAX_BUCKETS);
   }
 
   get unlimited(): boolean {
@@ -126,35 +74,65 @@ export class AwsRateLimiter {
    * now, so a new one starting full grants nothing the old one would not.
    */
   sweep(idleMs: number): void {
-    for (const [key, bucket] of this.#buckets)
-      if (bucket.idleFor(idleMs)) this.#buckets.delete(key);
-    for (const [key, bucket] of this.#background)
-      if (bucket.idleFor(idleMs)) this.#background.delete(key);
+    for (const [key, b] of this.#buckets) if (this.#idle(b, idleMs)) this.#buckets.delete(key);
+  }
+
+  /**
+   * Drops the bucket of a region and role's account (see rateLimitKey), for
+   * whoever drops that target's clients. A bucket someone waits at stays:
+   * dropping it would strand its waiters. Returns whether it was dropped.
+   */
+  drop(region: string, roleArn?: string): boolean {
+    const key = rateLimitKey(region, roleArn);
+    const b = this.#buckets.get(key);
+    if (!b) return false;
+    if (b.all.waiting > 0 || (b.background?.waiting ?? 0) > 0) return false;
+    this.#buckets.delete(key);
+    return true;
+  }
+
+  #idle(b: Buckets, idleMs: number): boolean {
+    return b.all.idleFor(idleMs) && (b.background?.idleFor(idleMs) ?? true);
+  }
+
+  #bucketsOf(key: string): Buckets {
+    let b = this.#buckets.get(key);
+    if (b) {
+      this.#buckets.delete(key);
+    } else {
+      b = { all: new FairTokenBucket(this.#limit, this.#clock), background: undefined };
+      this.#evict();
+    }
+    this.#buckets.set(key, b);
+    return b;
+  }
+
+  /**
+   * Makes room for one more bucket. A dropped bucket that was not full lets its
+   * account start again with a full burst: at most `burst` calls more than the
+   * rate, and only once the map holds `maxBuckets` accounts and regions.
+   */
+  #evict(): void {
+    if (this.#buckets.size < this.#max) return;
+    for (const [key, b] of this.#buckets) {
+      if (b.all.waiting > 0 || (b.background?.waiting ?? 0) > 0) continue;
+      this.#buckets.delete(key);
+      if (this.#buckets.size < this.#max) return;
+    }
   }
 
   /** Waits for a token of the key's bucket; returns the ms waited. */
-  async take(
-    key: string,
-    signal?: AbortSignal,
-    priority: Priority = "foreground",
-  ): Promise<number> {
+  async take(key: string, options: TakeOptions = {}): Promise<number> {
     if (this.unlimited) return 0;
-    let bucket = this.#buckets.get(key);
-    if (!bucket) {
-      bucket = new TokenBucket(this.#limit, this.#now);
-      this.#buckets.set(key, bucket);
-    }
-    if (priority === "foreground") return bucket.take(signal);
-    let share = this.#background.get(key);
-    if (!share) {
-      share = new TokenBucket(
-        { ratePerSecond: this.#limit.ratePerSecond * BACKGROUND_SHARE, burst: 1 },
-        this.#now,
-      );
-      this.#background.set(key, share);
-    }
-    const waited = await share.take(signal);
-    return waited + (await bucket.takeWhenFree(signal));
+    const { flow = "", signal, priority = "foreground" } = options;
+    const b = this.#bucketsOf(key);
+    if (priority === "foreground") return b.all.take(flow, "foreground", signal);
+    b.background ??= new FairTokenBucket(
+      { ratePerSecond: this.#limit.ratePerSecond * BACKGROUND_SHARE, burst: 1 },
+      this.#clock,
+    );
+    const waited = await b.background.take(flow, "foreground", signal);
+    return waited + (await b.all.take(flow, "background", signal));
   }
 }
 

@@ -25,5 +25,12 @@ export function queueMetrics(metrics: ControllerMetrics): QueueObserver {
     active: (n) => {
       metrics.activeWorkers.set(c, n);
     },
+    namespaces: (waiting, deepest) => {
+      metrics.queueNamespaces.set(waiting);
+      metrics.queueMaxNamespaceDepth.set(deepest);
+    },
+    turnWaited: (s) => {
+      metrics.queueTurnWait.observe(s);
+    },
   };
 }

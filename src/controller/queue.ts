@@ -6,7 +6,15 @@
 // Two lanes: foreground keys (a user's change, a retry) always go before
 // background keys (a drift sweep's findings), and a background key added again
 // in the foreground moves to the foreground lane.
+//
+// Within a lane, namespaces take turns (src/util/round-robin.ts): one key of
+// each namespace that has keys waiting, then the next, so a namespace with a
+// thousand keys waiting delays another namespace's key by at most one key of
+// each other namespace. The namespace is only a fairness key, read from the
+// key itself; it grants nothing.
 import { systemClock, type Clock, type Timer } from "../util/clock.ts";
+import { RoundRobin } from "../util/round-robin.ts";
+import { Tally } from "../util/tally.ts";
 
 /** Which lane a key waits in. */
 export type Lane = "foreground" | "background";
@@ -18,6 +26,10 @@ export interface QueueObserver {
   waited(seconds: number): void;
   worked(seconds: number): void;
   active(workers: number): void;
+  /** Namespaces with keys waiting, and the most keys one of them has waiting. */
+  namespaces?(waiting: number, maxDepth: number): void;
+  /** How long a namespace with keys waiting waited for its turn, each time it got one. */
+  turnWaited?(seconds: number): void;
 }
 
 export interface BackoffPolicy {
@@ -26,6 +38,12 @@ export interface BackoffPolicy {
 }
 
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 5, maxMs: 1000_000 };
+
+/** The namespace of a "namespace/name" key; a key without one shares the "" turn. */
+export function namespaceOfKey(key: string): string {
+  const slash = key.indexOf("/");
+  return slash < 0 ? "" : key.slice(0, slash);
+}
 
 const noop: QueueObserver = {
   depth: () => undefined,
@@ -37,10 +55,12 @@ const noop: QueueObserver = {
 };
 
 export class WorkQueue {
-  readonly #queue: string[] = [];
+  readonly #queue = new RoundRobin<string>();
   /** May hold keys since moved to the foreground; #waiting says where a key really is. */
-  readonly #low: string[] = [];
+  readonly #low = new RoundRobin<string>();
   readonly #waiting = new Map<string, Lane>();
+  /** Keys waiting per namespace, both lanes together. */
+  readonly #depths = new Tally();
   /** The lane of a key added while it was being processed. */
   readonly #rerun = new Map<string, Lane>();
   readonly #dirty = new Set<string>();
@@ -94,7 +114,7 @@ export class WorkQueue {
       if (this.#processing.has(key)) this.#rerun.set(key, lane);
       else if (this.#waiting.get(key) === "background") {
         this.#waiting.set(key, lane);
-        this.#queue.push(key);
+        this.#queue.push(namespaceOfKey(key), key, this.#clock.now());
       }
       return;
     }
@@ -155,21 +175,30 @@ export class WorkQueue {
       return;
     }
     this.#waiting.set(key, lane);
-    (lane === "foreground" ? this.#queue : this.#low).push(key);
-    this.#observer.depth(this.#waiting.size);
+    const namespace = namespaceOfKey(key);
+    (lane === "foreground" ? this.#queue : this.#low).push(namespace, key, this.#clock.now());
+    this.#depths.add(namespace, 1);
+    this.#depthChanged();
   }
 
-  /** The next waiting key, foreground first. */
+  #depthChanged(): void {
+    this.#observer.depth(this.#waiting.size);
+    this.#observer.namespaces?.(this.#depths.flows, this.#depths.max);
+  }
+
+  /** The next waiting key, foreground first, namespaces in turn within a lane. */
   #next(): string | undefined {
-    for (const [list, lane] of [
-      [this.#queue, "foreground"],
-      [this.#low, "background"],
+    const now = this.#clock.now();
+    for (const [lane, line] of [
+      ["foreground", this.#queue],
+      ["background", this.#low],
     ] as const) {
-      for (let key = list.shift(); key !== undefined; key = list.shift()) {
-        if (this.#waiting.get(key) !== lane) continue;
-        this.#waiting.delete(key);
-        return key;
-      }
+      const turn = line.shift((key) => this.#waiting.get(key) === lane, now);
+      if (!turn) continue;
+      this.#waiting.delete(turn.item);
+      this.#depths.add(turn.flow, -1);
+      this.#observer.turnWaited?.(Math.max(0, now - turn.since) / 1000);
+      return turn.item;
     }
     return undefined;
   }
@@ -191,7 +220,7 @@ export class WorkQueue {
     if (this.#shuttingDown) return Promise.resolve(undefined);
     const key = this.#next();
     if (key !== undefined) {
-      this.#observer.depth(this.#waiting.size);
+      this.#depthChanged();
       this.#take(key);
       return Promise.resolve(key);
     }

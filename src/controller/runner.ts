@@ -14,7 +14,7 @@ import { DeletionObserved } from "./phases/aws-failure.ts";
 import type { WorkQueue } from "./queue.ts";
 import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile.ts";
 import { Reporter } from "./report.ts";
-import type { DriftSweeper, SweptAnswer } from "./sweep.ts";
+import { DEFAULT_BATCH_INTERVAL_MS, type DriftSweeper, type SweptAnswer } from "./sweep.ts";
 import { wiredSweeper } from "./sweep-wiring.ts";
 
 export interface RunnerParts {
@@ -53,6 +53,8 @@ export class ReconcileRunner {
       read: (uid, at) => {
         deps.lastRead.set(uid, at);
       },
+      batchIntervalMs:
+        deps.defaultDriftIntervalMs > 0 ? deps.defaultDriftIntervalMs : DEFAULT_BATCH_INTERVAL_MS,
     });
   }
 

@@ -13,10 +13,12 @@ export function wiredSweeper(
   clock: Clock,
   metrics: ControllerMetrics,
   log: Logger,
-  handlers: Pick<SweepDeps, "changed" | "read">,
+  handlers: Pick<SweepDeps, "changed" | "read" | "batchIntervalMs">,
 ): DriftSweeper {
   return new DriftSweeper({
     list: (target, prefix, onPage, signal) => aws.list(target, prefix, onPage, signal),
+    describe: (target, name, signal) => aws.describe(target, name, signal, "background"),
+    batchIntervalMs: handlers.batchIntervalMs,
     changed: handlers.changed,
     read: handlers.read,
     done: (result) => {

@@ -4,10 +4,17 @@
 // only an object whose live policy no longer matches what its status says is
 // handed back to the work queue, with the sweep's answer. When nothing changed,
 // a sweep writes nothing anywhere but metrics.
+//
+// A group lists at the batch interval (the controller's default drift interval)
+// or its members' least interval, whichever is longer. An object that asks for
+// a shorter interval is read on its own at that interval, one destination per
+// read: its short interval costs its own reads, never the listing rate of its
+// whole account and region.
 import type { AwsTarget, LiveDestination } from "../aws/destinations.ts";
-import { sweepSessionName, sweepSessionTags } from "../aws/role-sessions.ts";
 import { refOf } from "../kube/keys.ts";
-import { liveHash } from "./live.ts";
+import { commonPrefix, groupTarget, newGroup, settled, type Group } from "./sweep-match.ts";
+
+export { commonPrefix, settled } from "./sweep-match.ts";
 
 export interface SweepMember {
   key: string;
@@ -15,7 +22,7 @@ export interface SweepMember {
   region: string;
   roleArn?: string;
   destinationName: string;
-  /** Time between sweeps this object asks for; a group sweeps at its members' least. */
+  /** Time between reads this object asks for (the controller's floor already applied). */
   intervalMs: number;
   /** The desired policy's semantic hash. */
   desiredHash: string;
@@ -56,57 +63,32 @@ export interface SweepDeps {
   /** Every object covered by a sweep was read at `at` (for the per-object read floor). */
   read(uid: string, at: number): void;
   done(result: SweepResult): void;
+  /** One destination, for an object read on its own; absent: groups sweep at their least interval. */
+  describe?(
+    target: AwsTarget,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<LiveDestination | undefined>;
+  /** The least time between two listings of a group. */
+  batchIntervalMs?: number;
   now(): number;
   schedule(run: () => void, delayMs: number): { cancel(): void };
 }
 
 /** A new group waits this long before its first sweep, so a restart's registrations share one. */
 export const FIRST_SWEEP_DELAY_MS = 10_000;
+/** The batch interval when the controller's default drift interval is 0 (off unless a spec asks). */
+export const DEFAULT_BATCH_INTERVAL_MS = 600_000;
 /** After a failed sweep, the next one is tried this soon (or at the interval, if sooner). */
 export const FAILED_SWEEP_RETRY_MS = 60_000;
-interface Group {
-  region: string;
-  roleArn: string | undefined;
-  /**
-   * With a role, a group holds one namespace's objects: the role's trust policy
-   * may admit only sessions tagged with a namespace that may use it.
-   */
-  namespace: string | undefined;
-  members: Map<string, SweepMember>;
-  timer?: { cancel(): void; at: number };
-  running: boolean;
-}
-
-/** Whether the live destination says what the member's status already says. */
-export function settled(member: SweepMember, live: LiveDestination | undefined): boolean {
-  if (!live) return false;
-  if (live.arn !== undefined && live.arn !== member.arn) return false;
-  const hash = liveHash(live.accessPolicy);
-  if (member.expectEqual) return hash === member.desiredHash || hash === member.liveHash;
-  return hash === member.liveHash && hash !== member.desiredHash;
-}
-
-/** The longest prefix all names share; DescribeDestinations narrows by prefix only. */
-export function commonPrefix(names: Iterable<string>): string {
-  let prefix: string | undefined;
-  for (const name of names) {
-    if (prefix === undefined) {
-      prefix = name;
-      continue;
-    }
-    let i = 0;
-    while (i < prefix.length && i < name.length && prefix[i] === name[i]) i++;
-    prefix = prefix.slice(0, i);
-    if (prefix === "") return "";
-  }
-  return prefix ?? "";
-}
 
 export class DriftSweeper {
   readonly #deps: SweepDeps;
   readonly #groups = new Map<string, Group>();
   /** The group of each registered key. */
   readonly #groupOf = new Map<string, string>();
+  /** The next single read of each object read on its own. */
+  readonly #solo = new Map<string, { cancel(): void }>();
   readonly #abort = new AbortController();
 
   constructor(deps: SweepDeps) {
@@ -123,30 +105,65 @@ export class DriftSweeper {
     if (this.#abort.signal.aborted || member.intervalMs <= 0) return;
     const namespace = member.roleArn === undefined ? undefined : refOf(member.key).namespace;
     const id = `${member.region}\u0000${member.roleArn ?? ""}\u0000${namespace ?? ""}`;
-    let group = this.#groups.get(id);
-    if (!group) {
-      group = {
-        region: member.region,
-        roleArn: member.roleArn,
-        namespace,
-        members: new Map(),
-        running: false,
-      };
-      this.#groups.set(id, group);
-    }
+    const group = this.#groups.get(id) ?? newGroup(member.region, member.roleArn, namespace);
+    this.#groups.set(id, group);
     group.members.set(member.key, member);
     this.#groupOf.set(member.key, id);
+    const interval = this.#batched(member.intervalMs);
+    if (interval > member.intervalMs) this.#planSolo(member);
     if (group.running) return;
     const first = group.timer === undefined;
-    this.#plan(
-      id,
-      group,
-      first ? Math.min(member.intervalMs, FIRST_SWEEP_DELAY_MS) : member.intervalMs,
+    this.#plan(id, group, first ? Math.min(interval, FIRST_SWEEP_DELAY_MS) : interval);
+  }
+
+  /** A group's interval for a member's: no shorter than the batch interval, when reads on their own are possible. */
+  #batched(intervalMs: number): number {
+    const batch = this.#deps.describe ? (this.#deps.batchIntervalMs ?? 0) : 0;
+    return Math.max(intervalMs, batch);
+  }
+
+  #planSolo(member: SweepMember): void {
+    this.#solo.get(member.key)?.cancel();
+    const delay = Math.round(member.intervalMs * (0.9 + Math.random() * 0.2));
+    this.#solo.set(
+      member.key,
+      this.#deps.schedule(() => {
+        this.#solo.delete(member.key);
+        void this.#readSolo(member.key);
+      }, delay),
     );
+  }
+
+  async #readSolo(key: string): Promise<void> {
+    const id = this.#groupOf.get(key);
+    const group = id === undefined ? undefined : this.#groups.get(id);
+    const member = group?.members.get(key);
+    const describe = this.#deps.describe;
+    if (!group || !member || !describe || this.#stopped()) return;
+    const at = this.#deps.now();
+    let live: LiveDestination | undefined;
+    try {
+      live = await describe(groupTarget(group), member.destinationName, this.#abort.signal);
+    } catch {
+      // Its group's next sweep reads it anyway; until then, the next read on its own.
+      if (group.members.get(key) === member && !this.#stopped()) this.#planSolo(member);
+      return;
+    }
+    // Changed, deleted or stopped meanwhile: the queue has it already.
+    if (group.members.get(key) !== member || this.#stopped()) return;
+    this.#deps.read(member.uid, at);
+    if (settled(member, live)) {
+      this.#planSolo(member);
+      return;
+    }
+    this.delete(key);
+    this.#deps.changed(key, { live, at });
   }
 
   /** Removes an object (changed, deleted, or no longer settled); no sweep will hand it back. */
   delete(key: string): void {
+    this.#solo.get(key)?.cancel();
+    this.#solo.delete(key);
     const id = this.#groupOf.get(key);
     if (id === undefined) return;
     this.#groupOf.delete(key);
@@ -170,6 +187,8 @@ export class DriftSweeper {
   stop(): void {
     this.#abort.abort();
     for (const group of this.#groups.values()) group.timer?.cancel();
+    for (const timer of this.#solo.values()) timer.cancel();
+    this.#solo.clear();
     this.#groups.clear();
     this.#groupOf.clear();
   }
@@ -194,7 +213,7 @@ export class DriftSweeper {
   #interval(group: Group): number {
     let least = Infinity;
     for (const m of group.members.values()) least = Math.min(least, m.intervalMs);
-    return least;
+    return this.#batched(least);
   }
 
   async #sweep(id: string, group: Group): Promise<void> {
@@ -231,16 +250,7 @@ export class DriftSweeper {
     let error: unknown;
     try {
       reads = await this.#deps.list(
-        {
-          region: group.region,
-          ...(group.roleArn === undefined
-            ? {}
-            : {
-                roleArn: group.roleArn,
-                sessionName: sweepSessionName(group.namespace ?? ""),
-                sessionTags: sweepSessionTags(group.namespace ?? ""),
-              }),
-        },
+        groupTarget(group),
         commonPrefix(byName.keys()),
         (page) => {
           for (const live of page) {

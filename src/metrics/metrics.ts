@@ -13,6 +13,7 @@ const RECONCILE_BUCKETS = [
 const QUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
 const AWS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SWEEP_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+const TURN_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 const READ_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
 
 export class ControllerMetrics {
@@ -27,6 +28,9 @@ export class ControllerMetrics {
   readonly queueRetries: Counter<"name" | "controller">;
   readonly queueDuration: Histogram<"name" | "controller">;
   readonly workDuration: Histogram<"name" | "controller">;
+  readonly queueNamespaces: Gauge;
+  readonly queueMaxNamespaceDepth: Gauge;
+  readonly queueTurnWait: Histogram;
   readonly awsRequests: Counter<"operation" | "outcome">;
   readonly awsDuration: Histogram<"operation">;
   readonly awsRetries: Counter<"operation" | "error">;
@@ -112,6 +116,24 @@ export class ControllerMetrics {
       "How long in seconds processing an item from workqueue takes",
       ["name", "controller"],
       QUEUE_BUCKETS,
+    );
+    // Fair turns per namespace, as aggregates only: a namespace label would let
+    // tenants grow the series count and would show every tenant's backlog.
+    this.queueNamespaces = gauge(
+      "log_destination_policy_workqueue_namespaces_waiting",
+      "Namespaces with at least one object waiting in the work queue",
+      [],
+    );
+    this.queueMaxNamespaceDepth = gauge(
+      "log_destination_policy_workqueue_max_namespace_depth",
+      "The most objects one namespace has waiting in the work queue",
+      [],
+    );
+    this.queueTurnWait = histogram(
+      "log_destination_policy_workqueue_namespace_turn_seconds",
+      "How long a namespace with objects waiting waited for its next turn (one object handed out)",
+      [],
+      TURN_BUCKETS,
     );
     this.awsRequests = counter(
       "log_destination_policy_aws_requests_total",
@@ -212,6 +234,8 @@ export class ControllerMetrics {
     // Gauges exist from the start, as client-go's do: an idle queue reads 0, not "no data".
     this.queueDepth.set({ name: QUEUE_NAME, controller: CONTROLLER_NAME }, 0);
     this.activeWorkers.set({ controller: CONTROLLER_NAME }, 0);
+    this.queueNamespaces.set(0);
+    this.queueMaxNamespaceDepth.set(0);
   }
 
   /** Labels shared by every workqueue series. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { WorkQueue } from "../../src/controller/queue.ts";
+import { WorkQueue, type Lane } from "../../src/controller/queue.ts";
+import { FakeClock } from "./fakes/clock.ts";
 
 const unexpected = (key: string, err: unknown) => {
   assert.fail(`${key} failed: ${String(err)}`);
@@ -204,5 +205,121 @@ describe("the work queue", () => {
     queue.done(again ?? "");
     assert.equal(idle, 1);
     assert.equal(queue.inFlight, 0);
+  });
+});
+
+describe("fair turns per namespace", () => {
+  /** Keys handed out, in order, until `until` has been handed out. */
+  async function order(queue: WorkQueue, until: string): Promise<string[]> {
+    const seen: string[] = [];
+    for (;;) {
+      const key = await queue.get();
+      assert.ok(key !== undefined);
+      seen.push(key);
+      queue.done(key);
+      if (key === until) return seen;
+    }
+  }
+
+  // Each row: keys already waiting per namespace and lane, then one key of a quiet namespace.
+  const rows: {
+    name: string;
+    waiting: Record<string, number>;
+    lane: Lane;
+    /** The most keys handed out before the quiet namespace's key. */
+    before: number;
+  }[] = [
+    {
+      name: "one namespace with 1,000 keys",
+      waiting: { flood: 1_000 },
+      lane: "foreground",
+      before: 1,
+    },
+    {
+      name: "two namespaces with 500 each",
+      waiting: { a: 500, b: 500 },
+      lane: "foreground",
+      before: 2,
+    },
+    {
+      name: "a flood and a trickle",
+      waiting: { flood: 800, small: 1 },
+      lane: "foreground",
+      before: 2,
+    },
+    { name: "a flood of sweep findings", waiting: { flood: 1_000 }, lane: "background", before: 1 },
+  ];
+  for (const row of rows) {
+    test(`behind ${row.name}, another namespace's key waits at most one round (${String(row.before)} keys)`, async () => {
+      const queue = new WorkQueue(undefined, undefined, new FakeClock());
+      for (const [ns, n] of Object.entries(row.waiting)) {
+        for (let i = 0; i < n; i++) queue.add(`${ns}/p${String(i)}`, row.lane);
+      }
+      queue.add("quiet/change", row.lane);
+      const seen = await order(queue, "quiet/change");
+      assert.ok(seen.length - 1 <= row.before, `handed out after ${String(seen.length - 1)} keys`);
+      queue.shutdown();
+    });
+  }
+
+  test("namespaces take turns, one key each, in the order they started waiting", async () => {
+    const queue = new WorkQueue(undefined, undefined, new FakeClock());
+    for (const key of ["a/1", "a/2", "a/3", "b/1", "c/1", "c/2"]) queue.add(key);
+    const seen = await order(queue, "a/3");
+    assert.deepEqual(seen, ["a/1", "b/1", "c/1", "a/2", "c/2", "a/3"]);
+  });
+
+  test("foreground still goes before background, whatever the namespaces", async () => {
+    const queue = new WorkQueue(undefined, undefined, new FakeClock());
+    queue.add("quiet/sweep-finding", "background");
+    for (let i = 0; i < 5; i++) queue.add(`flood/p${String(i)}`);
+    const seen = await order(queue, "quiet/sweep-finding");
+    assert.equal(seen.at(-1), "quiet/sweep-finding");
+    assert.equal(seen.length, 6);
+  });
+
+  test("a key that keeps failing waits out its backoff outside the queue, and the rest go on", async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue(undefined, { baseMs: 1_000, maxMs: 60_000 }, clock);
+    queue.add("flood/failing");
+    const key = await queue.get();
+    queue.done(key ?? "");
+    queue.addRateLimited("flood/failing");
+    assert.equal(queue.length, 0, "it holds no place while it backs off");
+    queue.add("quiet/change");
+    assert.equal(await queue.get(), "quiet/change");
+    await clock.next();
+    assert.equal(await queue.get(), "flood/failing");
+  });
+
+  test("depth per namespace is reported only as the number of namespaces waiting and the deepest one", async () => {
+    const clock = new FakeClock();
+    const reported: [number, number][] = [];
+    const turns: number[] = [];
+    const observer = {
+      depth: () => undefined,
+      added: () => undefined,
+      retried: () => undefined,
+      waited: () => undefined,
+      worked: () => undefined,
+      active: () => undefined,
+      namespaces: (waiting: number, deepest: number) => reported.push([waiting, deepest]),
+      turnWaited: (s: number) => turns.push(s),
+    };
+    const queue = new WorkQueue(observer, undefined, clock);
+    for (const key of ["a/1", "a/2", "a/3", "b/1"]) queue.add(key);
+    assert.deepEqual(reported.at(-1), [2, 3]);
+    clock.current = 2_000;
+    await queue.get();
+    assert.deepEqual(reported.at(-1), [2, 2]);
+    await queue.get();
+    await queue.get();
+    await queue.get();
+    assert.deepEqual(reported.at(-1), [0, 0]);
+    assert.deepEqual(
+      turns,
+      [2, 2, 0, 0],
+      "a's first turn and b's waited 2 s; a's next came at once",
+    );
   });
 });

@@ -252,3 +252,92 @@ describe("drift sweeps", () => {
     assert.equal(commonPrefix([]), "");
   });
 });
+
+describe("one object's short interval", () => {
+  /** Runs an hour of sweeps with 100 objects at the batch interval and one at the floor. */
+  async function hour(batched: boolean) {
+    const account = new FakeAccount();
+    const clock = new FakeClock();
+    const described: string[] = [];
+    const reads = new Map<string, number[]>();
+    const sweeper = new DriftSweeper({
+      list: account.list,
+      ...(batched
+        ? {
+            describe: (_target: AwsTarget, name: string) => {
+              described.push(name);
+              const accessPolicy = account.destinations.get(name);
+              return Promise.resolve({
+                destinationName: name,
+                ...(accessPolicy ? { accessPolicy } : {}),
+              });
+            },
+            batchIntervalMs: 600_000,
+          }
+        : {}),
+      changed: () => assert.fail("nothing changed"),
+      read: (uid, at) => reads.set(uid, [...(reads.get(uid) ?? []), at]),
+      done: () => undefined,
+      now: clock.now,
+      schedule: clock.schedule,
+    });
+    for (let i = 0; i < 100; i++) {
+      account.destinations.set(`team-a-d${String(i)}`, canonicalJson(GOOD));
+      sweeper.set(member(i, { intervalMs: i === 0 ? 60_000 : 600_000 }));
+    }
+    while ((clock.pending()[0]?.at ?? Infinity) <= 3_600_000) {
+      await clock.next();
+      await new Promise((r) => setImmediate(r));
+    }
+    sweeper.stop();
+    return { lists: account.calls.length, described, reads };
+  }
+
+  test("raises only its own reads: its region is listed at the batch interval, and it is read on its own", async () => {
+    const before = await hour(false);
+    const after = await hour(true);
+    assert.ok(
+      before.lists >= 55,
+      `without reads on their own: ${String(before.lists)} listings an hour`,
+    );
+    assert.ok(after.lists <= 7, `${String(after.lists)} listings an hour`);
+    assert.ok(after.described.length >= 50 && after.described.length <= 70);
+    assert.deepEqual(new Set(after.described), new Set(["team-a-d0"]), "only its own destination");
+    const own = after.reads.get("uid-0") ?? [];
+    const gaps = own.slice(1).map((t, i) => t - (own[i] ?? 0));
+    assert.ok(Math.max(...gaps) <= 66_000, "it is still read at its own interval");
+    assert.ok((after.reads.get("uid-1")?.length ?? 0) <= 7, "the others are read at theirs");
+  });
+
+  test("a read on its own that finds a change hands the object back, and reads it no more", async () => {
+    const account = new FakeAccount();
+    const clock = new FakeClock();
+    const changed: string[] = [];
+    const sweeper = new DriftSweeper({
+      list: account.list,
+      describe: (_t, name) =>
+        Promise.resolve({ destinationName: name, accessPolicy: canonicalJson(TAMPERED) }),
+      batchIntervalMs: 600_000,
+      changed: (key) => changed.push(key),
+      read: () => undefined,
+      done: () => undefined,
+      now: clock.now,
+      schedule: clock.schedule,
+    });
+    sweeper.set(member(0, { intervalMs: 60_000 }));
+    sweeper.set(member(1));
+    // The group's first sweep finds both as they were; the object's own read then finds the change.
+    account.destinations.set("team-a-d0", canonicalJson(GOOD));
+    account.destinations.set("team-a-d1", canonicalJson(GOOD));
+    await clock.next();
+    await new Promise((r) => setImmediate(r));
+    await clock.next();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(changed, ["ns/p0"]);
+    assert.equal(sweeper.has("ns/p0"), false);
+    assert.ok(
+      clock.pending().every((t) => t.delayMs >= 500_000),
+      "only the group's next sweep is planned",
+    );
+  });
+});
