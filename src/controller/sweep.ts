@@ -138,12 +138,12 @@ export class DriftSweeper {
     const id = this.#groupOf.get(key);
     const group = id === undefined ? undefined : this.#groups.get(id);
     const member = group?.members.get(key);
-    const describe = this.#deps.describe;
-    if (!group || !member || !describe || this.#stopped()) return;
-    const at = this.#deps.now();
+    const deps = this.#deps;
+    if (!group || !member || !deps.describe || this.#stopped()) return;
+    const at = deps.now();
     let live: LiveDestination | undefined;
     try {
-      live = await describe(groupTarget(group), member.destinationName, this.#abort.signal);
+      live = await deps.describe(groupTarget(group), member.destinationName, this.#abort.signal);
     } catch {
       // Its group's next sweep reads it anyway; until then, the next read on its own.
       if (group.members.get(key) === member && !this.#stopped()) this.#planSolo(member);
