@@ -450,6 +450,18 @@ describe("the Helm chart", () => {
     );
     only(name, "Service");
     only(name, "PodDisruptionBudget");
+    const quotas = objects(name).filter((o) => o.kind === "ResourceQuota") as unknown as {
+      metadata: { name: string; namespace: string };
+      spec: { hard: Record<string, string> };
+    }[];
+    assert.deepEqual(
+      quotas.map((q) => [q.metadata.namespace, q.metadata.name, q.spec.hard]),
+      [
+        ["team-a", `${FULLNAME}-objects`, { "count/logdestinationpolicies.logs.gitops.dev": "200" }],
+        ["team-b", `${FULLNAME}-objects`, { "count/logdestinationpolicies.logs.gitops.dev": "0" }],
+      ],
+    );
+    assert.ok(!objects("default values").some((o) => o.kind === "ResourceQuota"));
   });
 
   test("the dashboard label is configurable, and null removes the default one", async () => {
@@ -545,6 +557,8 @@ describe("the Helm chart", () => {
       [{ watchNamespaces: ["Not_A_Namespace"] }, /watchNamespaces/],
       [{ aws: { maxRetryTime: "30 seconds" } }, /maxRetryTime/],
       [{ heap: { maxOldSpaceMiB: -1 } }, /maxOldSpaceMiB/],
+      [{ objectQuotas: [{ namespace: "team-a", policies: -1 }] }, /policies/],
+      [{ objectQuotas: [{ namespace: "Team_A", policies: 1 }] }, /namespace/],
     ];
     for (const [values, message] of bad) {
       await assert.rejects(renderChartText(helm, values), message, JSON.stringify(values));

@@ -128,6 +128,10 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       leaderElection: { enabled: true, namespace: watchNamespaces[0] ?? "", id: "ldpc-leader" },
       image: { tag: "0.1.0", digest: `sha256:${"0123456789abcdef".repeat(4)}` },
       imagePullSecrets: [{ name: "registry" }],
+      objectQuotas: [
+        { namespace: watchNamespaces[0] ?? "", policies: 200 },
+        { namespace: watchNamespaces[1] ?? "", policies: 0 },
+      ],
       aws: {
         region: "eu-west-1",
         maxAttempts: 3,
