@@ -50,6 +50,7 @@ import {
 } from "./kube.ts";
 import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
 import { latency, timedChange } from "./changes.ts";
+import { fairShare } from "./fair-share.ts";
 import { ReadyWatch } from "./ready-watch.ts";
 import { log, REGION, seconds, specFor } from "./fixtures.ts";
 import { kopfComparison, steadyState, type KopfResult, type SteadyResult } from "./phases.ts";
@@ -74,6 +75,10 @@ const USAGE = `usage: npm run bench -- [options]
                              namespace and permit none of its destinations, so each object is
                              checked against all of them; one permits them; one selects nothing
   --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
+  --fair-share N             failing objects in one namespace while --fair-changes changes in another
+                             are timed to their put, at the default AWS rate limit; 0 skips it
+                             (default 1000)
+  --fair-changes N           changes timed behind that flood (default 20)
   --steady N:INTERVAL,...    steady state as shipped (default AWS rate limit) on N applied objects of
                              their own with that drift interval (default 300:20s; none skips it)
   --no-steady-sizes          skip steady state (default drift interval) on each size's objects
@@ -106,6 +111,8 @@ interface Options {
   steadySizes: boolean;
   kopf: boolean;
   rateCheck: number;
+  fairShare: number;
+  fairChanges: number;
   endpoint: "memory" | "moto";
   entry: Entry;
   nodeOptions: string[];
@@ -125,6 +132,8 @@ function parseOptions(argv: string[]): Options {
       changes: { type: "string", default: "200" },
       bindings: { type: "string", default: "0,100" },
       "rate-check": { type: "string", default: "1000" },
+      "fair-share": { type: "string", default: "1000" },
+      "fair-changes": { type: "string", default: "20" },
       steady: { type: "string", default: "300:20s" },
       "steady-sizes": { type: "boolean", default: true },
       kopf: { type: "boolean", default: true },
@@ -165,6 +174,8 @@ function parseOptions(argv: string[]): Options {
     changes: int(values.changes, 1),
     bindings: values.bindings.split(",").map((x) => int(x.trim(), 0)),
     rateCheck: int(values["rate-check"], 0),
+    fairShare: int(values["fair-share"], 0),
+    fairChanges: int(values["fair-changes"], 1),
     steadySizes: values["steady-sizes"],
     steady:
       values.steady === "none"
@@ -365,7 +376,7 @@ class Bench {
     return last;
   }
 
-  async #createObjects(namespace: string, n: number, destination: (i: number) => string) {
+  async createObjects(namespace: string, n: number, destination: (i: number) => string) {
     const started = performance.now();
     await forEachConcurrent(n, SETUP_CONCURRENCY, async (i) => {
       await this.kube.request("POST", policyPath(namespace), {
@@ -391,7 +402,7 @@ class Bench {
     const namespace = `ceiling-${n}-${concurrency}-${++this.#ceilings}`;
     await createNamespace(this.kube, namespace);
     const destination = (i: number) => `${namespace}-d${i}`;
-    const create = await this.#createObjects(namespace, n, destination);
+    const create = await this.createObjects(namespace, n, destination);
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     // The controller's own watch and the bench's ReadyWatch, as at convergence.
     const watches = asController
@@ -443,7 +454,7 @@ class Bench {
     await createNamespace(this.kube, namespace, { [TEAM_LABEL]: BENCH_TEAM });
     const destinations = Array.from({ length: n }, (_, i) => `${namespace}-d${i}`);
     await this.endpoint.createDestinations(destinations);
-    await this.#createObjects(namespace, n, (i) => destinations[i] ?? "");
+    await this.createObjects(namespace, n, (i) => destinations[i] ?? "");
     return destinations;
   }
 
@@ -745,6 +756,10 @@ async function main(): Promise<void> {
     }
     const rateCheck =
       rateLimitFlag && options.rateCheck > 0 ? await bench.rateCheck(options.rateCheck) : undefined;
+    const fair =
+      options.fairShare > 0
+        ? await fairShare(bench, options.fairShare, options.fairChanges)
+        : undefined;
 
     const report: Report = {
       startedAt,
@@ -770,6 +785,7 @@ async function main(): Promise<void> {
       results,
       rateLimitFlag,
       rateCheck,
+      fairShare: fair,
       steady,
       kopf,
       notes,

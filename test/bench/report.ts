@@ -2,6 +2,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import type { Latency } from "./changes.ts";
 import type { Footprint } from "./controller.ts";
+import { FAIR_SHARE_P99_MS, type FairShareResult } from "./fair-share.ts";
 import type { RequestCounts } from "./kube.ts";
 import type { KopfResult, SteadyResult } from "./phases.ts";
 
@@ -61,6 +62,7 @@ export interface Report {
   results: SizeResult[];
   rateLimitFlag: boolean;
   rateCheck: RateCheck | undefined;
+  fairShare?: FairShareResult | undefined;
   steady: SteadyResult[];
   kopf: KopfResult[];
   notes: string[];
@@ -142,6 +144,7 @@ function targets(report: Report): Target[] {
       reached: lowestRatio >= 0.75,
     },
     ...steadyTargets(report),
+    ...fairShareTarget(report.fairShare),
     ...kopfTargets(report),
     {
       what: "0 PutDestinationPolicy calls on restart",
@@ -429,6 +432,7 @@ export function renderReport(report: Report): string {
       "",
     );
   }
+  lines.push(...renderFairShare(report.fairShare, DEFAULT_AWS_RATE));
   const t = targets(report);
   if (t.length > 0) {
     lines.push("| Target | Measured | Reached |", "|---|---|---|");
@@ -439,4 +443,26 @@ export function renderReport(report: Report): string {
   for (const note of report.notes) lines.push(`- ${note}`);
   if (report.notes.length > 0) lines.push("");
   return lines.join("\n");
+}
+
+/** The rate the controller ships with, for the fair-share line. */
+const DEFAULT_AWS_RATE = 5;
+
+function renderFairShare(r: FairShareResult | undefined, rate: number): string[] {
+  if (!r) return [];
+  return [
+    `Fair share (default AWS rate limit, ${rate} requests/s): ${thousands(r.flood)} objects whose destinations do not exist fail and retry in one namespace; ${r.changes} single-object changes in another namespace reach PutDestinationPolicy in p50 ${fixed(r.changeToPut.p50, 0)} ms, p99 ${fixed(r.changeToPut.p99, 0)} ms, max ${fixed(r.changeToPut.max, 0)} ms. Its objects were all Ready ${fixed(r.quietReadySeconds, 1)} s after the controller started; ${thousands(r.floodPuts)} flood calls were made meanwhile and ${thousands(r.floodUntried)} flood objects had not been tried yet, so the flood's backlog was still there.`,
+    "",
+  ];
+}
+
+function fairShareTarget(r: FairShareResult | undefined) {
+  if (!r) return [];
+  return [
+    {
+      what: `p99 change → call ≤ ${FAIR_SHARE_P99_MS / 1000} s behind ${thousands(r.flood)} failing objects in another namespace`,
+      measured: `${fixed(r.changeToPut.p99, 0)} ms`,
+      reached: r.changeToPut.p99 <= FAIR_SHARE_P99_MS,
+    },
+  ];
 }

@@ -457,7 +457,11 @@ describe("the Helm chart", () => {
     assert.deepEqual(
       quotas.map((q) => [q.metadata.namespace, q.metadata.name, q.spec.hard]),
       [
-        ["team-a", `${FULLNAME}-objects`, { "count/logdestinationpolicies.logs.gitops.dev": "200" }],
+        [
+          "team-a",
+          `${FULLNAME}-objects`,
+          { "count/logdestinationpolicies.logs.gitops.dev": "200" },
+        ],
         ["team-b", `${FULLNAME}-objects`, { "count/logdestinationpolicies.logs.gitops.dev": "0" }],
       ],
     );
