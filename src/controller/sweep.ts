@@ -141,6 +141,13 @@ export class DriftSweeper {
     const deps = this.#deps;
     if (!group || !member || !deps.describe || this.#stopped()) return;
     const at = deps.now();
+    // A sweep due before its next read would be reads too close together: the
+    // sweep goes now instead (at most an interval early) and plans its next read.
+    if (group.running) return;
+    if (group.timer && group.timer.at <= at + member.intervalMs) {
+      this.#plan(id ?? "", group, 0);
+      return;
+    }
     let live: LiveDestination | undefined;
     try {
       live = await deps.describe(groupTarget(group), member.destinationName, this.#abort.signal);
@@ -240,6 +247,8 @@ export class DriftSweeper {
       const member = group.members.get(key);
       if (!member) return;
       this.#deps.read(member.uid, startedAt);
+      // This sweep was its read: its next one on its own comes an interval later.
+      if (this.#batched(member.intervalMs) > member.intervalMs) this.#planSolo(member);
       if (settled(member, live)) return;
       // Handed back once: the reconcile decides what status says, and registers it again.
       this.delete(key);
