@@ -14,8 +14,6 @@ import type { AwsTarget, LiveDestination } from "../aws/destinations.ts";
 import { refOf } from "../kube/keys.ts";
 import { commonPrefix, groupTarget, newGroup, settled, type Group } from "./sweep-match.ts";
 
-export { commonPrefix, settled } from "./sweep-match.ts";
-
 export interface SweepMember {
   key: string;
   uid: string;
@@ -116,7 +114,7 @@ export class DriftSweeper {
     this.#plan(id, group, first ? Math.min(interval, FIRST_SWEEP_DELAY_MS) : interval);
   }
 
-  /** A group's interval for a member's: no shorter than the batch interval, when reads on their own are possible. */
+  /** A group's interval for a member's: at least the batch interval, when reads on their own are possible. */
   #batched(intervalMs: number): number {
     const batch = this.#deps.describe ? (this.#deps.batchIntervalMs ?? 0) : 0;
     return Math.max(intervalMs, batch);
@@ -159,12 +157,11 @@ export class DriftSweeper {
     // Changed, deleted or stopped meanwhile: the queue has it already.
     if (group.members.get(key) !== member || this.#stopped()) return;
     this.#deps.read(member.uid, at);
-    if (settled(member, live)) {
-      this.#planSolo(member);
-      return;
+    if (settled(member, live)) this.#planSolo(member);
+    else {
+      this.delete(key);
+      this.#deps.changed(key, { live, at });
     }
-    this.delete(key);
-    this.#deps.changed(key, { live, at });
   }
 
   /** Removes an object (changed, deleted, or no longer settled); no sweep will hand it back. */

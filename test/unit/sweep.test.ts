@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AwsTarget, LiveDestination } from "../../src/aws/destinations.ts";
 import { canonicalJson, policyHash } from "../../src/policy/index.ts";
+import { commonPrefix, settled } from "../../src/controller/sweep-match.ts";
 import {
-  commonPrefix,
   DriftSweeper,
   FAILED_SWEEP_RETRY_MS,
   FIRST_SWEEP_DELAY_MS,
-  settled,
   type SweepMember,
   type SweepResult,
   type SweptAnswer,
