@@ -175,7 +175,7 @@ describe("the decision", () => {
             Statement: [allow({ Service: "logs.amazonaws.com" })],
           } as never,
         },
-        /Statement\[0\]: principal "Service:logs.amazonaws.com", which names no fixed account or organization/,
+        /Statement\[0\]: service "logs.amazonaws.com" \(list it in principals.services\)/,
       ],
       [
         {

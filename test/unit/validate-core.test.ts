@@ -266,7 +266,7 @@ ${header("no-spec")}`;
     ]);
     assert.match(
       problems[0]?.message ?? "",
-      /^Statement\[1\] \(Sid "Everyone"\) allows callers not named by fixed values/,
+      /^Statement\[1\] \(Sid "Everyone"\) allows "\*" or an AWS principal with a wildcard/,
     );
     assert.match(problems[0]?.message ?? "", /public/);
     const allowed = open("\n  allowPublicAccess: true");
