@@ -88,7 +88,7 @@ export const specSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Allows statements that grant every AWS account access (Principal "*" without an organization or account condition). Refused unless set, and the controller may forbid it altogether.',
+        'Allows public statements: Principal "*" or an AWS wildcard without a fixed organization or account condition, no Principal, NotPrincipal, a Service wildcard, or a Federated or CanonicalUser principal. Refused unless set (and permitted by a binding), and the controller may forbid it altogether.',
       ),
     roleArn: z
       .string()
