@@ -150,7 +150,7 @@ ${validPolicy}`;
       `${lineOf(text, "mode:")} spec.mode`,
       `${lineOf(text, "interval:")} spec.driftDetection.interval`,
     ]);
-    assert.match(problems[0]?.message ?? "", /must not contain ':' or '\*'/);
+    assert.match(problems[0]?.message ?? "", /must not contain ':', '\*' or control characters/);
     assert.match(problems[2]?.message ?? "", /unknown field \(did you mean "region"\?\)/);
   });
 
