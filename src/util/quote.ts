@@ -10,8 +10,8 @@
 const UNSAFE =
   /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 // Raw controls anywhere in a finished message: the same set plus C0 (tab and newline included).
-// eslint-disable-next-line no-control-regex -- escaping controls is the point
 const UNSAFE_RAW =
+  // eslint-disable-next-line no-control-regex -- escaping controls is the point
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;

@@ -31,8 +31,8 @@ import {
 } from "./fakes/objects.ts";
 
 // Raw characters a terminal or viewer acts on: C0, DEL, C1, separators, bidi and invisible format.
-// eslint-disable-next-line no-control-regex -- the controls are what the test looks for
 const RAW_CONTROL =
+  // eslint-disable-next-line no-control-regex -- the controls are what the test looks for
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/;
 const CONTROLLER_ROLE = "arn:aws:iam::999999999999:role/ldpc-controller";
 const AWS_TEXT = `User: ${CONTROLLER_ROLE}/session is not authorized\n\u001b[31mto perform`;
