@@ -351,7 +351,7 @@ ${extra}accessPolicy:
     assert.equal(ran.code, 2);
     assert.match(
       ran.err[0] ?? "",
-      /^<stdin>:7: spec\.roleArn: role .* may not be assumed: no role is allowed until --allowed-role-arns lists it$/,
+      /^<stdin>:7: spec\.roleArn: role ".*" may not be assumed: no role is allowed until --allowed-role-arns lists it$/,
     );
   });
 
