@@ -759,11 +759,11 @@ describe("the Helm chart", () => {
       script,
     );
     assert.ok(script.includes("Authorization: `Bearer ${token}`"), script);
-    const plain = objects("plain metrics with a ServiceMonitor").find((o) => o.kind === "Pod") as
-      | { spec: { automountServiceAccountToken: boolean; containers: { args: string[] }[] } }
-      | undefined;
-    assert.equal(plain?.spec.automountServiceAccountToken, false);
-    assert.match(plain?.spec.containers[0]?.args[0] ?? "", /const url = "http:\/\//);
+    const plain = only("plain metrics with a ServiceMonitor", "Pod") as unknown as {
+      spec: { automountServiceAccountToken: boolean; containers: { args: string[] }[] };
+    };
+    assert.equal(plain.spec.automountServiceAccountToken, false);
+    assert.match(plain.spec.containers[0]?.args[0] ?? "", /const url = "http:\/\//);
     assert.ok(script.includes(`version="${chart.appVersion}"`), script);
     assert.equal(
       objects("default values").filter((o) => o.kind === "Pod").length,
