@@ -62,6 +62,7 @@ export function watchServingCertificate(
   current: KeyAndCert,
   apply: (pair: KeyAndCert) => void,
   onError: (err: unknown) => void,
+  intervalMs = RELOAD_CHECK_MS,
 ): () => void {
   let last = current;
   let busy = false;
@@ -77,7 +78,7 @@ export function watchServingCertificate(
       .finally(() => {
         busy = false;
       });
-  }, RELOAD_CHECK_MS);
+  }, intervalMs);
   timer.unref();
   return () => {
     clearInterval(timer);

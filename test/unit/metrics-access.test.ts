@@ -3,6 +3,10 @@
 // cache, and the bounds on what an unauthenticated client can make it do.
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "node:https";
 import { describe, test } from "node:test";
 import { Registry } from "prom-client";
@@ -12,7 +16,8 @@ import {
   type AccessReviewer,
   type UserInfo,
 } from "../../src/metrics/access.ts";
-import { selfSignedCertificate } from "../../src/metrics/self-signed.ts";
+import { selfSignedCertificate, type KeyAndCert } from "../../src/metrics/self-signed.ts";
+import { servingCertificate, watchServingCertificate } from "../../src/metrics/serving-cert.ts";
 import { closeServer, serveMetrics } from "../../src/metrics/server.ts";
 import { TtlCache } from "../../src/util/ttl-cache.ts";
 
@@ -352,6 +357,62 @@ describe("the secured metrics server", () => {
       assert.equal((await get("/healthz", { Authorization: "Bearer reader" })).status, 404);
     } finally {
       await closeServer(server);
+    }
+  });
+});
+
+describe("the mounted serving certificate", () => {
+  const writePair = async (dir: string, pair: KeyAndCert) => {
+    await writeFile(join(dir, "tls.crt"), pair.cert);
+    await writeFile(join(dir, "tls.key"), pair.key);
+  };
+  const until = async (what: string, check: () => boolean) => {
+    for (let i = 0; i < 500 && !check(); i++) await sleep(10);
+    assert.ok(check(), what);
+  };
+
+  test("is read from tls.crt and tls.key, and a missing or mismatched file is refused by name", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ldpc-certs-"));
+    try {
+      await assert.rejects(servingCertificate(dir), /--metrics-cert-dir: cannot read .*tls\.crt/);
+      const [a, b] = [
+        await selfSignedCertificate("a", ["localhost"], 1),
+        await selfSignedCertificate("b", ["localhost"], 1),
+      ];
+      await writePair(dir, { cert: a.cert, key: b.key });
+      await assert.rejects(servingCertificate(dir), /are not a certificate and its key/);
+      await writePair(dir, a);
+      assert.deepEqual(await servingCertificate(dir), { ...a, source: "files" });
+      assert.equal((await servingCertificate(undefined)).source, "self-signed");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a renewed pair is handed over once written, and a bad one keeps the old", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ldpc-certs-"));
+    const applied: KeyAndCert[] = [];
+    const errors: unknown[] = [];
+    const first = await selfSignedCertificate("first", ["localhost"], 1);
+    await writePair(dir, first);
+    const stop = watchServingCertificate(
+      dir,
+      first,
+      (pair) => applied.push(pair),
+      (err) => errors.push(err),
+      10,
+    );
+    try {
+      const second = await selfSignedCertificate("second", ["localhost"], 1);
+      await writeFile(join(dir, "tls.crt"), second.cert);
+      await until("the half-written pair is refused", () => errors.length > 0);
+      assert.equal(applied.length, 0);
+      await writeFile(join(dir, "tls.key"), second.key);
+      await until("the renewed pair is handed over", () => applied.length === 1);
+      assert.deepEqual(applied, [second]);
+    } finally {
+      stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
