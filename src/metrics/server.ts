@@ -113,7 +113,8 @@ async function guarded(
     scrape(res);
     return;
   }
-  const headers: Record<string, string> = { "Content-Type": "text/plain" };
+  // Only a scraper that was let through keeps its connection open.
+  const headers: Record<string, string> = { "Content-Type": "text/plain", Connection: "close" };
   if (verdict.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="metrics"';
   if (verdict.status === 429 || verdict.status === 503) headers["Retry-After"] = "1";
   res.writeHead(verdict.status, headers).end(`${verdict.reason}\n`);
