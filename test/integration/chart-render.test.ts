@@ -565,7 +565,7 @@ describe("the Helm chart", () => {
         "app.kubernetes.io/instance": RELEASE,
       },
     });
-    const sa = only(name, "ServiceAccount");
+    const sa = only(name, "ServiceAccount", FULLNAME);
     assert.equal(
       sa.metadata.annotations?.["eks.amazonaws.com/role-arn"],
       "arn:aws:iam::111122223333:role/ldpc",
