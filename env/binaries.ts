@@ -19,6 +19,8 @@ export interface Binaries {
   readonly luaHealth: string;
   /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
   readonly kubernetesVersion: string;
+  /** Folder with the CRDs of Flux's HelmRepository and HelmRelease and Argo CD's Application. */
+  readonly gitopsCrds: string;
 }
 
 const names = [
@@ -30,6 +32,7 @@ const names = [
   "KSTATUS_BIN",
   "LUA_HEALTH_BIN",
   "KUBERNETES_VERSION",
+  "GITOPS_CRDS",
 ] as const;
 
 let cached: Promise<Binaries> | undefined;
@@ -37,6 +40,25 @@ let cached: Promise<Binaries> | undefined;
 export function resolveBinaries(): Promise<Binaries> {
   cached ??= resolve();
   return cached;
+}
+
+let helmOnly: Promise<string> | undefined;
+
+/**
+ * helm alone, without building the rest of the control plane: what
+ * `npm run generate` needs to render install.yaml from the chart.
+ */
+export function resolveHelm(): Promise<string> {
+  helmOnly ??= new Promise((resolvePromise, reject) => {
+    const script = `set -e; eval "$(bash "$0" --print-helm)"; printf '%s' "$HELM_BIN"`;
+    const child = execFile("bash", ["-c", script, buildScript], (err, stdout) => {
+      if (err) reject(new Error(`env/build.sh --print-helm failed: ${err.message}`));
+      else if (!stdout) reject(new Error("env/build.sh --print-helm printed no HELM_BIN"));
+      else resolvePromise(stdout);
+    });
+    child.stderr?.pipe(process.stderr);
+  });
+  return helmOnly;
 }
 
 function resolve(): Promise<Binaries> {
@@ -67,6 +89,7 @@ function resolve(): Promise<Binaries> {
           kstatus: get(5),
           luaHealth: get(6),
           kubernetesVersion: get(7),
+          gitopsCrds: get(8),
         });
       },
     );

@@ -7,10 +7,12 @@
 # Honoured overrides, checked before anything is built:
 #   KUBEBUILDER_ASSETS   a folder holding kube-apiserver, etcd (and optionally kubectl)
 #   KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, HELM_BIN, MOTO_SERVER_BIN,
-#   KSTATUS_BIN, LUA_HEALTH_BIN
+#   KSTATUS_BIN, LUA_HEALTH_BIN, GITOPS_CRDS (a folder holding the CRDs of
+#   gitops_crds below)
 #
 # Prints nothing but progress on stderr; `build.sh --print-env` prints the resolved
-# paths as shell assignments.
+# paths as shell assignments, and `build.sh --print-helm` builds and prints helm alone
+# (for `npm run generate`, which renders install.yaml from the chart).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -141,6 +143,25 @@ install_moto() {
   echo "$venv/bin/moto_server"
 }
 
+# The CRDs of Flux's HelmRepository and HelmRelease and of Argo CD's Application,
+# copied out of their projects' modules into one folder.
+gitops_crds() {
+  local out="$CACHE/crds/gitops-$FLUX_SOURCE_CONTROLLER_VERSION-$FLUX_HELM_CONTROLLER_VERSION-$ARGOCD_VERSION"
+  if [ ! -f "$out/.ready" ]; then
+    log "downloading the Flux ($FLUX_SOURCE_CONTROLLER_VERSION, $FLUX_HELM_CONTROLLER_VERSION) and Argo CD ($ARGOCD_VERSION) modules for their CRDs"
+    rm -rf "$out" && mkdir -p "$out"
+    local source helm argocd
+    source=$(cd "$CACHE" && go mod download -json "github.com/fluxcd/source-controller@$FLUX_SOURCE_CONTROLLER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    helm=$(cd "$CACHE" && go mod download -json "github.com/fluxcd/helm-controller@$FLUX_HELM_CONTROLLER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    argocd=$(cd "$CACHE" && go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    cp "$source/config/crd/bases/source.toolkit.fluxcd.io_helmrepositories.yaml" \
+      "$helm/config/crd/bases/helm.toolkit.fluxcd.io_helmreleases.yaml" \
+      "$argocd/manifests/crds/application-crd.yaml" "$out/"
+    touch "$out/.ready"
+  fi
+  echo "$out"
+}
+
 pick() { # explicit-override default-builder
   if [ -n "$1" ]; then echo "$1"; else "${@:2}"; fi
 }
@@ -151,7 +172,11 @@ asset() { [ -n "$assets" ] && [ -x "$assets/$1" ] && echo "$assets/$1" || true; 
 only=${1:-all}
 case "$only" in
   --print-env | all) ;;
-  *) echo "usage: build.sh [--print-env]" >&2; exit 2 ;;
+  --print-helm)
+    printf 'HELM_BIN=%q\n' "$(pick "${HELM_BIN:-}" build_helm)"
+    exit 0
+    ;;
+  *) echo "usage: build.sh [--print-env | --print-helm]" >&2; exit 2 ;;
 esac
 
 KUBE_APISERVER_BIN=$(pick "${KUBE_APISERVER_BIN:-$(asset kube-apiserver)}" build_kube kube-apiserver)
@@ -162,10 +187,11 @@ MOTO_SERVER_BIN=$(pick "${MOTO_SERVER_BIN:-}" install_moto)
 # apimachinery at the control plane's version reuses the modules its build fetched.
 KSTATUS_BIN=$(pick "${KSTATUS_BIN:-}" build_tool kstatus "sigs.k8s.io/cli-utils@$CLI_UTILS_VERSION" "k8s.io/apimachinery@$k8s_staging_version")
 LUA_HEALTH_BIN=$(pick "${LUA_HEALTH_BIN:-}" build_tool lua-health "github.com/yuin/gopher-lua@$GOPHER_LUA_VERSION")
+GITOPS_CRDS=$(pick "${GITOPS_CRDS:-}" gitops_crds)
 
 if [ "$only" = --print-env ]; then
-  printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKSTATUS_BIN=%q\nLUA_HEALTH_BIN=%q\nKUBERNETES_VERSION=%q\n' \
-    "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KSTATUS_BIN" "$LUA_HEALTH_BIN" "$KUBERNETES_VERSION"
+  printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKSTATUS_BIN=%q\nLUA_HEALTH_BIN=%q\nKUBERNETES_VERSION=%q\nGITOPS_CRDS=%q\n' \
+    "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KSTATUS_BIN" "$LUA_HEALTH_BIN" "$KUBERNETES_VERSION" "$GITOPS_CRDS"
 else
-  log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN $KSTATUS_BIN $LUA_HEALTH_BIN"
+  log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN $KSTATUS_BIN $LUA_HEALTH_BIN $GITOPS_CRDS"
 fi
