@@ -67,6 +67,7 @@ const removable = () =>
 describe("install.yaml on a real API server", () => {
   let env: TestEnv;
   let applied: string;
+  let warnings: string;
   let controller: RunningController | undefined;
   const namespaces = new Map<string, string>();
   const kubectl = (...args: string[]) =>
@@ -76,8 +77,9 @@ describe("install.yaml on a real API server", () => {
     env = await getTestEnv();
     // --force-conflicts only because other test files applied the same CRDs with
     // other field managers and labels; on a fresh cluster the README's command suffices.
-    applied = (await kubectl("apply", "--server-side", "--force-conflicts", "-f", installPath))
-      .stdout;
+    const out = await kubectl("apply", "--server-side", "--force-conflicts", "-f", installPath);
+    applied = out.stdout;
+    warnings = out.stderr;
     await kubectl(
       "wait",
       "--for=condition=Established",
@@ -186,6 +188,27 @@ describe("install.yaml on a real API server", () => {
     }
     const { stdout } = await kubectl("get", "-f", installPath, "-o", "name");
     assert.equal(stdout.trim().split("\n").length, objects.length, stdout);
+  });
+
+  test("the namespace enforces the restricted Pod Security Standard, and the Deployment's pods meet it", async () => {
+    const namespace = objects[0] as unknown as { metadata: { labels: Record<string, string> } };
+    assert.equal(namespace.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+    // The PodSecurity admission plugin warns about a Deployment whose pods it would refuse.
+    assert.doesNotMatch(warnings, /PodSecurity/);
+    const deployment = structuredClone(one("Deployment")) as unknown as {
+      metadata: { name: string };
+      spec: { template: { spec: { hostNetwork?: boolean } } };
+    };
+    deployment.metadata.name = "pod-security-probe";
+    deployment.spec.template.spec.hostNetwork = true;
+    const probe = join(scratch, "privileged.json");
+    await writeFile(probe, JSON.stringify(deployment));
+    const { stderr } = await kubectl("apply", "--dry-run=server", "-f", probe);
+    assert.match(
+      stderr,
+      /would violate PodSecurity "restricted/,
+      "so the silence above means something",
+    );
   });
 
   test("with the ServiceAccount's own token and the Deployment's flags, the built controller brings every example to Ready", async () => {

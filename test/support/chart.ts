@@ -177,6 +177,11 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       ],
       metrics: { service: { enabled: true, annotations: { "example.com/scrape": "true" } } },
       dashboard: { enabled: true, annotations: { grafana_folder: "Controllers" } },
+      kubeStateMetrics: {
+        enabled: true,
+        namespace: watchNamespaces[0] ?? "",
+        labels: { "example.com/config": "kube-state-metrics" },
+      },
       networkPolicy: {
         enabled: true,
         metricsFrom: [
