@@ -19,6 +19,12 @@ export interface Binaries {
   readonly luaHealth: string;
   /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
   readonly kubernetesVersion: string;
+  /** Linters of .github/workflows and the Dockerfile (test/integration/workflows.test.ts). */
+  readonly actionlint: string;
+  readonly zizmor: string;
+  readonly hadolint: string;
+  /** The shellcheck actionlint runs on the workflows' scripts. */
+  readonly shellcheck: string;
   /** Folder with the CRDs of Flux's HelmRepository and HelmRelease and Argo CD's Application. */
   readonly gitopsCrds: string;
 }
@@ -32,6 +38,10 @@ const names = [
   "KSTATUS_BIN",
   "LUA_HEALTH_BIN",
   "KUBERNETES_VERSION",
+  "ACTIONLINT_BIN",
+  "ZIZMOR_BIN",
+  "HADOLINT_BIN",
+  "SHELLCHECK_BIN",
   "GITOPS_CRDS",
 ] as const;
 
@@ -50,11 +60,11 @@ let helmOnly: Promise<string> | undefined;
  */
 export function resolveHelm(): Promise<string> {
   helmOnly ??= new Promise((resolvePromise, reject) => {
-    const script = `set -e; eval "$(bash "$0" --print-helm)"; printf '%s' "$HELM_BIN"`;
-    const child = execFile("bash", ["-c", script, buildScript], (err, stdout) => {
-      if (err) reject(new Error(`env/build.sh --print-helm failed: ${err.message}`));
-      else if (!stdout) reject(new Error("env/build.sh --print-helm printed no HELM_BIN"));
-      else resolvePromise(stdout);
+    const child = execFile("bash", [buildScript, "--only", "helm"], (err, stdout) => {
+      const path = stdout.trim().split("\n").at(-1);
+      if (err) reject(new Error(`env/build.sh --only helm failed: ${err.message}`));
+      else if (!path) reject(new Error("env/build.sh --only helm printed no path"));
+      else resolvePromise(path);
     });
     child.stderr?.pipe(process.stderr);
   });
@@ -89,7 +99,11 @@ function resolve(): Promise<Binaries> {
           kstatus: get(5),
           luaHealth: get(6),
           kubernetesVersion: get(7),
-          gitopsCrds: get(8),
+          actionlint: get(8),
+          zizmor: get(9),
+          hadolint: get(10),
+          shellcheck: get(11),
+          gitopsCrds: get(12),
         });
       },
     );
