@@ -111,7 +111,8 @@ export function assemble(rendered: Rendered[]): string {
     .map(({ doc }) => doc.text);
   const header = [
     `# Generated from ${CHART_DIR} by \`npm run generate\`. Do not edit.`,
-    `# The chart's defaults in namespace ${INSTALL_NAMESPACE}, for Kubernetes 1.30 or later:`,
+    `# The chart's defaults, with the metrics Service, in namespace ${INSTALL_NAMESPACE};`,
+    "# for Kubernetes 1.30 or later:",
     "#   kubectl apply --server-side -f install.yaml",
   ].join("\n");
   return `${header}\n---\n${[namespaceDocument(), ...sorted].join("\n---\n")}\n`;
