@@ -11,6 +11,7 @@ import { BINDING_CRD_NAME, CRD_NAME } from "../../src/api/names.ts";
 import { FLAGS } from "../../src/cli/config.ts";
 import { resolveBinaries } from "../../env/binaries.ts";
 import { chartNodeOptions, describeValues } from "../../scripts/chart.ts";
+import { KSM_CONFIG, KSM_CONFIG_KEY } from "../../scripts/kube-state-metrics.ts";
 import {
   alertsFile,
   chartDir,
@@ -574,7 +575,7 @@ describe("the Helm chart", () => {
     assert.ok(c.args.includes("--leader-election-id=ldpc-leader"));
     assert.equal(only(name, "Role", `${FULLNAME}-leader-election`).metadata.namespace, "team-a");
 
-    const dashboard = only(name, "ConfigMap") as unknown as {
+    const dashboard = only(name, "ConfigMap", `${FULLNAME}-dashboard`) as unknown as {
       metadata: { labels: Record<string, string>; annotations: Record<string, string> };
       data: Record<string, string>;
     };
@@ -597,6 +598,17 @@ describe("the Helm chart", () => {
     );
     only(name, "Service");
     only(name, "PodDisruptionBudget");
+
+    const ksm = only(name, "ConfigMap", `${FULLNAME}-kube-state-metrics`) as unknown as {
+      metadata: { namespace: string; labels: Record<string, string> };
+      data: Record<string, string>;
+    };
+    assert.equal(ksm.metadata.namespace, "team-a");
+    assert.equal(ksm.metadata.labels["example.com/config"], "kube-state-metrics");
+    assert.deepEqual(
+      parse(ksm.data[KSM_CONFIG_KEY] ?? ""),
+      parse(await readFile(join(root, KSM_CONFIG), "utf8")),
+    );
   });
 
   test("the dashboard label is configurable, and null removes the default one", async () => {

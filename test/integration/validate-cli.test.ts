@@ -66,7 +66,8 @@ describe("validate: the command", () => {
     assert.equal(result.stdout, "");
     assert.match(
       result.stderr,
-      /6 LogDestinationPolicies checked in 5 inputs \(1 other document ignored\): 0 problems/,
+      // The other documents: the binding, and the Flux and Argo CD objects of examples/gitops/.
+      /6 LogDestinationPolicies checked in 7 inputs \(5 other documents ignored\): 0 problems/,
     );
   });
 

@@ -11,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
 import type { TestEnv } from "./env.ts";
 import { applyCrds } from "../../env/resources.ts";
+import { KSM_CONFIG, ksmMetricNames, parseKsmConfig } from "../../scripts/kube-state-metrics.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -200,6 +201,11 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       ],
       metrics: { service: { enabled: true, annotations: { "example.com/scrape": "true" } } },
       dashboard: { enabled: true, annotations: { grafana_folder: "Controllers" } },
+      kubeStateMetrics: {
+        enabled: true,
+        namespace: watchNamespaces[0] ?? "",
+        labels: { "example.com/config": "kube-state-metrics" },
+      },
       networkPolicy: {
         enabled: true,
         metricsFrom: [
@@ -380,6 +386,14 @@ export async function installMonitoringCrds(env: TestEnv): Promise<void> {
 
 export async function readText(path: string): Promise<string> {
   return readFile(path, "utf8");
+}
+
+/**
+ * The metrics kube-state-metrics serves with deploy/kube-state-metrics/: the
+ * dashboard reads them, but the controller does not expose them.
+ */
+export async function kubeStateMetricsNames(): Promise<Set<string>> {
+  return new Set(ksmMetricNames(parseKsmConfig(await readText(join(root, KSM_CONFIG)))));
 }
 
 /** A Grafana dashboard's expressions, with where each comes from. */
