@@ -20,6 +20,7 @@ export type Reason =
   | "NotPermitted"
   | "RevokeFailed"
   | "AWSRejected"
+  | "RegionUnreachable"
   | "DestinationNotFound"
   | "AccessDenied"
   | "AWSUnavailable"
@@ -102,6 +103,11 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   NotPermitted: stalled,
   RevokeFailed: retrying,
   AWSRejected: stalled,
+  /**
+   * No AWS endpoint exists for the region (a made-up one): not retried, so it
+   * holds neither a worker nor a client; decided again when the spec changes.
+   */
+  RegionUnreachable: stalled,
   DestinationNotFound: retrying,
   AccessDenied: retrying,
   AWSUnavailable: retrying,

@@ -8,6 +8,17 @@ export class DeletionObserved extends Error {
   override name = "DeletionObserved";
 }
 
+/** The abort reason of a reconcile cut short because a binding or namespace change withdrew its permission. */
+export class PermissionWithdrawn extends Error {
+  override name = "PermissionWithdrawn";
+}
+
+function interruptedBy(reason: unknown): string {
+  if (reason instanceof DeletionObserved) return "The object's deletion";
+  if (reason instanceof PermissionWithdrawn) return "A change of bindings or namespace labels";
+  return "Shutdown";
+}
+
 export function failureFromAws(
   error: unknown,
   desired: { destinationName: string; region: string },
@@ -15,8 +26,10 @@ export function failureFromAws(
 ): ReconcileFailure {
   const where = `destination ${desired.destinationName} in ${desired.region}`;
   if (signal.aborted) {
-    const why = signal.reason instanceof DeletionObserved ? "The object's deletion" : "Shutdown";
-    return new ReconcileFailure("Interrupted", `${why} interrupted the update of ${where}`);
+    return new ReconcileFailure(
+      "Interrupted",
+      `${interruptedBy(signal.reason)} interrupted the update of ${where}`,
+    );
   }
   const roleError = error instanceof AwsCallError ? error.cause : error;
   if (roleError instanceof RoleNotAllowedError) {
@@ -35,6 +48,11 @@ export function failureFromAws(
       return new ReconcileFailure("DestinationNotFound", `The ${where} does not exist: ${detail}`);
     case "access-denied":
       return new ReconcileFailure("AccessDenied", `Access denied updating ${where}: ${detail}`);
+    case "unreachable":
+      return new ReconcileFailure(
+        "RegionUnreachable",
+        `No AWS endpoint answers for region ${desired.region}: check spec.region`,
+      );
     case "transient":
       return new ReconcileFailure(
         "AWSUnavailable",
