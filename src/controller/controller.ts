@@ -117,7 +117,8 @@ export class PolicyController {
     for (const other of [key, ...affected]) {
       if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
     }
-    if (obj.metadata.deletionTimestamp && !this.#deleting.has(uid)) this.#deletionObserved(key, uid);
+    if (obj.metadata.deletionTimestamp && !this.#deleting.has(uid))
+      this.#deletionObserved(key, uid);
     // A user's change goes ahead of background work; the reconcile decides whether sweeps cover it again.
     if (this.#changes.worthReconciling(obj)) this.#foreground(key);
     for (const other of affected) this.#foreground(other);
