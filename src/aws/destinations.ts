@@ -99,7 +99,7 @@ export interface DestinationClientOptions {
   /** For tests: where the controller's own account is looked up. */
   identity?: CallerIdentity;
   /**
-   * SDK clients kept at most (default 256, see logs-clients.ts); each is evicted
+   * SDK clients kept at most (default 64, see logs-clients.ts); each is evicted
    * together with its credentials, and its region's STS client and rate bucket
    * once no other kept client uses them.
    */

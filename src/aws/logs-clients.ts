@@ -16,8 +16,8 @@ import type { AwsTarget } from "./destinations.ts";
 import { rateLimitKey } from "./rate-limit.ts";
 import { DEFAULT_SESSION_NAME } from "./role-sessions.ts";
 
-/** Clients kept by default: every real region under a few dozen accounts or roles. */
-export const DEFAULT_MAX_CLIENTS = 256;
+/** Clients kept by default: every real region, and the sessions the workers use at once; about 100 KiB each. */
+export const DEFAULT_MAX_CLIENTS = 64;
 
 export interface LogsClientOptions {
   /** Per-attempt HTTP timeouts; a hung connection must fail into the retry loop. */

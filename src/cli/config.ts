@@ -174,7 +174,7 @@ export const FLAGS: readonly FlagSpec[] = [
     env: "LDPC_AWS_MAX_CLIENTS",
     description:
       "AWS SDK clients kept, one per region, role and session; the least recently used goes first, with its credentials, and its region's STS client and rate bucket once no kept client uses them",
-    default: "256",
+    default: "64",
   },
   {
     key: "allowedRoleArns",

@@ -14,7 +14,7 @@ describe("leader election, watch, rate-limit and role flags", () => {
     assert.equal(c.watchSilenceTimeout, 300_000);
     assert.equal(c.awsRateLimit, 5);
     assert.equal(c.awsBurst, undefined);
-    assert.equal(c.awsMaxClients, 256);
+    assert.equal(c.awsMaxClients, 64);
     assert.equal(c.allowedRoleArns, undefined, "no role may be assumed until one is listed");
   });
 
