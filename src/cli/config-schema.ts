@@ -98,6 +98,7 @@ export const configSchema = z
     watchSilenceTimeout: duration.refine((ms) => ms >= 1000, "must be at least 1s"),
     awsRateLimit: z.coerce.number().min(0).max(10_000),
     awsBurst: z.coerce.number().int().min(1).max(10_000).optional(),
+    awsMaxClients: z.coerce.number().int().min(1).max(100_000),
     allowedRoleArns: roleArns.optional(),
     requireBinding: flagBoolean,
   })

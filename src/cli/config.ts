@@ -184,6 +184,14 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "AWS requests allowed at once above the rate; the rate (at least 1) when unset",
   },
   {
+    key: "awsMaxClients",
+    flag: "--aws-max-clients <n>",
+    env: "LDPC_AWS_MAX_CLIENTS",
+    description:
+      "AWS SDK clients kept, one per region, role and session; the least recently used goes first, with its credentials, and its region's STS client and rate bucket once no kept client uses them",
+    default: "64",
+  },
+  {
     key: "allowedRoleArns",
     flag: "--allowed-role-arns <list>",
     env: "LDPC_ALLOWED_ROLE_ARNS",

@@ -20,6 +20,7 @@ export type Reason =
   | "NotPermitted"
   | "RevokeFailed"
   | "AWSRejected"
+  | "RegionUnreachable"
   | "DestinationNotFound"
   | "AccessDenied"
   | "AWSUnavailable"
@@ -102,6 +103,12 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   NotPermitted: stalled,
   RevokeFailed: retrying,
   AWSRejected: stalled,
+  /**
+   * No AWS endpoint exists for the region (a made-up one): not retried, so it
+   * holds neither a worker nor a client. Looked at again each drift interval, so
+   * a passing DNS outage does not stall real regions for good.
+   */
+  RegionUnreachable: awaitingPerson,
   DestinationNotFound: retrying,
   AccessDenied: retrying,
   AWSUnavailable: retrying,

@@ -1,6 +1,7 @@
 // Maps a failed AWS call to the outcome the user sees.
 import { awsErrorText } from "../../aws/error-text.ts";
 import { whereText } from "../wording.ts";
+import { quote } from "../../util/quote.ts";
 import { AwsCallError } from "../../aws/errors.ts";
 import { RoleNotAllowedError } from "../../aws/roles.ts";
 import { ReconcileFailure } from "../outcomes.ts";
@@ -10,6 +11,17 @@ export class DeletionObserved extends Error {
   override name = "DeletionObserved";
 }
 
+/** The abort reason of a reconcile cut short because a binding or namespace change withdrew its permission. */
+export class PermissionWithdrawn extends Error {
+  override name = "PermissionWithdrawn";
+}
+
+function interruptedBy(reason: unknown): string {
+  if (reason instanceof DeletionObserved) return "The object's deletion";
+  if (reason instanceof PermissionWithdrawn) return "A change of bindings or namespace labels";
+  return "Shutdown";
+}
+
 export function failureFromAws(
   error: unknown,
   desired: { destinationName: string; region: string },
@@ -17,8 +29,10 @@ export function failureFromAws(
 ): ReconcileFailure {
   const where = whereText(desired);
   if (signal.aborted) {
-    const why = signal.reason instanceof DeletionObserved ? "The object's deletion" : "Shutdown";
-    return new ReconcileFailure("Interrupted", `${why} interrupted the update of ${where}`);
+    return new ReconcileFailure(
+      "Interrupted",
+      `${interruptedBy(signal.reason)} interrupted the update of ${where}`,
+    );
   }
   const roleError = error instanceof AwsCallError ? error.cause : error;
   if (roleError instanceof RoleNotAllowedError) {
@@ -53,6 +67,12 @@ export function failureFromAws(
       return new ReconcileFailure(
         "AccessDenied",
         `Access denied updating ${where}: ${detail}`,
+        options,
+      );
+    case "unreachable":
+      return new ReconcileFailure(
+        "RegionUnreachable",
+        `No AWS endpoint answers for region ${quote(desired.region)}: check spec.region`,
         options,
       );
     case "transient":
