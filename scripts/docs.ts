@@ -4,10 +4,11 @@
 //   controller's table of outcomes;
 // - the configuration table in README.md, from the flags of src/cli/config.ts;
 // - the metrics table in docs/operations.md, from src/metrics/metrics.ts and
-//   src/metrics/resilience.ts.
+//   src/metrics/resilience.ts;
+// - the IAM documents in docs/aws-setup.md, from deploy/aws/*.json.
 // The tables inside hand-written files sit between marker comments; the rest of
 // those files is left as it is.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as prettier from "prettier";
 import { Registry } from "prom-client";
@@ -33,8 +34,22 @@ export async function docsOutputs(root: string): Promise<Record<string, string>>
     ["README.md", "configuration", "src/cli/config.ts", configurationTable()],
     [join("docs", "operations.md"), "metrics", "src/metrics", metricsTable()],
   ];
+  // docs/aws-setup.md shows each IAM document of deploy/aws/ as it is.
+  for (const json of (await readdir(join(root, "deploy", "aws")))
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
+    const text = await readFile(join(root, "deploy", "aws", json), "utf8");
+    sections.push([
+      join("docs", "aws-setup.md"),
+      `aws-${json.replace(/\.json$/, "")}`,
+      `deploy/aws/${json}`,
+      `\`\`\`json\n${text.trim()}\n\`\`\``,
+    ]);
+  }
   for (const [file, name, source, content] of sections) {
-    const current = await readFile(join(root, file), "utf8").catch(() => undefined);
+    // Several sections of one file: each builds on the one before.
+    const current =
+      outputs[file] ?? (await readFile(join(root, file), "utf8").catch(() => undefined));
     if (current === undefined) continue;
     const formatted = await formatMarkdown(root, content);
     outputs[file] = replaceSection(current, markers(name, source), formatted, file);
