@@ -90,9 +90,10 @@ describe("completion", () => {
       ["run", "validate", "diff", "version", "completion", "help"],
     );
     const validate = tree.commands.find((c) => c.name === "validate");
-    assert.deepEqual(validate?.operands, { kind: "files" });
+    assert.ok(validate);
+    assert.deepEqual(validate.operands, { kind: "files" });
     assert.deepEqual(
-      validate?.options.find((o) => o.names.includes("--output")),
+      validate.options.find((o) => o.names.includes("--output")),
       {
         names: ["-o", "--output"],
         description: "text (file:line: path: message) or json",
