@@ -14,7 +14,8 @@ export function buildCommit(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const given = env.REVISION?.trim().toLowerCase();
-  if (given) {
+  // "unknown" is the Dockerfile's label default, passed on by some builders.
+  if (given && given !== "unknown") {
     if (!COMMIT.test(given))
       throw new Error(`REVISION must be a commit's hex digits, got ${JSON.stringify(given)}`);
     return given;
