@@ -41,5 +41,6 @@ if (import.meta.main) {
   const commit = buildCommit(root);
   if (commit === undefined) rmSync(file, { force: true });
   else writeFileSync(file, `${JSON.stringify({ commit })}\n`);
-  console.log(`${file}: commit ${commit ?? "unknown"}`);
+  // stderr: `npm pack --json` runs this through prepack, and its stdout is JSON.
+  console.error(`${file}: commit ${commit ?? "unknown"}`);
 }
