@@ -20,7 +20,15 @@ import {
   type ControllerOptions,
   type PolicyCache,
 } from "./options.ts";
-import { OwnershipIndex, targetOf } from "./ownership.ts";
+import { DestinationEvidence } from "./evidence.ts";
+import {
+  destinationId,
+  destinationOf,
+  OwnershipIndex,
+  targetOf,
+  unresolved,
+} from "./ownership.ts";
+import type { AwsAccount } from "../util/arn.ts";
 import { Permissions } from "./permissions.ts";
 import { queueMetrics } from "./queue-metrics.ts";
 import { WorkQueue } from "./queue.ts";
@@ -48,8 +56,10 @@ export class PolicyController {
   readonly #owners = new OwnershipIndex();
   /** Keys whose deletion has been seen. */
   readonly #deleting = new Set<string>();
-  /** Keys whose destination another object may have written since their record was made. */
-  readonly #suspect = new Set<string>();
+  /** What this process has seen at each destination; see record.ts. */
+  readonly #evidence: DestinationEvidence;
+  /** The controller's own account, once GetCallerIdentity has answered. */
+  #own: AwsAccount | undefined;
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
 
@@ -69,6 +79,11 @@ export class PolicyController {
     const clock = options.clock ?? systemClock;
     this.#tenancy = options.tenancy ?? new Tenancy(false, () => () => false);
     this.#permissions = new Permissions(this.#tenancy, options.defaultRegion);
+    // Another object's write or a read of a changed policy: the others at that
+    // destination forget their records soon, in status, so the doubt outlasts a restart.
+    this.#evidence = new DestinationEvidence((keys) => {
+      for (const other of keys) this.#queue.add(other, "background");
+    });
     this.#deps = {
       aws,
       writer,
@@ -82,7 +97,10 @@ export class PolicyController {
       permission: (object) => this.#permissions.of(object),
       memory: new Map(),
       lastRead: new Map(),
-      recordSuspect: (key) => this.#suspect.has(key),
+      identity: (region) => this.#identify(aws, region),
+      destinationOf: (region, name, roleArn) =>
+        destinationId(region, name, roleArn, this.#own?.accountId),
+      evidence: this.#evidence,
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
@@ -97,7 +115,6 @@ export class PolicyController {
       metrics,
       log,
       clock,
-      suspect: this.#suspect,
     });
   }
 
@@ -105,10 +122,6 @@ export class PolicyController {
     const key = keyOf(obj.metadata);
     this.#permissions.track(obj);
     const affected = this.#claim(key, obj);
-    // Another object may now write these destinations: records made before prove nothing.
-    for (const other of [key, ...affected]) {
-      if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
-    }
     if (obj.metadata.deletionTimestamp && !this.#deleting.has(key)) this.#deletionObserved(key);
     // A user's change goes ahead of background work; the reconcile decides whether sweeps cover it again.
     if (this.#changes.worthReconciling(obj)) this.#foreground(key);
@@ -123,11 +136,14 @@ export class PolicyController {
   remove(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
     this.#runner.interrupt(key);
+    // A writer that goes (Retain, or a revoke that failed) leaves a policy nobody has read.
+    const target = this.#owners.targetOfKey(key);
+    if (target !== undefined) this.#evidence.writerGone(target, key);
+    this.#evidence.track(key, undefined);
     // The next-oldest object targeting the same destination may now own it.
     for (const other of this.#owners.delete(key)) this.#queue.add(other);
     this.#changes.forget(key);
     this.#deleting.delete(key);
-    this.#suspect.delete(key);
     if (obj.metadata.uid) {
       this.#deps.memory.delete(obj.metadata.uid);
       this.#deps.lastRead.delete(obj.metadata.uid);
@@ -161,8 +177,30 @@ export class PolicyController {
       uid: obj.metadata.uid ?? key,
     };
     const permitted = this.#permissions.of(obj).permitted;
-    const target = permitted ? targetOf(obj, this.#options.defaultRegion) : undefined;
+    const region = this.#options.defaultRegion;
+    const own = this.#own?.accountId;
+    this.#evidence.track(key, permitted ? destinationOf(obj, region, own) : undefined);
+    const target = permitted ? targetOf(obj, region, own) : undefined;
     return this.#owners.set(key, target, claim);
+  }
+
+  /**
+   * The own account, looked up once. Learning it re-keys every role-less
+   * object before any reconcile waiting for it goes on, so ownership is decided
+   * on one name per destination before the first write.
+   */
+  async #identify(aws: DestinationSweepApi, region: string): Promise<AwsAccount | undefined> {
+    if (this.#own) return this.#own;
+    const account = await aws.account({ region });
+    if (account && !this.#own) {
+      this.#own = account;
+      for (const key of this.#evidence.keysWhere(unresolved)) {
+        const ref = refOf(key);
+        const obj = this.#cache.get(ref.namespace, ref.name);
+        if (obj) for (const other of this.#claim(key, obj)) this.#queue.add(other);
+      }
+    }
+    return this.#own;
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {

@@ -20,6 +20,7 @@ import { detectDrift, driftInterval, intervalNote, observeLivePolicy } from "./p
 import { recordHash } from "./record.ts";
 import { checkPermission } from "./phases/permission.ts";
 import { locateDestination } from "./phases/locate.ts";
+import { identifyDestination, weighRecord } from "./phases/identify.ts";
 import { destinationArn } from "../aws/identity.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
@@ -31,6 +32,8 @@ const PHASES: readonly (readonly [string, Phase])[] = [
   ["permission", checkPermission],
   ["finalizer", syncFinalizer],
   ["guardrail", refuseUnsafePolicy],
+  ["identify", identifyDestination],
+  ["weigh", weighRecord],
   ["observe", observeLivePolicy],
   ["conflict", yieldToOwner],
   ["stalled", skipWhileStalled],
@@ -75,7 +78,10 @@ export async function reconcile(
   try {
     for (const [, phase] of PHASES) {
       const result = await phase(ctx, deps);
-      if (result === "stop") return finish(ctx, deps, undefined);
+      if (result === "stop") {
+        await forgetRecord(ctx, deps);
+        return finish(ctx, deps, undefined);
+      }
       if (result) {
         outcome = result;
         break;
@@ -93,9 +99,17 @@ export async function reconcile(
   outcome ??= { reason: "ReconcileError", message: "reconcile ended without an outcome" };
   const note = intervalNote(ctx, deps);
   if (note) outcome = { ...outcome, message: `${outcome.message}. ${note}` };
-  await locateDestination(ctx, deps);
+  locateDestination(ctx);
   await summarize(ctx, deps, outcome);
   return finish(ctx, deps, outcome);
+}
+
+/** A reconcile that writes no status still forgets a record it found contradicted (see record.ts). */
+async function forgetRecord(ctx: ReconcileContext, deps: ReconcileDeps): Promise<void> {
+  if (ctx.forgetRecord && ctx.object.status?.appliedRecordHash !== undefined) {
+    const patch: Record<string, unknown> = { appliedRecordHash: null };
+    await deps.writer.patchStatus(ctx.ref, patch);
+  }
 }
 
 function finish(
@@ -146,10 +160,11 @@ async function summarize(
   }
   // The record proves what AWS holds once recordApplied has written it (see record.ts).
   const record = ctx.inSync && ctx.desired ? recordHash(ctx.desired.annotation) : undefined;
-  if (record && outcome.reason === "Applied" && status.appliedRecordHash !== record) {
-    patch.appliedRecordHash = record;
+  if (record && outcome.reason === "Applied") {
+    if (status.appliedRecordHash !== record) patch.appliedRecordHash = record;
+  } else if (ctx.forgetRecord && status.appliedRecordHash !== undefined) {
+    patch.appliedRecordHash = null;
   }
-  if (ctx.forgetRecord && status.appliedRecordHash !== undefined) patch.appliedRecordHash = null;
   if (ctx.appliedAt) patch.lastAppliedTime = rfc3339(ctx.appliedAt);
   if (ctx.liveHash !== undefined && status.livePolicyHash !== ctx.liveHash)
     patch.livePolicyHash = ctx.liveHash;

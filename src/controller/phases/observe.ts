@@ -9,6 +9,7 @@ import {
   type ReconcileDeps,
 } from "../context.ts";
 import { liveHash } from "../live.ts";
+import { keyOf } from "../../kube/keys.ts";
 import { readyReason } from "../conditions.ts";
 import { OUTCOMES, ReconcileFailure, type Reason } from "../outcomes.ts";
 import { failureFromAws } from "./aws-failure.ts";
@@ -100,8 +101,12 @@ async function compareLive(
   const desired = required(ctx.desired);
   const where = `destination ${desired.destinationName} in ${desired.region}`;
   const live = await readLive(ctx, deps);
-  if (!live) throw new ReconcileFailure("DestinationNotFound", `The ${where} ${missing}`);
+  if (!live) {
+    deps.evidence.doubt(required(ctx.destination), keyOf(ctx.ref));
+    throw new ReconcileFailure("DestinationNotFound", `The ${where} ${missing}`);
+  }
   ctx.liveHash = liveHash(live.accessPolicy);
+  deps.evidence.saw(required(ctx.destination), ctx.liveHash, keyOf(ctx.ref));
   return { where, diff: summarizePolicyDiff(live.accessPolicy, desired.document) };
 }
 
