@@ -61,6 +61,8 @@ export interface ReconcileContext {
   inSync?: "already" | "written";
   /** The record matches the desired state but proves nothing: the live policy must be read first. */
   verify?: boolean;
+  /** The record is this object's own and matches, but a difference was seen since: a read that differs is drift. */
+  doubted?: boolean;
   /** The destination's identity (see destinationId), once the account it lives in is known. */
   destination?: string;
   /** The account the destination lives in: the role's, or the controller's own. */

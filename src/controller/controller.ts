@@ -21,13 +21,7 @@ import {
   type PolicyCache,
 } from "./options.ts";
 import { DestinationEvidence } from "./evidence.ts";
-import {
-  destinationId,
-  destinationOf,
-  OwnershipIndex,
-  targetOf,
-  unresolved,
-} from "./ownership.ts";
+import { destinationId, destinationOf, OwnershipIndex, targetOf, unresolved } from "./ownership.ts";
 import type { AwsAccount } from "../util/arn.ts";
 import { Permissions } from "./permissions.ts";
 import { queueMetrics } from "./queue-metrics.ts";
@@ -190,17 +184,21 @@ export class PolicyController {
    * on one name per destination before the first write.
    */
   async #identify(aws: DestinationSweepApi, region: string): Promise<AwsAccount | undefined> {
-    if (this.#own) return this.#own;
+    const known = this.#own;
+    if (known) return known;
     const account = await aws.account({ region });
-    if (account && !this.#own) {
-      this.#own = account;
-      for (const key of this.#evidence.keysWhere(unresolved)) {
-        const ref = refOf(key);
-        const obj = this.#cache.get(ref.namespace, ref.name);
-        if (obj) for (const other of this.#claim(key, obj)) this.#queue.add(other);
-      }
-    }
+    if (account) this.#learn(account);
     return this.#own;
+  }
+
+  #learn(account: AwsAccount): void {
+    if (this.#own) return;
+    this.#own = account;
+    for (const key of this.#evidence.keysWhere(unresolved)) {
+      const ref = refOf(key);
+      const obj = this.#cache.get(ref.namespace, ref.name);
+      if (obj) for (const other of this.#claim(key, obj)) this.#queue.add(other);
+    }
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {

@@ -79,7 +79,7 @@ export async function reconcile(
     for (const [, phase] of PHASES) {
       const result = await phase(ctx, deps);
       if (result === "stop") {
-        await forgetRecord(ctx, deps);
+        await keepDoubt(ctx, deps);
         return finish(ctx, deps, undefined);
       }
       if (result) {
@@ -104,11 +104,10 @@ export async function reconcile(
   return finish(ctx, deps, outcome);
 }
 
-/** A reconcile that writes no status still forgets a record it found contradicted (see record.ts). */
-async function forgetRecord(ctx: ReconcileContext, deps: ReconcileDeps): Promise<void> {
-  if (ctx.forgetRecord && ctx.object.status?.appliedRecordHash !== undefined) {
-    const patch: Record<string, unknown> = { appliedRecordHash: null };
-    await deps.writer.patchStatus(ctx.ref, patch);
+/** A reconcile that writes no status still keeps a contradiction it found (see record.ts). */
+async function keepDoubt(ctx: ReconcileContext, deps: ReconcileDeps): Promise<void> {
+  if (ctx.liveHash !== undefined && ctx.object.status?.livePolicyHash !== ctx.liveHash) {
+    await deps.writer.patchStatus(ctx.ref, { livePolicyHash: ctx.liveHash });
   }
 }
 

@@ -20,12 +20,15 @@
 //     there that may have landed (a put or revoke by another object, a failed
 //     put, a Retain deletion of another writer), keyed by destination identity
 //     so that every route to one destination counts (see evidence.ts);
-//   - the object yielded to another owner (Conflict) or was suspended: the
-//     record is forgotten, status.appliedRecordHash cleared.
-// A contradicted record is forgotten in status at the object's next reconcile
-// (whatever its mode), so the doubt outlasts a restart; until then only the
-// drift sweep can notice what a process that crashed had seen. An unproven
-// record sends the reconcile to read the live policy or put before Applied.
+//   - the object was suspended (nothing is seen meanwhile: livePolicyHash
+//     becomes "unknown") or yielded to another owner (Conflict: the record is
+//     forgotten, status.appliedRecordHash cleared).
+// What the process saw is copied into status.livePolicyHash at the object's
+// next reconcile, whatever its mode, so the doubt outlasts a restart; until
+// then only the drift sweep can notice what a process that crashed had seen.
+// An unproven record sends the reconcile to read the live policy or put before
+// Applied. A record of the object's own that is only contradicted keeps
+// driftPolicy's meaning: a read that differs is drift, which Report leaves alone.
 import { createHash } from "node:crypto";
 import { LAST_APPLIED_ANNOTATION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
@@ -130,14 +133,20 @@ export function recordInForce(
   return lastSeen === undefined || lastSeen === recordPolicyHash(proven) ? proven : undefined;
 }
 
-/** The record this object would rely on, when what was seen at its destination contradicts it. */
+/** What this controller last applied for the object, by its own memory or a proven record. */
+export function ownRecord(object: LogDestinationPolicy, memory: RecordMemory): string | undefined {
+  const uid = object.metadata.uid;
+  return (
+    (uid === undefined ? undefined : memory.get(uid)?.annotation) ?? provenRecord(object, memory)
+  );
+}
+
+/** True when the object has a record of its own and what was seen at its destination contradicts it. */
 export function contradictedRecord(
   object: LogDestinationPolicy,
   memory: RecordMemory,
   seen: string | undefined,
 ): boolean {
-  const uid = object.metadata.uid;
-  const record = (uid === undefined ? undefined : memory.get(uid)?.annotation) ??
-    provenRecord(object, memory);
+  const record = ownRecord(object, memory);
   return record !== undefined && contradicted(record, seen);
 }

@@ -543,20 +543,25 @@ describe("identify: weigh the record", () => {
       name: "a record nothing contradicts stands",
       object: withProvenRecord(policyObject()),
       result: "continue",
-      ctx: { forgetRecord: undefined },
+      ctx: { liveHash: undefined },
     },
     {
-      name: "a record contradicted by what was seen at the destination is forgotten",
+      name: "a record contradicted by what was seen at the destination leaves that in status",
       object: withProvenRecord(policyObject()),
       given: (ctx, w) => {
-        w.deps.memory.set("uid-p", { generation: 1, annotation: ctx.desired?.annotation ?? "" });
         w.deps.evidence.saw(ctx.destination ?? "", policyHash(OTHER), "ns/other");
       },
       result: "continue",
-      ctx: { forgetRecord: true },
-      then: (_ctx, w) => {
-        assert.equal(w.deps.memory.has("uid-p"), false);
+      ctx: { liveHash: policyHash(OTHER) },
+    },
+    {
+      name: "a remembered record after a put that may have landed leaves unknown in status",
+      given: (ctx, w) => {
+        w.deps.memory.set("uid-p", { generation: 1, annotation: ctx.desired?.annotation ?? "" });
+        w.deps.evidence.doubt(ctx.destination ?? "", "ns/p");
       },
+      result: "continue",
+      ctx: { liveHash: "unknown" },
     },
     {
       name: "a record the destination was seen holding again stands",
@@ -565,7 +570,15 @@ describe("identify: weigh the record", () => {
         w.deps.evidence.saw(ctx.destination ?? "", policyHash(GOOD), "ns/other");
       },
       result: "continue",
-      ctx: { forgetRecord: undefined },
+      ctx: { liveHash: undefined },
+    },
+    {
+      name: "an object without a record of its own has nothing to weigh",
+      given: (ctx, w) => {
+        w.deps.evidence.saw(ctx.destination ?? "", policyHash(OTHER), "ns/other");
+      },
+      result: "continue",
+      ctx: { liveHash: undefined },
     },
   ]);
 });
@@ -738,11 +751,9 @@ describe("locate", () => {
   const account = { partition: "aws", accountId: "123456789012" };
   table(locateDestination as Phase, [
     {
-      name: "a policy in sync learns the account that holds it",
-      given: (ctx) => (ctx.inSync = "written"),
-      aws: { account },
+      name: "a policy in sync takes the account the identify phase found, with no AWS call",
+      given: (ctx) => Object.assign(ctx, { inSync: "written", destinationAccount: account }),
       result: "continue",
-      calls: ["aws.account"],
       ctx: { account },
     },
     { name: "a policy not in sync asks nothing", result: "continue", ctx: { account: undefined } },

@@ -128,6 +128,10 @@ const STALLED = "Ready=False Stalled=True";
 const RETRYING = "Ready=False Reconciling=True";
 const PUT = "aws.put d";
 const STATUS = "kube.status ns/p";
+/** The controller's own account, looked up once, before its first AWS call. */
+const WHO = "aws.account";
+/** A put, its record and status, once the account is known. */
+const APPLIED_AGAIN = [PUT, "kube.annotations ns/p", STATUS];
 const deleting = { deletionTimestamp: "2025-06-01T00:00:00Z" };
 /** A put that fails: `when` says how, for the test's name; stalled or retried with backoff. */
 const failing = (when: string, reason: Reason, error: Error, retried: boolean): Row => ({
@@ -139,7 +143,7 @@ const failing = (when: string, reason: Reason, error: Error, retried: boolean): 
     conditions: retried ? RETRYING : STALLED,
     requeue: retried ? ["backoff"] : [],
     events: [`Warning ${reason} Reconcile`],
-    calls: [PUT, STATUS],
+    calls: [WHO, PUT, STATUS],
   },
 });
 
@@ -152,7 +156,7 @@ const observing = (policy: typeof GOOD, reason: Reason, conditions: string, type
     conditions,
     requeue: ["sweep"],
     events: [`${type} ${reason} Reconcile`],
-    calls: ["aws.describe d", STATUS],
+    calls: [WHO, "aws.describe d", STATUS],
   },
 });
 /** The object is applied, then its first sweep reads this policy. */
@@ -165,13 +169,13 @@ const sweepFinds =
     await w.tick();
   };
 
-/** A first apply: put, record, where it went, status. */
+/** A first apply: who the controller is, put, record, status. */
 const APPLIED: Row["expect"] = {
   reason: "Applied",
   conditions: "Ready=True",
   requeue: ["sweep"],
   events: ["Normal Applied PutDestinationPolicy"],
-  calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
+  calls: [WHO, ...APPLIED_AGAIN],
 };
 
 const rows: Row[] = [
@@ -243,7 +247,7 @@ const rows: Row[] = [
         "Warning Drifted Reconcile",
       ],
       // Report leaves AWS as it is, and where it is still follows from the identity.
-      calls: [...APPLIED.calls, "aws.list d", "aws.account", STATUS],
+      calls: [...APPLIED.calls, "aws.list d", STATUS],
     },
   },
   {
@@ -260,7 +264,7 @@ const rows: Row[] = [
         "Normal Applied PutDestinationPolicy",
       ],
       // The fake API server does not echo writes into the cache, so the record is written again.
-      calls: [...APPLIED.calls, "aws.list d", ...APPLIED.calls],
+      calls: [...APPLIED.calls, "aws.list d", ...APPLIED_AGAIN],
     },
   },
   {
@@ -289,13 +293,12 @@ const rows: Row[] = [
       events: ["Warning Conflict Reconcile"],
       // The older one runs again, as its ownership may have changed; its record spares it the put.
       calls: [
+        WHO,
         PUT,
         "kube.annotations ns/older",
-        "aws.account",
         "kube.status ns/older",
         STATUS,
         "kube.annotations ns/older",
-        "aws.account",
         "kube.status ns/older",
       ],
     },
@@ -403,7 +406,7 @@ const rows: Row[] = [
       conditions: "Ready=True",
       requeue: ["sweep"],
       events: ["Warning AWSUnavailable Reconcile", "Normal Applied PutDestinationPolicy"],
-      calls: [PUT, STATUS, ...APPLIED.calls],
+      calls: [WHO, PUT, STATUS, ...APPLIED_AGAIN],
     },
   },
   {
@@ -421,7 +424,7 @@ const rows: Row[] = [
       conditions: RETRYING,
       requeue: ["backoff"],
       events: ["Warning RevokeFailed Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
     },
   },
   {
@@ -439,7 +442,7 @@ const rows: Row[] = [
       conditions: RETRYING,
       requeue: [],
       events: ["Warning Interrupted Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
     },
   },
   {

@@ -8,7 +8,7 @@ import {
 } from "../context.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { sameDesiredState } from "../desired.ts";
-import { annotationOf, recordInForce } from "../record.ts";
+import { annotationOf, ownRecord, recordInForce } from "../record.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
 
@@ -25,6 +25,8 @@ export function compareWithLastApplied(ctx: ReconcileContext, deps: ReconcileDep
     ctx.inSync = "already";
   } else if (sameDesiredState(annotationOf(ctx.object), desired)) {
     ctx.verify = true;
+    // Ours, but a difference was seen since: what differs now is drift.
+    ctx.doubted = sameDesiredState(ownRecord(ctx.object, deps.memory), desired);
   }
   return undefined;
 }

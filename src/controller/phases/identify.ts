@@ -36,14 +36,12 @@ export async function identifyDestination(
 }
 
 /**
- * A record that what was seen at the destination contradicts is forgotten now,
- * in status, whatever the mode and however this reconcile ends, so the doubt
- * outlasts a restart of the controller.
+ * What was seen at the destination, when it contradicts the object's record,
+ * goes into status.livePolicyHash now, whatever the mode and however this
+ * reconcile ends, so the doubt outlasts a restart of the controller.
  */
 export function weighRecord(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
   const seen = deps.evidence.at(required(ctx.destination));
-  if (!contradictedRecord(ctx.object, deps.memory, seen)) return undefined;
-  if (ctx.object.metadata.uid) deps.memory.delete(ctx.object.metadata.uid);
-  ctx.forgetRecord = true;
+  if (seen !== undefined && contradictedRecord(ctx.object, deps.memory, seen)) ctx.liveHash = seen;
   return undefined;
 }

@@ -165,7 +165,12 @@ export async function detectDrift(
   if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
   const { where, diff } = await compareLive(ctx, deps, "no longer exists");
   if (diff.equal) return undefined;
-  ctx.drift = `The live policy of ${where} drifted from the applied one: ${diff.text}`;
+  return drifted(ctx, where, diff.text);
+}
+
+/** The live policy differs from the one this object applied: Report leaves it, Correct puts. */
+function drifted(ctx: ReconcileContext, where: string, text: string): PhaseResult {
+  ctx.drift = `The live policy of ${where} drifted from the applied one: ${text}`;
   if (required(ctx.spec).driftPolicy === "Report") {
     return {
       reason: "Drifted",
@@ -182,8 +187,17 @@ export async function detectDrift(
  * only once AWS is known to hold the desired policy.
  */
 async function verifyLive(ctx: ReconcileContext, deps: ReconcileDeps): Promise<PhaseResult> {
-  if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
-  const { diff } = await compareLive(ctx, deps, "does not exist");
+  const wait = ctx.swept ? 0 : readWait(ctx, deps);
+  if (wait > 0) {
+    // Report never overwrites what may be drift: look again once the floor allows.
+    if (ctx.doubted && required(ctx.spec).driftPolicy === "Report") {
+      ctx.requeueAfterMs = wait;
+      return "stop";
+    }
+    return undefined;
+  }
+  const { where, diff } = await compareLive(ctx, deps, "does not exist");
   if (diff.equal) ctx.inSync = "already";
+  else if (ctx.doubted) return drifted(ctx, where, diff.text);
   return undefined;
 }

@@ -78,7 +78,9 @@ export class FakeAws implements DestinationSweepApi {
     this.calls.push("aws.account");
     const account = this.script.account;
     return Promise.resolve(
-      account === undefined ? { partition: "aws", accountId: "123456789012" } : (account ?? undefined),
+      account === undefined
+        ? { partition: "aws", accountId: "123456789012" }
+        : (account ?? undefined),
     );
   }
 
