@@ -40,7 +40,7 @@ describe("status tells the truth", () => {
   const puts = async (name: string) => (await callsFor(env, name, "PutDestinationPolicy")).length;
   const reads = async (name: string) => (await callsFor(env, name, "DescribeDestinations")).length;
 
-  test("drift seen under driftPolicy Report, then driftPolicy Correct: the drift is put right before Applied", async () => {
+  test("drift seen under driftPolicy Report, then driftPolicy Correct: the drift is put right before Applied", async (t) => {
     const name = unique("report-then-correct");
     const desired = samplePolicy(name);
     await appliedSample(env, policies, name, { driftPolicy: "Report" });
@@ -50,11 +50,14 @@ describe("status tells the truth", () => {
 
     const generation = await patched(policies, name, { driftPolicy: "Correct" });
     await settledAs(policies, name, "Applied", generation);
+    t.diagnostic(
+      `Applied after ${String(await puts(name))} puts, ${String(await reads(name))} reads`,
+    );
     assert.equal(await storedPolicy(env, name), canonicalJson(desired));
     assert.equal(await puts(name), 2, "one put corrected it");
   });
 
-  test("Observe, another object takes the destination and is deleted with Retain, then Enforce: put right before Applied", async () => {
+  test("Observe, another object takes the destination and is deleted with Retain, then Enforce: put right before Applied", async (t) => {
     const name = unique("observe-retain");
     const desired = samplePolicy(name);
     // A long interval: only the controller's own knowledge of the other write can help.
@@ -74,13 +77,16 @@ describe("status tells the truth", () => {
 
     generation = await patched(policies, name, { mode: "Enforce" });
     await settledAs(policies, name, "Applied", generation);
+    t.diagnostic(
+      `after Enforce: ${String((await puts(name)) - putsBefore)} puts, ${String((await reads(name)) - readsBefore)} reads`,
+    );
     assert.equal(await storedPolicy(env, name), canonicalJson(desired));
     const looked = (await puts(name)) - putsBefore + ((await reads(name)) - readsBefore);
     assert.ok(looked >= 1, "a read or a put before Applied");
     assert.equal((await puts(name)) - putsBefore, 1, "one put put it right");
   });
 
-  test("a role-less object owns the destination; an object whose role is in the controller's own account is Conflict and cannot revoke it", async () => {
+  test("a role-less object owns the destination; an object whose role is in the controller's own account is Conflict and cannot revoke it", async (t) => {
     const name = unique("roleless-first");
     await createDestination(env, name);
     const ownerPolicy = samplePolicy(name, ["111111111111"]);
@@ -94,14 +100,16 @@ describe("status tells the truth", () => {
       roleArn: OWN_ROLE,
       deletionPolicy: "Revoke",
     });
-    await policies.waitForReason(late, "Conflict");
+    await policies.waitForReason(late, "Conflict", 5000).finally(async () => {
+      t.diagnostic(`${String(await puts(name))} puts`);
+    });
     await policies.delete(late);
     await policies.waitUntilGone(late);
     assert.equal(await storedPolicy(env, name), canonicalJson(ownerPolicy));
     assert.equal(await puts(name), 1, "only the owner's put: the role wrote and revoked nothing");
   });
 
-  test("an object whose role is in the controller's own account owns the destination; a role-less one is Conflict", async () => {
+  test("an object whose role is in the controller's own account owns the destination; a role-less one is Conflict", async (t) => {
     const name = unique("role-first");
     await createDestination(env, name);
     const ownerPolicy = samplePolicy(name, ["111111111111"]);
@@ -116,7 +124,9 @@ describe("status tells the truth", () => {
       destinationName: name,
       accessPolicy: samplePolicy(name, ["444444444444"]),
     });
-    await policies.waitForReason("late-" + name, "Conflict");
+    await policies.waitForReason("late-" + name, "Conflict", 5000).finally(async () => {
+      t.diagnostic(`${String(await puts(name))} puts`);
+    });
     assert.equal(await storedPolicy(env, name), canonicalJson(ownerPolicy));
     assert.equal(await puts(name), 1, "only the owner's put");
   });
