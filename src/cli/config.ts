@@ -41,6 +41,21 @@ export const FLAGS: readonly FlagSpec[] = [
     default: ":8080",
   },
   {
+    key: "metricsSecure",
+    flag: "--metrics-secure [bool]",
+    env: "LDPC_METRICS_SECURE",
+    description:
+      "serve /metrics over HTTPS and answer only callers whose bearer token the API server authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview); false serves plain, open HTTP for local use",
+    default: "false",
+  },
+  {
+    key: "metricsCertDir",
+    flag: "--metrics-cert-dir <path>",
+    env: "LDPC_METRICS_CERT_DIR",
+    description:
+      "folder holding tls.crt and tls.key for --metrics-secure, read again when they change; a self-signed certificate made at start when unset",
+  },
+  {
     key: "healthProbeBindAddress",
     flag: "--health-probe-bind-address <addr>",
     env: "LDPC_HEALTH_PROBE_BIND_ADDRESS",

@@ -157,7 +157,10 @@ spec:
     const result = await validate([file]);
     assert.equal(result.code, 1);
     const [first, second, ...rest] = lines(result.stdout);
-    assert.equal(first, `${file}:6: spec.destinationName: must not contain ':' or '*'`);
+    assert.equal(
+      first,
+      `${file}:6: spec.destinationName: must not contain ':', '*' or control characters (U+0000–U+001F, U+007F–U+009F)`,
+    );
     assert.ok(
       second?.startsWith(`${file}:7: spec.accessPolicyJson: accessPolicyJson is not valid JSON: `),
       second,

@@ -79,6 +79,15 @@ export const TENANCY_RULES: PolicyRule[] = [
   },
   { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
 ];
+/** Secure metrics (metrics.secure): review each scrape's token and whether its user may get /metrics. */
+export const METRICS_AUTH_RULES: PolicyRule[] = [
+  { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+  { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+];
+/** What the metrics-reader ClusterRole grants whoever it is bound to; the controller is not. */
+export const METRICS_READER_RULES: PolicyRule[] = [
+  { nonResourceURLs: ["/metrics"], verbs: ["get"] },
+];
 /** Leader election: create the Lease once; read, renew and take over that one Lease. */
 export function leaseRules(id: string): PolicyRule[] {
   return [
@@ -122,6 +131,21 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       ],
     },
     "CRDs not kept on uninstall": { crds: { keep: false } },
+    "plain metrics with a ServiceMonitor": {
+      metrics: { secure: false },
+      serviceMonitor: { enabled: true },
+    },
+    "metrics served from a certificate Secret, read by named subjects": {
+      metrics: {
+        certSecret: "ldpc-metrics-cert",
+        readers: [
+          { kind: "ServiceAccount", name: "prometheus", namespace: "monitoring" },
+          { kind: "Group", name: "platform-observers" },
+        ],
+      },
+      serviceMonitor: { enabled: true, bearerTokenSecret: { name: "prom-token", key: "token" } },
+      networkPolicy: { enabled: true, metricsNamespaces: ["monitoring", "ldpc-system"] },
+    },
     "replicas 2": { replicaCount: 2 },
     "every optional object and pass-through": {
       replicaCount: 3,

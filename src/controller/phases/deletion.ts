@@ -2,6 +2,8 @@
 // deleted, the destination gets a deny-all policy before the object goes.
 // Retain (the default) adds no finalizer, so deleting a namespace never waits
 // on this controller.
+import { ownerText, whereText } from "../wording.ts";
+import { printable } from "../../util/quote.ts";
 import { REVOKE_FINALIZER } from "../../api/names.ts";
 import { specSchema } from "../../api/v1alpha1.ts";
 import { keyOf } from "../../kube/keys.ts";
@@ -78,7 +80,7 @@ function revokeRefusal(
   try {
     target = desiredState(spec, deps.defaultRegion, ctx.object.metadata.uid);
   } catch (error) {
-    return { refusal: error instanceof Error ? error.message : String(error) };
+    return { refusal: printable(error instanceof Error ? error.message : String(error)) };
   }
   // No AWS call, the revoke included, unless a binding that selects the namespace
   // permits the object as it is now.
@@ -96,7 +98,9 @@ function revokeRefusal(
     return { refusal: "the last policy it applied went to another target than its spec names" };
   }
   const owner = deps.ownerOf(keyOf(ctx.ref));
-  if (owner !== undefined) return { refusal: `the older object ${owner} owns the destination` };
+  if (owner !== undefined) {
+    return { refusal: `${ownerText(owner, ctx.ref.namespace)} owns the destination` };
+  }
   return { target };
 }
 
@@ -149,7 +153,7 @@ export async function finalizeDeletion(
       deps.evidence.saw(destination, DENY_ALL_HASH, keyOf(ctx.ref));
       ctx.notice = {
         reason: "Revoked",
-        message: `Destination ${target.destinationName} in ${target.region} now denies every principal`,
+        message: `The ${whereText(target)} now denies every principal`,
       };
     } catch (error) {
       deps.evidence.doubt(destination, keyOf(ctx.ref));

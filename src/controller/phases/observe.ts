@@ -1,4 +1,5 @@
 // Phases that read the live policy: Observe mode, and drift detection in Enforce mode.
+import { whereText } from "../wording.ts";
 import { parseDuration } from "../../api/duration.ts";
 import type { LiveDestination } from "../../aws/destinations.ts";
 import { summarizePolicyDiff } from "../../policy/index.ts";
@@ -99,7 +100,7 @@ async function compareLive(
   missing: string,
 ): Promise<{ where: string; diff: ReturnType<typeof summarizePolicyDiff> }> {
   const desired = required(ctx.desired);
-  const where = `destination ${desired.destinationName} in ${desired.region}`;
+  const where = whereText(desired);
   const live = await readLive(ctx, deps);
   if (!live) {
     deps.evidence.doubt(required(ctx.destination), keyOf(ctx.ref));
