@@ -196,7 +196,9 @@ export const statusSchema = z
     livePolicyHash: z
       .string()
       .optional()
-      .describe("sha256 of the live policy last read from AWS (Observe mode and drift detection)."),
+      .describe(
+        "sha256 of the live policy last read from or written to AWS, or `unknown` when it may have changed since (a write that may have landed, a suspension). Status says Applied without an AWS call only while this is the applied policy's hash.",
+      ),
     lastDriftCheckTime: z.iso
       .datetime()
       .optional()

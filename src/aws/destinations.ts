@@ -63,6 +63,8 @@ export interface DestinationPolicyApi {
 
 /** What the controller needs: single reads and writes, and drift sweeps. */
 export interface DestinationSweepApi extends DestinationPolicyApi {
+  /** Required here: the controller decides ownership by the account a destination lives in. */
+  account(target: AwsTarget): Promise<AwsAccount | undefined>;
   /**
    * Every destination whose name starts with `prefix`, page by page (50 each),
    * as background work that yields to other calls. Resolves with the pages read.

@@ -21,7 +21,9 @@ import {
   type ControllerOptions,
   type PolicyCache,
 } from "./options.ts";
-import { OwnershipIndex, targetOf } from "./ownership.ts";
+import { DestinationEvidence } from "./evidence.ts";
+import { destinationId, destinationOf, OwnershipIndex, targetOf, unresolved } from "./ownership.ts";
+import type { AwsAccount } from "../util/arn.ts";
 import { Permissions } from "./permissions.ts";
 import { queueMetrics } from "./queue-metrics.ts";
 import { WorkQueue } from "./queue.ts";
@@ -51,8 +53,10 @@ export class PolicyController {
   readonly #deleting = new Set<string>();
   /** The uid each key's cached object has: what is kept per uid goes when another object takes the name. */
   readonly #uids = new Map<string, string>();
-  /** Keys whose destination another object may have written since their record was made. */
-  readonly #suspect = new Set<string>();
+  /** What this process has seen at each destination; see record.ts. */
+  readonly #evidence: DestinationEvidence;
+  /** The controller's own account, once GetCallerIdentity has answered. */
+  #own: AwsAccount | undefined;
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
 
@@ -72,6 +76,11 @@ export class PolicyController {
     const clock = options.clock ?? systemClock;
     this.#tenancy = options.tenancy ?? new Tenancy(false, () => () => false);
     this.#permissions = new Permissions(this.#tenancy, options.defaultRegion);
+    // Another object's write or a read of a changed policy: the others at that
+    // destination forget their records soon, in status, so the doubt outlasts a restart.
+    this.#evidence = new DestinationEvidence((keys) => {
+      for (const other of keys) this.#queue.add(other, "background");
+    });
     this.#deps = {
       aws,
       writer,
@@ -85,7 +94,10 @@ export class PolicyController {
       permission: (object) => this.#permissions.of(object),
       memory: new Map(),
       lastRead: new Map(),
-      recordSuspect: (key) => this.#suspect.has(key),
+      identity: (region) => this.#identify(aws, region),
+      destinationOf: (region, name, roleArn) =>
+        destinationId(region, name, roleArn, this.#own?.accountId),
+      evidence: this.#evidence,
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
@@ -100,7 +112,6 @@ export class PolicyController {
       metrics,
       log,
       clock,
-      suspect: this.#suspect,
     });
   }
 
@@ -113,10 +124,6 @@ export class PolicyController {
     this.#uids.set(key, uid);
     this.#permissions.track(obj);
     const affected = this.#claim(key, obj);
-    // Another object may now write these destinations: records made before prove nothing.
-    for (const other of [key, ...affected]) {
-      if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
-    }
     if (obj.metadata.deletionTimestamp && !this.#deleting.has(uid))
       this.#deletionObserved(key, uid);
     // A user's change goes ahead of background work; the reconcile decides whether sweeps cover it again.
@@ -132,10 +139,13 @@ export class PolicyController {
   remove(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
     this.#runner.interrupt(key);
+    // A writer that goes (Retain, or a revoke that failed) leaves a policy nobody has read.
+    const target = this.#owners.targetOfKey(key);
+    if (target !== undefined) this.#evidence.writerGone(target, key);
+    this.#evidence.track(key, undefined);
     // The next-oldest object targeting the same destination may now own it.
     for (const other of this.#owners.delete(key)) this.#queue.add(other);
     this.#changes.forget(key);
-    this.#suspect.delete(key);
     this.#forgetUid(obj.metadata.uid ?? key);
     this.#uids.delete(key);
     this.#permissions.forget(obj);
@@ -181,8 +191,34 @@ export class PolicyController {
       uid: obj.metadata.uid ?? key,
     };
     const permitted = this.#permissions.of(obj).permitted;
-    const target = permitted ? targetOf(obj, this.#options.defaultRegion) : undefined;
+    const region = this.#options.defaultRegion;
+    const own = this.#own?.accountId;
+    this.#evidence.track(key, permitted ? destinationOf(obj, region, own) : undefined);
+    const target = permitted ? targetOf(obj, region, own) : undefined;
     return this.#owners.set(key, target, claim);
+  }
+
+  /**
+   * The own account, looked up once. Learning it re-keys every role-less
+   * object before any reconcile waiting for it goes on, so ownership is decided
+   * on one name per destination before the first write.
+   */
+  async #identify(aws: DestinationSweepApi, region: string): Promise<AwsAccount | undefined> {
+    const known = this.#own;
+    if (known) return known;
+    const account = await aws.account({ region });
+    if (account) this.#learn(account);
+    return this.#own;
+  }
+
+  #learn(account: AwsAccount): void {
+    if (this.#own) return;
+    this.#own = account;
+    for (const key of this.#evidence.keysWhere(unresolved)) {
+      const ref = refOf(key);
+      const obj = this.#cache.get(ref.namespace, ref.name);
+      if (obj) for (const other of this.#claim(key, obj)) this.#queue.add(other);
+    }
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {

@@ -26,8 +26,6 @@ export interface RunnerParts {
   metrics: ControllerMetrics;
   log: Logger;
   clock: Clock;
-  /** Keys whose destination another object may have written since their record was made. */
-  suspect: Set<string>;
 }
 
 export class ReconcileRunner {
@@ -115,7 +113,6 @@ export class ReconcileRunner {
       endTimer();
       this.#inflight.delete(key);
     }
-    if (result.outcome?.reason === "Applied") this.#parts.suspect.delete(key);
     this.#report.reconciled(key, object, result);
     // Cut short by a deletion or a withdrawn permission: that has queued the key already, and nothing else is due.
     if (own.signal.aborted) {

@@ -82,8 +82,9 @@ export function composePolicyController(
     mayCall: mayWrite,
     ...(settings.awsMaxClients === undefined ? {} : { maxClients: settings.awsMaxClients }),
   });
-  // Looked up before the first object, so status can name the account of the
-  // first policy applied; a failure is retried when an object needs it.
+  // Looked up before the first object: no AWS call is made until it is known
+  // (it names the destination of every role-less object); a failure is retried
+  // when an object needs it.
   if (settings.awsRegion !== undefined) void aws.account({ region: settings.awsRegion });
   const events = new KubeEventRecorder(
     kc,

@@ -14,6 +14,7 @@ import { applyPolicy, recordApplied } from "../../src/controller/phases/apply.ts
 import { failureFromAws } from "../../src/controller/phases/aws-failure.ts";
 import { finalizeDeletion } from "../../src/controller/phases/deletion.ts";
 import { validateSpec, yieldToOwner } from "../../src/controller/phases/guards.ts";
+import { identifyDestination } from "../../src/controller/phases/identify.ts";
 import { detectDrift, observeLivePolicy } from "../../src/controller/phases/observe.ts";
 import { ownerText, whereText } from "../../src/controller/wording.ts";
 import { checkSpec } from "../../src/api/spec-check.ts";
@@ -280,6 +281,8 @@ async function messagesOf(scenario: Scenario, destination: string, inject: boole
   validateSpec(ctx, world.deps);
   // An object stored before the schema refused control characters.
   if (inject && ctx.desired) ctx.desired = { ...ctx.desired, destinationName: destination };
+  // The destination's identity, as the identify phase names it before any AWS call.
+  if (ctx.desired) await identifyDestination(ctx, world.deps);
   scenario.given?.(ctx);
   const found: string[] = [];
   try {

@@ -151,6 +151,10 @@ const STALLED = "Ready=False Stalled=True";
 const RETRYING = "Ready=False Reconciling=True";
 const PUT = "aws.put d";
 const STATUS = "kube.status ns/p";
+/** The controller's own account, looked up once, before its first AWS call. */
+const WHO = "aws.account";
+/** A put, its record and status, once the account is known. */
+const APPLIED_AGAIN = [PUT, "kube.annotations ns/p", STATUS];
 const deleting = { deletionTimestamp: "2025-06-01T00:00:00Z" };
 /** A put that fails: `when` says how, for the test's name; stalled or retried with backoff. */
 const failing = (when: string, reason: Reason, error: Error, retried: boolean): Row => ({
@@ -162,7 +166,7 @@ const failing = (when: string, reason: Reason, error: Error, retried: boolean): 
     conditions: retried ? RETRYING : STALLED,
     requeue: retried ? ["backoff"] : [],
     events: [`Warning ${reason} Reconcile`],
-    calls: [PUT, STATUS],
+    calls: [WHO, PUT, STATUS],
   },
 });
 
@@ -175,7 +179,7 @@ const observing = (policy: typeof GOOD, reason: Reason, conditions: string, type
     conditions,
     requeue: ["sweep"],
     events: [`${type} ${reason} Reconcile`],
-    calls: ["aws.describe d", STATUS],
+    calls: [WHO, "aws.describe d", STATUS],
   },
 });
 /** The object is applied, then its first sweep reads this policy. */
@@ -188,13 +192,13 @@ const sweepFinds =
     await w.tick();
   };
 
-/** A first apply: put, record, where it went, status. */
+/** A first apply: who the controller is, put, record, status. */
 const APPLIED: Row["expect"] = {
   reason: "Applied",
   conditions: "Ready=True",
   requeue: ["sweep"],
   events: ["Normal Applied PutDestinationPolicy"],
-  calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
+  calls: [WHO, ...APPLIED_AGAIN],
 };
 
 const rows: Row[] = [
@@ -266,7 +270,7 @@ const rows: Row[] = [
         "Warning Drifted Reconcile",
       ],
       // Report leaves AWS as it is, and where it is still follows from the identity.
-      calls: [...APPLIED.calls, "aws.list d", "aws.account", STATUS],
+      calls: [...APPLIED.calls, "aws.list d", STATUS],
     },
   },
   {
@@ -283,7 +287,7 @@ const rows: Row[] = [
         "Normal Applied PutDestinationPolicy",
       ],
       // The fake API server does not echo writes into the cache, so the record is written again.
-      calls: [...APPLIED.calls, "aws.list d", ...APPLIED.calls],
+      calls: [...APPLIED.calls, "aws.list d", ...APPLIED_AGAIN],
     },
   },
   {
@@ -312,13 +316,12 @@ const rows: Row[] = [
       events: ["Warning Conflict Reconcile"],
       // The older one runs again, as its ownership may have changed; its record spares it the put.
       calls: [
+        WHO,
         PUT,
         "kube.annotations ns/older",
-        "aws.account",
         "kube.status ns/older",
         STATUS,
         "kube.annotations ns/older",
-        "aws.account",
         "kube.status ns/older",
       ],
     },
@@ -411,7 +414,7 @@ const rows: Row[] = [
       conditions: STALLED,
       requeue: ["sweep"],
       events: ["Warning RegionUnreachable Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
     },
   },
   failing("a destination that does not exist", "DestinationNotFound", awsError("not-found"), true),
@@ -442,7 +445,7 @@ const rows: Row[] = [
       conditions: "Ready=True",
       requeue: ["sweep"],
       events: ["Warning AWSUnavailable Reconcile", "Normal Applied PutDestinationPolicy"],
-      calls: [PUT, STATUS, ...APPLIED.calls],
+      calls: [WHO, PUT, STATUS, ...APPLIED_AGAIN],
     },
   },
   {
@@ -460,7 +463,7 @@ const rows: Row[] = [
       conditions: RETRYING,
       requeue: ["backoff"],
       events: ["Warning RevokeFailed Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
     },
   },
   {
@@ -478,7 +481,7 @@ const rows: Row[] = [
       conditions: RETRYING,
       requeue: [],
       events: ["Warning Interrupted Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
     },
   },
   {
@@ -497,7 +500,7 @@ const rows: Row[] = [
       conditions: STALLED,
       requeue: [],
       events: ["Warning Interrupted Reconcile", "Warning NotPermitted Reconcile"],
-      calls: [PUT, STATUS, STATUS],
+      calls: [WHO, PUT, STATUS, STATUS],
     },
   },
   {
@@ -516,7 +519,7 @@ const rows: Row[] = [
       conditions: STALLED,
       requeue: [],
       events: ["Warning Interrupted Reconcile", "Warning NotPermitted Reconcile"],
-      calls: [PUT, STATUS, STATUS],
+      calls: [WHO, PUT, STATUS, STATUS],
     },
   },
   {
@@ -530,7 +533,7 @@ const rows: Row[] = [
       w.controller.upsertBinding(teamBinding(["d", "other"], 2));
       await w.settle();
     },
-    expect: { reason: undefined, requeue: [], events: [], calls: [PUT] },
+    expect: { reason: undefined, requeue: [], events: [], calls: [WHO, PUT] },
   },
   {
     name: "a new object that takes a permitted object's name without a delete (a relist) is decided afresh",

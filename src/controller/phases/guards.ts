@@ -13,13 +13,20 @@ import {
   type ReconcileDeps,
 } from "../context.ts";
 import { desiredState } from "../desired.ts";
+import { UNKNOWN } from "../evidence.ts";
 import { ReconcileFailure } from "../outcomes.ts";
 import { formatIssues } from "../../util/issues.ts";
 
-/** Suspended objects still record the generation they saw, so no older Ready=True outlives a spec change. */
-export function skipSuspended(ctx: ReconcileContext): PhaseResult {
+/**
+ * Suspended objects still record the generation they saw, so no older Ready=True
+ * outlives a spec change. Nothing is seen at the destination while suspended, so
+ * what it holds becomes unknown: resuming reads or puts before it says Applied.
+ */
+export function skipSuspended(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
   const raw = ctx.object.spec as { suspend?: unknown } | undefined;
   if (raw?.suspend !== true) return undefined;
+  if (ctx.object.metadata.uid) deps.memory.delete(ctx.object.metadata.uid);
+  ctx.liveHash = UNKNOWN;
   return {
     reason: "Suspended",
     message:
