@@ -19,6 +19,14 @@ export interface Binaries {
   readonly luaHealth: string;
   /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
   readonly kubernetesVersion: string;
+  /** Linters of .github/workflows and the Dockerfile (test/integration/workflows.test.ts). */
+  readonly actionlint: string;
+  readonly zizmor: string;
+  readonly hadolint: string;
+  /** The shellcheck actionlint runs on the workflows' scripts. */
+  readonly shellcheck: string;
+  /** Folder with the CRDs of Flux's HelmRepository and HelmRelease and Argo CD's Application. */
+  readonly gitopsCrds: string;
 }
 
 const names = [
@@ -30,6 +38,11 @@ const names = [
   "KSTATUS_BIN",
   "LUA_HEALTH_BIN",
   "KUBERNETES_VERSION",
+  "ACTIONLINT_BIN",
+  "ZIZMOR_BIN",
+  "HADOLINT_BIN",
+  "SHELLCHECK_BIN",
+  "GITOPS_CRDS",
 ] as const;
 
 let cached: Promise<Binaries> | undefined;
@@ -37,6 +50,25 @@ let cached: Promise<Binaries> | undefined;
 export function resolveBinaries(): Promise<Binaries> {
   cached ??= resolve();
   return cached;
+}
+
+let helmOnly: Promise<string> | undefined;
+
+/**
+ * helm alone, without building the rest of the control plane: what
+ * `npm run generate` needs to render install.yaml from the chart.
+ */
+export function resolveHelm(): Promise<string> {
+  helmOnly ??= new Promise((resolvePromise, reject) => {
+    const child = execFile("bash", [buildScript, "--only", "helm"], (err, stdout) => {
+      const path = stdout.trim().split("\n").at(-1);
+      if (err) reject(new Error(`env/build.sh --only helm failed: ${err.message}`));
+      else if (!path) reject(new Error("env/build.sh --only helm printed no path"));
+      else resolvePromise(path);
+    });
+    child.stderr?.pipe(process.stderr);
+  });
+  return helmOnly;
 }
 
 function resolve(): Promise<Binaries> {
@@ -67,6 +99,11 @@ function resolve(): Promise<Binaries> {
           kstatus: get(5),
           luaHealth: get(6),
           kubernetesVersion: get(7),
+          actionlint: get(8),
+          zizmor: get(9),
+          hadolint: get(10),
+          shellcheck: get(11),
+          gitopsCrds: get(12),
         });
       },
     );

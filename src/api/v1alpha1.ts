@@ -17,8 +17,10 @@ export const CACHED_POLICY_MAX_CHARS = 2 * MAX_POLICY_BYTES;
 export const OVERSIZED_POLICY_MARK = "$oversizedJsonChars";
 
 // Kubernetes validates CRDs with RE2 and JS validates with ECMAScript regexes; this
-// pattern means the same in both.
-const DESTINATION_NAME_PATTERN = "^[^:*]*$";
+// pattern means the same in both. AWS allows any character but ':' and '*'; control
+// characters are refused as well, as no real destination has them and they would
+// reach every message that names the destination.
+const DESTINATION_NAME_PATTERN = "^[^:*\\x00-\\x1f\\x7f-\\x9f]*$";
 // us-east-1, us-gov-west-1, ap-southeast-5, us-isob-east-1: two letters, one to three words, a number.
 export const REGION_PATTERN = "^[a-z]{2}(-[a-z]{1,12}){1,3}-[0-9]{1,2}$";
 export const REGION_MAX = 32;
@@ -44,7 +46,7 @@ export const specSchema = z
       .min(1)
       .max(DESTINATION_NAME_MAX)
       .regex(new RegExp(DESTINATION_NAME_PATTERN), {
-        error: "must not contain ':' or '*'",
+        error: "must not contain ':', '*' or control characters (U+0000–U+001F, U+007F–U+009F)",
       })
       .describe("Name of the existing CloudWatch Logs destination whose access policy is managed."),
     region: z
@@ -88,7 +90,7 @@ export const specSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Allows statements that grant every AWS account access (Principal "*" without an organization or account condition). Refused unless set, and the controller may forbid it altogether.',
+        'Allows public statements: Principal "*" or an AWS wildcard without a fixed organization or account condition, no Principal, NotPrincipal, a Service wildcard, or a Federated or CanonicalUser principal. Refused unless set (and permitted by a binding), and the controller may forbid it altogether.',
       ),
     roleArn: z
       .string()
@@ -194,7 +196,9 @@ export const statusSchema = z
     livePolicyHash: z
       .string()
       .optional()
-      .describe("sha256 of the live policy last read from AWS (Observe mode and drift detection)."),
+      .describe(
+        "sha256 of the live policy last read from or written to AWS, or `unknown` when it may have changed since (a write that may have landed, a suspension). Status says Applied without an AWS call only while this is the applied policy's hash.",
+      ),
     lastDriftCheckTime: z.iso
       .datetime()
       .optional()

@@ -53,12 +53,6 @@ export class FairTokenBucket {
     return this.#waiting;
   }
 
-  /** True when nobody waits, the bucket is unused for `idleMs` and full again: dropping it changes nothing. */
-  idleFor(idleMs: number): boolean {
-    const now = this.#clock.now();
-    return this.#waiting === 0 && now - this.#last >= idleMs && this.#refilled(now) >= this.#burst;
-  }
-
   #refilled(now: number): number {
     return Math.min(this.#burst, this.#tokens + Math.max(0, now - this.#last) * this.#perMs);
   }

@@ -22,8 +22,8 @@ export interface CallerIdentityOptions {
 
 /**
  * The controller's own account, looked up once. Concurrent callers share one
- * request; a failure is not cached for long, and never fails a reconcile: the
- * account is only shown in status.
+ * request; a failure is not cached for long. The controller makes no AWS call
+ * before it knows this account: it names the destination of every role-less object.
  */
 export class CallerIdentity {
   readonly #options: CallerIdentityOptions;

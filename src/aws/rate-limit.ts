@@ -15,8 +15,10 @@
 // call that took the last free token. A bucket of their own caps them at a
 // share of the rate.
 //
-// Buckets are kept for at most `maxBuckets` accounts and regions, least
-// recently used dropped first, so that made-up regions cannot grow the map.
+// A bucket goes with the last kept client of its account and region
+// (logs-clients.ts calls drop); `maxBuckets`, least recently used first, is a
+// backstop of its own, so that made-up regions cannot grow the map whatever
+// the clients do.
 import { accountOfArn } from "../util/arn.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 import { FairTokenBucket, type Priority, type RateLimit } from "./fair-bucket.ts";
@@ -26,7 +28,7 @@ export { FairTokenBucket, type Priority, type RateLimit } from "./fair-bucket.ts
 /** The share of each account's rate that background calls may use at most. */
 const BACKGROUND_SHARE = 0.5;
 
-/** Default cap on buckets kept, the same as the SDK clients kept. */
+/** Default cap on buckets kept; above the clients' default cap, which drops buckets first. */
 export const DEFAULT_MAX_BUCKETS = 256;
 
 export interface RateLimiterOptions {
@@ -70,29 +72,16 @@ export class AwsRateLimiter {
   }
 
   /**
-   * Drops buckets unused for `idleMs`. A dropped bucket would have refilled by
-   * now, so a new one starting full grants nothing the old one would not.
-   */
-  sweep(idleMs: number): void {
-    for (const [key, b] of this.#buckets) if (this.#idle(b, idleMs)) this.#buckets.delete(key);
-  }
-
-  /**
-   * Drops the bucket of a region and role's account (see rateLimitKey), for
-   * whoever drops that target's clients. A bucket someone waits at stays:
+   * Forgets the key's buckets (see rateLimitKey): the clients of its account and
+   * region were evicted (logs-clients.ts). A bucket someone waits at stays:
    * dropping it would strand its waiters. Returns whether it was dropped.
    */
-  drop(region: string, roleArn?: string): boolean {
-    const key = rateLimitKey(region, roleArn);
+  drop(key: string): boolean {
     const b = this.#buckets.get(key);
     if (!b) return false;
     if (b.all.waiting > 0 || (b.background?.waiting ?? 0) > 0) return false;
     this.#buckets.delete(key);
     return true;
-  }
-
-  #idle(b: Buckets, idleMs: number): boolean {
-    return b.all.idleFor(idleMs) && (b.background?.idleFor(idleMs) ?? true);
   }
 
   #bucketsOf(key: string): Buckets {

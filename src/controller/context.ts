@@ -5,6 +5,7 @@ import type { AwsAccount } from "../util/arn.ts";
 import type { ObjectRef } from "../kube/keys.ts";
 import type { PolicyWriter } from "../kube/resources.ts";
 import type { DesiredState } from "./desired.ts";
+import type { DestinationEvidence } from "./evidence.ts";
 import type { Outcome } from "./outcomes.ts";
 import type { RecordMemory } from "./record.ts";
 import type { Permission } from "../tenancy/index.ts";
@@ -35,8 +36,15 @@ export interface ReconcileDeps {
   memory: RecordMemory;
   /** When this process last read an object's live policy, by uid. */
   lastRead: Map<string, number>;
-  /** True when another object wrote this object's destination since its record was made. */
-  recordSuspect: (key: string) => boolean;
+  /**
+   * The controller's own account, looked up once; undefined while it cannot be
+   * known. Learning it re-keys every role-less object's destination before it resolves.
+   */
+  identity: (region: string) => Promise<AwsAccount | undefined>;
+  /** The identity of a destination (see destinationId), with the own account as known now. */
+  destinationOf: (region: string, destinationName: string, roleArn: string | undefined) => string;
+  /** What this process has seen at each destination (see evidence.ts and record.ts). */
+  evidence: DestinationEvidence;
   now: () => Date;
 }
 
@@ -53,7 +61,13 @@ export interface ReconcileContext {
   inSync?: "already" | "written";
   /** The record matches the desired state but proves nothing: the live policy must be read first. */
   verify?: boolean;
-  /** The record no longer says what AWS holds (another object owns the destination). */
+  /** The record is this object's own and matches, but a difference was seen since: a read that differs is drift. */
+  doubted?: boolean;
+  /** The destination's identity (see destinationId), once the account it lives in is known. */
+  destination?: string;
+  /** The account the destination lives in: the role's, or the controller's own. */
+  destinationAccount?: AwsAccount;
+  /** The record no longer says what AWS holds (see record.ts): status.appliedRecordHash is cleared. */
   forgetRecord?: boolean;
   /** Look at the object again after this long, whatever the outcome's requeue says. */
   requeueAfterMs?: number;

@@ -13,6 +13,7 @@ import { bindingStatus } from "./binding-status.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
+import { DeletionObserved, PermissionWithdrawn } from "./phases/aws-failure.ts";
 import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -20,7 +21,9 @@ import {
   type ControllerOptions,
   type PolicyCache,
 } from "./options.ts";
-import { OwnershipIndex, targetOf } from "./ownership.ts";
+import { DestinationEvidence } from "./evidence.ts";
+import { destinationId, destinationOf, OwnershipIndex, targetOf, unresolved } from "./ownership.ts";
+import type { AwsAccount } from "../util/arn.ts";
 import { Permissions } from "./permissions.ts";
 import { queueMetrics } from "./queue-metrics.ts";
 import { WorkQueue } from "./queue.ts";
@@ -46,10 +49,14 @@ export class PolicyController {
   readonly #runner: ReconcileRunner;
   readonly #changes: ChangeFilter;
   readonly #owners = new OwnershipIndex();
-  /** Keys whose deletion has been seen. */
+  /** Uids of the objects whose deletion has been seen. */
   readonly #deleting = new Set<string>();
-  /** Keys whose destination another object may have written since their record was made. */
-  readonly #suspect = new Set<string>();
+  /** The uid each key's cached object has: what is kept per uid goes when another object takes the name. */
+  readonly #uids = new Map<string, string>();
+  /** What this process has seen at each destination; see record.ts. */
+  readonly #evidence: DestinationEvidence;
+  /** The controller's own account, once GetCallerIdentity has answered. */
+  #own: AwsAccount | undefined;
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
 
@@ -69,6 +76,11 @@ export class PolicyController {
     const clock = options.clock ?? systemClock;
     this.#tenancy = options.tenancy ?? new Tenancy(false, () => () => false);
     this.#permissions = new Permissions(this.#tenancy, options.defaultRegion);
+    // Another object's write or a read of a changed policy: the others at that
+    // destination forget their records soon, in status, so the doubt outlasts a restart.
+    this.#evidence = new DestinationEvidence((keys) => {
+      for (const other of keys) this.#queue.add(other, "background");
+    });
     this.#deps = {
       aws,
       writer,
@@ -82,7 +94,10 @@ export class PolicyController {
       permission: (object) => this.#permissions.of(object),
       memory: new Map(),
       lastRead: new Map(),
-      recordSuspect: (key) => this.#suspect.has(key),
+      identity: (region) => this.#identify(aws, region),
+      destinationOf: (region, name, roleArn) =>
+        destinationId(region, name, roleArn, this.#own?.accountId),
+      evidence: this.#evidence,
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
@@ -97,19 +112,20 @@ export class PolicyController {
       metrics,
       log,
       clock,
-      suspect: this.#suspect,
     });
   }
 
   upsert(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
+    const uid = obj.metadata.uid ?? key;
+    const before = this.#uids.get(key);
+    // A relist can replace an object by a new one of the same name without a delete: the old one is gone.
+    if (before !== undefined && before !== uid) this.#replaced(key, before);
+    this.#uids.set(key, uid);
     this.#permissions.track(obj);
     const affected = this.#claim(key, obj);
-    // Another object may now write these destinations: records made before prove nothing.
-    for (const other of [key, ...affected]) {
-      if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
-    }
-    if (obj.metadata.deletionTimestamp && !this.#deleting.has(key)) this.#deletionObserved(key);
+    if (obj.metadata.deletionTimestamp && !this.#deleting.has(uid))
+      this.#deletionObserved(key, uid);
     // A user's change goes ahead of background work; the reconcile decides whether sweeps cover it again.
     if (this.#changes.worthReconciling(obj)) this.#foreground(key);
     for (const other of affected) this.#foreground(other);
@@ -123,19 +139,33 @@ export class PolicyController {
   remove(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
     this.#runner.interrupt(key);
+    // A writer that goes (Retain, or a revoke that failed) leaves a policy nobody has read.
+    const target = this.#owners.targetOfKey(key);
+    if (target !== undefined) this.#evidence.writerGone(target, key);
+    this.#evidence.track(key, undefined);
     // The next-oldest object targeting the same destination may now own it.
     for (const other of this.#owners.delete(key)) this.#queue.add(other);
     this.#changes.forget(key);
-    this.#deleting.delete(key);
-    this.#suspect.delete(key);
-    if (obj.metadata.uid) {
-      this.#deps.memory.delete(obj.metadata.uid);
-      this.#deps.lastRead.delete(obj.metadata.uid);
-      this.#deps.revokeFailingSince.delete(obj.metadata.uid);
-    }
+    this.#forgetUid(obj.metadata.uid ?? key);
+    this.#uids.delete(key);
     this.#permissions.forget(obj);
     this.#queue.cancel(key);
     this.#runner.forget(key);
+  }
+
+  /** What is kept per uid, for an object that is gone. */
+  #forgetUid(uid: string): void {
+    this.#deleting.delete(uid);
+    this.#deps.memory.delete(uid);
+    this.#deps.lastRead.delete(uid);
+    this.#deps.revokeFailingSince.delete(uid);
+  }
+
+  /** Another object took the key's name: the old one's AWS work and what was kept for it end. */
+  #replaced(key: string, uid: string): void {
+    this.#runner.interrupt(key, new DeletionObserved(`${key} was replaced by a new object`));
+    this.#forgetUid(uid);
+    this.#queue.cancel(key);
   }
 
   /**
@@ -143,8 +173,8 @@ export class PolicyController {
    * dropped and an AWS call in flight is aborted. The reconcile that follows
    * finishes the deletion, and its revoke is the only write that may come.
    */
-  #deletionObserved(key: string): void {
-    this.#deleting.add(key);
+  #deletionObserved(key: string, uid: string): void {
+    this.#deleting.add(uid);
     this.#runner.interrupt(key);
     this.#queue.cancel(key);
     this.#runner.drop(key);
@@ -161,8 +191,34 @@ export class PolicyController {
       uid: obj.metadata.uid ?? key,
     };
     const permitted = this.#permissions.of(obj).permitted;
-    const target = permitted ? targetOf(obj, this.#options.defaultRegion) : undefined;
+    const region = this.#options.defaultRegion;
+    const own = this.#own?.accountId;
+    this.#evidence.track(key, permitted ? destinationOf(obj, region, own) : undefined);
+    const target = permitted ? targetOf(obj, region, own) : undefined;
     return this.#owners.set(key, target, claim);
+  }
+
+  /**
+   * The own account, looked up once. Learning it re-keys every role-less
+   * object before any reconcile waiting for it goes on, so ownership is decided
+   * on one name per destination before the first write.
+   */
+  async #identify(aws: DestinationSweepApi, region: string): Promise<AwsAccount | undefined> {
+    const known = this.#own;
+    if (known) return known;
+    const account = await aws.account({ region });
+    if (account) this.#learn(account);
+    return this.#own;
+  }
+
+  #learn(account: AwsAccount): void {
+    if (this.#own) return;
+    this.#own = account;
+    for (const key of this.#evidence.keysWhere(unresolved)) {
+      const ref = refOf(key);
+      const obj = this.#cache.get(ref.namespace, ref.name);
+      if (obj) for (const other of this.#claim(key, obj)) this.#queue.add(other);
+    }
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {
@@ -203,6 +259,8 @@ export class PolicyController {
   /**
    * Decides again, and reconciles, exactly the objects of these namespaces:
    * a binding or a namespace's labels changed, so their permission may have.
+   * An object no longer permitted loses its AWS call in flight, as a deleted
+   * one does: nothing may reach AWS on a permission that is gone.
    */
   #reevaluate(namespaces: readonly string[]): void {
     let count = 0;
@@ -211,6 +269,9 @@ export class PolicyController {
       const obj = this.#cache.get(ref.namespace, ref.name);
       if (!obj) continue;
       this.#permissions.undecide(key);
+      if (!this.#permissions.of(obj).permitted) {
+        this.#runner.interrupt(key, new PermissionWithdrawn(`${key} is no longer permitted`));
+      }
       for (const other of this.#claim(key, obj)) this.#queue.add(other);
       // Out of sweeps until decided again: no AWS read without a binding's permission.
       this.#foreground(key);

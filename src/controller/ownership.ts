@@ -1,5 +1,5 @@
 // Which object owns a destination when several target the same one (same
-// account, region and name). The oldest object wins, so ownership is stable:
+// account, region and name, see destinationId). The oldest object wins, so ownership is stable:
 // a newer object can never take a destination away and AWS writes never
 // alternate. Kept as an index so a reconcile never scans every object.
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
@@ -11,21 +11,55 @@ export interface Claim {
   uid: string;
 }
 
-/** The destination an object points at, from its raw spec; undefined if it claims none. */
-export function targetOf(
+/** Stands for the controller's own account until GetCallerIdentity has answered. */
+export const UNRESOLVED_ACCOUNT = "?";
+
+/**
+ * One name per destination, whatever the route to it: the account it lives in
+ * (the role's, or the controller's own when there is no role), region and name.
+ * A role-less object and an object whose role is in the controller's own account
+ * name the same destination, so they are one target: one owner, one record.
+ */
+export function destinationId(
+  region: string,
+  destinationName: string,
+  roleArn: string | undefined,
+  ownAccount: string | undefined,
+): string {
+  const account =
+    roleArn === undefined
+      ? (ownAccount ?? UNRESOLVED_ACCOUNT)
+      : (accountOfArn(roleArn)?.accountId ?? roleArn);
+  return `${account}/${region}/${destinationName}`;
+}
+
+/** True while the id's account waits for the controller's own identity. */
+export function unresolved(id: string): boolean {
+  return id.startsWith(`${UNRESOLVED_ACCOUNT}/`);
+}
+
+/** The destination an object points at, in any mode, from its raw spec; undefined if it names none. */
+export function destinationOf(
   obj: LogDestinationPolicy,
   defaultRegion: string | undefined,
+  ownAccount: string | undefined,
 ): string | undefined {
   const spec = obj.spec as Record<string, unknown> | undefined;
   if (typeof spec?.destinationName !== "string") return undefined;
-  // Observe mode never writes, so it neither owns a destination nor blocks one.
-  if (spec.mode === "Observe") return undefined;
   const region = typeof spec.region === "string" ? spec.region : (defaultRegion ?? "");
-  const account =
-    typeof spec.roleArn === "string"
-      ? (accountOfArn(spec.roleArn)?.accountId ?? spec.roleArn)
-      : "default";
-  return `${account}/${region}/${spec.destinationName}`;
+  const role = typeof spec.roleArn === "string" ? spec.roleArn : undefined;
+  return destinationId(region, spec.destinationName, role, ownAccount);
+}
+
+/** The destination an object claims to write; undefined if it claims none. */
+export function targetOf(
+  obj: LogDestinationPolicy,
+  defaultRegion: string | undefined,
+  ownAccount: string | undefined,
+): string | undefined {
+  // Observe mode never writes, so it neither owns a destination nor blocks one.
+  if ((obj.spec as Record<string, unknown> | undefined)?.mode === "Observe") return undefined;
+  return destinationOf(obj, defaultRegion, ownAccount);
 }
 
 const older = (a: Claim, b: Claim) =>
@@ -71,6 +105,11 @@ export class OwnershipIndex {
     members.delete(key);
     if (members.size === 0) this.#claims.delete(target);
     return [...members.keys()];
+  }
+
+  /** The destination the key claims, if any. */
+  targetOfKey(key: string): string | undefined {
+    return this.#targetOfKey.get(key);
   }
 
   /** The owner's key when it is another object; undefined when `key` owns its destination or claims none. */

@@ -1,6 +1,7 @@
 // One reconcile of one LogDestinationPolicy: an ordered list of small phases,
 // then a single summarize step that writes status. A phase either continues,
 // ends the reconcile with a declared outcome, or throws ReconcileFailure.
+import { quote } from "../util/quote.ts";
 import { conditionsFor, sameConditions } from "./conditions.ts";
 import type { Phase, ReconcileContext, ReconcileDeps } from "./context.ts";
 import { rfc3339 } from "../util/time.ts";
@@ -20,6 +21,7 @@ import { detectDrift, driftInterval, intervalNote, observeLivePolicy } from "./p
 import { recordHash } from "./record.ts";
 import { checkPermission } from "./phases/permission.ts";
 import { locateDestination } from "./phases/locate.ts";
+import { identifyDestination, weighRecord } from "./phases/identify.ts";
 import { destinationArn } from "../aws/identity.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
@@ -31,6 +33,8 @@ const PHASES: readonly (readonly [string, Phase])[] = [
   ["permission", checkPermission],
   ["finalizer", syncFinalizer],
   ["guardrail", refuseUnsafePolicy],
+  ["identify", identifyDestination],
+  ["weigh", weighRecord],
   ["observe", observeLivePolicy],
   ["conflict", yieldToOwner],
   ["stalled", skipWhileStalled],
@@ -75,27 +79,43 @@ export async function reconcile(
   try {
     for (const [, phase] of PHASES) {
       const result = await phase(ctx, deps);
-      if (result === "stop") return finish(ctx, deps, undefined);
+      if (result === "stop") {
+        await keepDoubt(ctx, deps);
+        return finish(ctx, deps, undefined);
+      }
       if (result) {
         outcome = result;
         break;
       }
     }
   } catch (error) {
+    // An unexpected error's text is not ours to show in status: its name is, the rest goes to the log.
     outcome =
       error instanceof ReconcileFailure
-        ? { reason: error.reason, message: error.message }
+        ? {
+            reason: error.reason,
+            message: error.message,
+            ...(error.logDetail === undefined ? {} : { logDetail: error.logDetail }),
+          }
         : {
             reason: "ReconcileError",
-            message: error instanceof Error ? error.message : String(error),
+            message: `The reconcile failed unexpectedly (${error instanceof Error ? quote(error.name, 64) : "a non-error value"}); the controller's log has the details`,
+            logDetail: String(error),
           };
   }
   outcome ??= { reason: "ReconcileError", message: "reconcile ended without an outcome" };
   const note = intervalNote(ctx, deps);
   if (note) outcome = { ...outcome, message: `${outcome.message}. ${note}` };
-  await locateDestination(ctx, deps);
+  locateDestination(ctx);
   await summarize(ctx, deps, outcome);
   return finish(ctx, deps, outcome);
+}
+
+/** A reconcile that writes no status still keeps a contradiction it found (see record.ts). */
+async function keepDoubt(ctx: ReconcileContext, deps: ReconcileDeps): Promise<void> {
+  if (ctx.liveHash !== undefined && ctx.object.status?.livePolicyHash !== ctx.liveHash) {
+    await deps.writer.patchStatus(ctx.ref, { livePolicyHash: ctx.liveHash });
+  }
 }
 
 function finish(
@@ -146,10 +166,11 @@ async function summarize(
   }
   // The record proves what AWS holds once recordApplied has written it (see record.ts).
   const record = ctx.inSync && ctx.desired ? recordHash(ctx.desired.annotation) : undefined;
-  if (record && outcome.reason === "Applied" && status.appliedRecordHash !== record) {
-    patch.appliedRecordHash = record;
+  if (record && outcome.reason === "Applied") {
+    if (status.appliedRecordHash !== record) patch.appliedRecordHash = record;
+  } else if (ctx.forgetRecord && status.appliedRecordHash !== undefined) {
+    patch.appliedRecordHash = null;
   }
-  if (ctx.forgetRecord && status.appliedRecordHash !== undefined) patch.appliedRecordHash = null;
   if (ctx.appliedAt) patch.lastAppliedTime = rfc3339(ctx.appliedAt);
   if (ctx.liveHash !== undefined && status.livePolicyHash !== ctx.liveHash)
     patch.livePolicyHash = ctx.liveHash;

@@ -44,6 +44,7 @@ export interface PolicyControllerSettings {
   awsMaxRetryTime: number;
   awsRateLimit: number;
   awsBurst?: number;
+  awsMaxClients?: number;
   allowedRoleArns?: RoleAllowList;
   roleSessionTags: boolean;
   driftDetectionInterval: number;
@@ -79,9 +80,11 @@ export function composePolicyController(
     allowedRoles: settings.allowedRoleArns ?? RoleAllowList.parse([]),
     sessionTags: settings.roleSessionTags,
     mayCall: mayWrite,
+    ...(settings.awsMaxClients === undefined ? {} : { maxClients: settings.awsMaxClients }),
   });
-  // Looked up before the first object, so status can name the account of the
-  // first policy applied; a failure is retried when an object needs it.
+  // Looked up before the first object: no AWS call is made until it is known
+  // (it names the destination of every role-less object); a failure is retried
+  // when an object needs it.
   if (settings.awsRegion !== undefined) void aws.account({ region: settings.awsRegion });
   const events = new KubeEventRecorder(
     kc,

@@ -51,6 +51,7 @@ import {
 import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
 import { latency, timedChange } from "./changes.ts";
 import { fairShare } from "./fair-share.ts";
+import { regionsSideBySide } from "./regions.ts";
 import { ReadyWatch } from "./ready-watch.ts";
 import { log, REGION, seconds, specFor } from "./fixtures.ts";
 import { kopfComparison, steadyState, type KopfResult, type SteadyResult } from "./phases.ts";
@@ -79,6 +80,8 @@ const USAGE = `usage: npm run bench -- [options]
                              are timed to their put, at the default AWS rate limit; 0 skips it
                              (default 1000)
   --fair-changes N           changes timed behind that flood (default 20)
+  --regions N                N objects in one region, then in N made-up regions, side by side:
+                             peak RSS of each run; 0 skips it (default 500)
   --steady N:INTERVAL,...    steady state as shipped (default AWS rate limit) on N applied objects of
                              their own with that drift interval (default 300:20s; none skips it)
   --no-steady-sizes          skip steady state (default drift interval) on each size's objects
@@ -113,6 +116,7 @@ interface Options {
   rateCheck: number;
   fairShare: number;
   fairChanges: number;
+  regions: number;
   endpoint: "memory" | "moto";
   entry: Entry;
   nodeOptions: string[];
@@ -134,6 +138,7 @@ function parseOptions(argv: string[]): Options {
       "rate-check": { type: "string", default: "1000" },
       "fair-share": { type: "string", default: "1000" },
       "fair-changes": { type: "string", default: "20" },
+      regions: { type: "string", default: "500" },
       steady: { type: "string", default: "300:20s" },
       "steady-sizes": { type: "boolean", default: true },
       kopf: { type: "boolean", default: true },
@@ -176,6 +181,7 @@ function parseOptions(argv: string[]): Options {
     rateCheck: int(values["rate-check"], 0),
     fairShare: int(values["fair-share"], 0),
     fairChanges: int(values["fair-changes"], 1),
+    regions: int(values.regions, 0),
     steadySizes: values["steady-sizes"],
     steady:
       values.steady === "none"
@@ -761,6 +767,14 @@ async function main(): Promise<void> {
         ? await fairShare(bench, options.fairShare, options.fairChanges)
         : undefined;
 
+    const regions =
+      options.regions > 0
+        ? await regionsSideBySide(bench, options.regions, [
+            ...bench.controllerArgs,
+            "--require-binding=false",
+          ])
+        : undefined;
+
     const report: Report = {
       startedAt,
       machine: machineDescription(),
@@ -786,6 +800,7 @@ async function main(): Promise<void> {
       rateLimitFlag,
       rateCheck,
       fairShare: fair,
+      regions,
       steady,
       kopf,
       notes,

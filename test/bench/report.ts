@@ -5,6 +5,7 @@ import type { Footprint } from "./controller.ts";
 import { FAIR_SHARE_P99_MS, type FairShareResult } from "./fair-share.ts";
 import type { RequestCounts } from "./kube.ts";
 import type { KopfResult, SteadyResult } from "./phases.ts";
+import { regionsTarget, renderRegions, type RegionsResult } from "./regions.ts";
 
 export interface SizeResult {
   n: number;
@@ -63,6 +64,7 @@ export interface Report {
   rateLimitFlag: boolean;
   rateCheck: RateCheck | undefined;
   fairShare?: FairShareResult | undefined;
+  regions?: RegionsResult | undefined;
   steady: SteadyResult[];
   kopf: KopfResult[];
   notes: string[];
@@ -146,6 +148,7 @@ function targets(report: Report): Target[] {
     ...steadyTargets(report),
     ...fairShareTarget(report.fairShare),
     ...kopfTargets(report),
+    ...regionsTarget(report.regions),
     {
       what: "0 PutDestinationPolicy calls on restart",
       measured: `${maxPutsOnRestart}`,
@@ -419,7 +422,7 @@ export function renderReport(report: Report): string {
     ),
     "",
   ];
-  lines.push(...renderSteady(report), ...renderKopf(report));
+  lines.push(...renderSteady(report), ...renderKopf(report), ...renderRegions(report.regions));
   if (report.rateCheck) {
     const c = report.rateCheck;
     lines.push(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
-import { OwnershipIndex, targetOf } from "../../src/controller/ownership.ts";
+import { OwnershipIndex, targetOf, unresolved } from "../../src/controller/ownership.ts";
 
 const obj = (spec: Record<string, unknown>): LogDestinationPolicy => ({
   metadata: { name: "x", namespace: "ns" },
@@ -9,8 +9,11 @@ const obj = (spec: Record<string, unknown>): LogDestinationPolicy => ({
 });
 
 describe("destination ownership", () => {
-  test("the target is account, region and name, with the default region and account filled in", () => {
-    assert.equal(targetOf(obj({ destinationName: "d" }), "eu-west-1"), "default/eu-west-1/d");
+  test("the target is account, region and name, with the default region and own account filled in", () => {
+    assert.equal(
+      targetOf(obj({ destinationName: "d" }), "eu-west-1", "123456789012"),
+      "123456789012/eu-west-1/d",
+    );
     assert.equal(
       targetOf(
         obj({
@@ -19,13 +22,33 @@ describe("destination ownership", () => {
           roleArn: "arn:aws:iam::123456789012:role/r",
         }),
         "eu-west-1",
+        undefined,
       ),
       "123456789012/us-east-1/d",
     );
   });
 
+  test("a role-less object and a role in the own account name one destination", () => {
+    const roleLess = targetOf(obj({ destinationName: "d" }), "us-east-1", "123456789012");
+    const role = targetOf(
+      obj({ destinationName: "d", roleArn: "arn:aws:iam::123456789012:role/r" }),
+      "us-east-1",
+      "123456789012",
+    );
+    assert.equal(roleLess, role);
+  });
+
+  test("until the own account is known a role-less target is unresolved", () => {
+    const target = targetOf(obj({ destinationName: "d" }), "us-east-1", undefined);
+    assert.equal(target, "?/us-east-1/d");
+    assert.equal(unresolved("?/us-east-1/d"), true);
+  });
+
   test("observe-mode objects neither own nor block a destination", () => {
-    assert.equal(targetOf(obj({ destinationName: "d", mode: "Observe" }), "eu-west-1"), undefined);
+    assert.equal(
+      targetOf(obj({ destinationName: "d", mode: "Observe" }), "eu-west-1", "123456789012"),
+      undefined,
+    );
   });
 
   test("the oldest object owns the destination and a newer one never takes it", () => {

@@ -31,6 +31,8 @@ import {
 import { locateDestination } from "../../src/controller/phases/locate.ts";
 import { detectDrift, observeLivePolicy } from "../../src/controller/phases/observe.ts";
 import { checkPermission } from "../../src/controller/phases/permission.ts";
+import { identifyDestination, weighRecord } from "../../src/controller/phases/identify.ts";
+import { policyHash } from "../../src/policy/index.ts";
 import { awsError, type AwsScript } from "./fakes/aws.ts";
 import {
   contextFor,
@@ -61,6 +63,10 @@ interface Row {
   then?: (ctx: ReconcileContext, world: PhaseWorld) => void;
 }
 
+const withLiveHash = (object: LogDestinationPolicy, hash: string): LogDestinationPolicy => ({
+  ...object,
+  status: { ...object.status, livePolicyHash: hash },
+});
 const swept = (policy = GOOD) => ({ live: live(policy), at: START - 1000 });
 const deleted = (spec: Record<string, unknown> = { deletionPolicy: "Revoke" }) =>
   withProvenRecord(
@@ -100,6 +106,11 @@ async function run(phase: Phase, row: Row) {
   const abort = new AbortController();
   const ctx = contextFor(row.object ?? policyObject(), abort.signal);
   if (phase !== validateSpec) validateSpec(ctx, world.deps);
+  // What the identify phase names, for the phases after it.
+  if (ctx.desired && phase !== identifyDestination) {
+    const { region, destinationName, roleArn } = ctx.desired;
+    ctx.destination = world.deps.destinationOf(region, destinationName, roleArn);
+  }
   row.given?.(ctx, world);
   if (row.aborted !== undefined) abort.abort(row.aborted);
   let result: string;
@@ -213,7 +224,7 @@ describe("guards: ownership and stalls", () => {
       deps: { ownerOf: () => "ns/older" },
       given: (_ctx, w) => w.deps.memory.set("uid-p", { generation: 1, annotation: "x" }),
       result: "Conflict",
-      message: /older LogDestinationPolicy ns\/older/,
+      message: /older LogDestinationPolicy "older" of this namespace/,
       ctx: { forgetRecord: true },
       then: (_ctx, w) => {
         assert.equal(w.deps.memory.has("uid-p"), false);
@@ -311,7 +322,7 @@ describe("deletion: finalize", () => {
       ctx: {
         notice: {
           reason: "Revoked",
-          message: "Destination d in us-east-1 now denies every principal",
+          message: 'The destination "d" in "us-east-1" now denies every principal',
         },
       },
       then: (_c, w) => {
@@ -491,6 +502,87 @@ describe("observe: drift in Enforce mode", () => {
   ]);
 });
 
+describe("identify: the destination's account", () => {
+  table(identifyDestination, [
+    {
+      name: "a role-less object's destination lives in the controller's own account",
+      result: "continue",
+      ctx: {
+        destination: "123456789012/us-east-1/d",
+        destinationAccount: { partition: "aws", accountId: "123456789012" },
+      },
+    },
+    {
+      name: "an object whose role is in the own account names the same destination as a role-less one",
+      object: policyObject("p", { roleArn: "arn:aws:iam::123456789012:role/r" }),
+      result: "continue",
+      ctx: { destination: "123456789012/us-east-1/d" },
+    },
+    {
+      name: "an object whose role is in another account names that account's destination",
+      object: policyObject("p", { roleArn: "arn:aws:iam::222222222222:role/r" }),
+      result: "continue",
+      ctx: {
+        destination: "222222222222/us-east-1/d",
+        destinationAccount: { partition: "aws", accountId: "222222222222" },
+      },
+    },
+    {
+      name: "while the controller's own account is unknown nothing is called and the object is retried",
+      deps: { identity: () => Promise.resolve(undefined) },
+      result: "AWSUnavailable",
+      message: /own AWS account is not known/,
+      ctx: { destination: undefined },
+    },
+  ]);
+});
+
+describe("identify: weigh the record", () => {
+  table(weighRecord, [
+    {
+      name: "a record nothing contradicts stands",
+      object: withProvenRecord(policyObject()),
+      result: "continue",
+      ctx: { liveHash: undefined },
+    },
+    {
+      name: "a record contradicted by what was seen at the destination leaves that in status",
+      object: withProvenRecord(policyObject()),
+      given: (ctx, w) => {
+        w.deps.evidence.saw(ctx.destination ?? "", policyHash(OTHER), "ns/other");
+      },
+      result: "continue",
+      ctx: { liveHash: policyHash(OTHER) },
+    },
+    {
+      name: "a remembered record after a put that may have landed leaves unknown in status",
+      given: (ctx, w) => {
+        w.deps.memory.set("uid-p", { generation: 1, annotation: ctx.desired?.annotation ?? "" });
+        w.deps.evidence.doubt(ctx.destination ?? "", "ns/p");
+      },
+      result: "continue",
+      ctx: { liveHash: "unknown" },
+    },
+    {
+      name: "a record the destination was seen holding again stands",
+      object: withProvenRecord(policyObject()),
+      given: (ctx, w) => {
+        w.deps.evidence.saw(ctx.destination ?? "", policyHash(GOOD), "ns/other");
+      },
+      result: "continue",
+      ctx: { liveHash: undefined },
+    },
+    {
+      name: "an object without a record of its own has nothing to weigh",
+      given: (ctx, w) => {
+        w.deps.evidence.saw(ctx.destination ?? "", policyHash(OTHER), "ns/other");
+      },
+      result: "continue",
+      ctx: { liveHash: undefined },
+    },
+  ]);
+});
+
 describe("apply: compare with the record", () => {
   table(compareWithLastApplied, [
     {
@@ -520,9 +612,32 @@ describe("apply: compare with the record", () => {
     {
       name: "a proven record made before another object wrote the destination is verified first",
       object: withProvenRecord(policyObject()),
-      deps: { recordSuspect: () => true },
+      given: (ctx, w) => {
+        w.deps.evidence.saw(ctx.destination ?? "", policyHash(OTHER), "ns/other");
+      },
       result: "continue",
       ctx: { inSync: undefined, verify: true },
+    },
+    {
+      name: "a proven record whose destination was last seen holding another policy is verified first",
+      object: withLiveHash(withProvenRecord(policyObject()), policyHash(OTHER)),
+      result: "continue",
+      ctx: { inSync: undefined, verify: true },
+    },
+    {
+      name: "a proven record whose destination was last seen holding its policy skips the put",
+      object: withLiveHash(withProvenRecord(policyObject()), policyHash(GOOD)),
+      result: "continue",
+      ctx: { inSync: "already" },
+    },
+    {
+      name: "a remembered record is verified first once a put there may have landed",
+      given: (ctx, w) => {
+        w.deps.memory.set("uid-p", { generation: 1, annotation: ctx.desired?.annotation ?? "" });
+        w.deps.evidence.doubt(ctx.destination ?? "", "ns/p");
+      },
+      result: "continue",
+      ctx: { inSync: undefined },
     },
   ]);
 });
@@ -620,7 +735,7 @@ describe("apply: record", () => {
       name: "a record already in place is not written again",
       object: withProvenRecord(policyObject()),
       result: "Applied",
-      message: /^Policy sha256:\w+ is applied to destination d in us-east-1$/,
+      message: /^Policy sha256:\w+ is applied to destination "d" in "us-east-1"$/,
     },
     {
       name: "a corrected drift is said in the message",
@@ -636,11 +751,9 @@ describe("locate", () => {
   const account = { partition: "aws", accountId: "123456789012" };
   table(locateDestination as Phase, [
     {
-      name: "a policy in sync learns the account that holds it",
-      given: (ctx) => (ctx.inSync = "written"),
-      aws: { account },
+      name: "a policy in sync takes the account the identify phase found, with no AWS call",
+      given: (ctx) => Object.assign(ctx, { inSync: "written", destinationAccount: account }),
       result: "continue",
-      calls: ["aws.account"],
       ctx: { account },
     },
     { name: "a policy not in sync asks nothing", result: "continue", ctx: { account: undefined } },

@@ -27,6 +27,29 @@ import { GOOD, live, OTHER, policyObject, START, withProvenRecord } from "./fake
 
 const INTERVAL = 600_000;
 
+/** The binding that lets namespaces labelled team=a write these destinations. */
+function teamBinding(destinations: string[], generation = 1) {
+  return {
+    apiVersion: API_VERSION,
+    kind: "LogDestinationPolicyBinding" as const,
+    metadata: { name: "team-a", generation },
+    spec: {
+      namespaceSelector: { matchLabels: { team: "a" } },
+      destinations,
+      regions: ["us-east-1"],
+      principals: { accounts: ["111111111111"] },
+    },
+  };
+}
+
+/** Tenancy in which namespace ns (team=a) may write destination d. */
+function permittingTenancy(): Tenancy {
+  const tenancy = new Tenancy(true, () => () => false);
+  tenancy.upsertNamespace({ metadata: { name: "ns", labels: { team: "a" } } });
+  tenancy.upsertBinding(teamBinding(["d"]));
+  return tenancy;
+}
+
 class World {
   readonly calls: string[] = [];
   readonly aws: FakeAws;
@@ -128,6 +151,10 @@ const STALLED = "Ready=False Stalled=True";
 const RETRYING = "Ready=False Reconciling=True";
 const PUT = "aws.put d";
 const STATUS = "kube.status ns/p";
+/** The controller's own account, looked up once, before its first AWS call. */
+const WHO = "aws.account";
+/** A put, its record and status, once the account is known. */
+const APPLIED_AGAIN = [PUT, "kube.annotations ns/p", STATUS];
 const deleting = { deletionTimestamp: "2025-06-01T00:00:00Z" };
 /** A put that fails: `when` says how, for the test's name; stalled or retried with backoff. */
 const failing = (when: string, reason: Reason, error: Error, retried: boolean): Row => ({
@@ -139,7 +166,7 @@ const failing = (when: string, reason: Reason, error: Error, retried: boolean): 
     conditions: retried ? RETRYING : STALLED,
     requeue: retried ? ["backoff"] : [],
     events: [`Warning ${reason} Reconcile`],
-    calls: [PUT, STATUS],
+    calls: [WHO, PUT, STATUS],
   },
 });
 
@@ -152,7 +179,7 @@ const observing = (policy: typeof GOOD, reason: Reason, conditions: string, type
     conditions,
     requeue: ["sweep"],
     events: [`${type} ${reason} Reconcile`],
-    calls: ["aws.describe d", STATUS],
+    calls: [WHO, "aws.describe d", STATUS],
   },
 });
 /** The object is applied, then its first sweep reads this policy. */
@@ -165,13 +192,13 @@ const sweepFinds =
     await w.tick();
   };
 
-/** A first apply: put, record, where it went, status. */
+/** A first apply: who the controller is, put, record, status. */
 const APPLIED: Row["expect"] = {
   reason: "Applied",
   conditions: "Ready=True",
   requeue: ["sweep"],
   events: ["Normal Applied PutDestinationPolicy"],
-  calls: [PUT, "kube.annotations ns/p", "aws.account", STATUS],
+  calls: [WHO, ...APPLIED_AGAIN],
 };
 
 const rows: Row[] = [
@@ -243,7 +270,7 @@ const rows: Row[] = [
         "Warning Drifted Reconcile",
       ],
       // Report leaves AWS as it is, and where it is still follows from the identity.
-      calls: [...APPLIED.calls, "aws.list d", "aws.account", STATUS],
+      calls: [...APPLIED.calls, "aws.list d", STATUS],
     },
   },
   {
@@ -260,7 +287,7 @@ const rows: Row[] = [
         "Normal Applied PutDestinationPolicy",
       ],
       // The fake API server does not echo writes into the cache, so the record is written again.
-      calls: [...APPLIED.calls, "aws.list d", ...APPLIED.calls],
+      calls: [...APPLIED.calls, "aws.list d", ...APPLIED_AGAIN],
     },
   },
   {
@@ -289,13 +316,12 @@ const rows: Row[] = [
       events: ["Warning Conflict Reconcile"],
       // The older one runs again, as its ownership may have changed; its record spares it the put.
       calls: [
+        WHO,
         PUT,
         "kube.annotations ns/older",
-        "aws.account",
         "kube.status ns/older",
         STATUS,
         "kube.annotations ns/older",
-        "aws.account",
         "kube.status ns/older",
       ],
     },
@@ -375,6 +401,22 @@ const rows: Row[] = [
     false,
   ),
   failing("a policy AWS rejects", "AWSRejected", awsError("invalid"), false),
+  {
+    ...failing(
+      "a region no AWS endpoint answers for",
+      "RegionUnreachable",
+      awsError("unreachable"),
+      false,
+    ),
+    name: "a region no AWS endpoint answers for ends as RegionUnreachable, stalled and looked at again each drift interval",
+    expect: {
+      reason: "RegionUnreachable",
+      conditions: STALLED,
+      requeue: ["sweep"],
+      events: ["Warning RegionUnreachable Reconcile"],
+      calls: [WHO, PUT, STATUS],
+    },
+  },
   failing("a destination that does not exist", "DestinationNotFound", awsError("not-found"), true),
   failing(
     "a put AWS refuses to these credentials",
@@ -403,7 +445,7 @@ const rows: Row[] = [
       conditions: "Ready=True",
       requeue: ["sweep"],
       events: ["Warning AWSUnavailable Reconcile", "Normal Applied PutDestinationPolicy"],
-      calls: [PUT, STATUS, ...APPLIED.calls],
+      calls: [WHO, PUT, STATUS, ...APPLIED_AGAIN],
     },
   },
   {
@@ -421,7 +463,7 @@ const rows: Row[] = [
       conditions: RETRYING,
       requeue: ["backoff"],
       events: ["Warning RevokeFailed Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
     },
   },
   {
@@ -439,7 +481,80 @@ const rows: Row[] = [
       conditions: RETRYING,
       requeue: [],
       events: ["Warning Interrupted Reconcile"],
-      calls: [PUT, STATUS],
+      calls: [WHO, PUT, STATUS],
+    },
+  },
+  {
+    name: "a binding change that withdraws the permission of an object whose put is in flight aborts the put: NotPermitted",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    aws: { put: ["hang"] },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertBinding(teamBinding(["other"], 2));
+      await w.settle();
+    },
+    expect: {
+      reason: "NotPermitted",
+      conditions: STALLED,
+      requeue: [],
+      events: ["Warning Interrupted Reconcile", "Warning NotPermitted Reconcile"],
+      calls: [WHO, PUT, STATUS, STATUS],
+    },
+  },
+  {
+    name: "a namespace relabel that withdraws the permission of an object whose put is in flight aborts the put",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    aws: { put: ["hang"] },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertNamespace({ metadata: { name: "ns", labels: { team: "b" } } });
+      await w.settle();
+    },
+    expect: {
+      reason: "NotPermitted",
+      conditions: STALLED,
+      requeue: [],
+      events: ["Warning Interrupted Reconcile", "Warning NotPermitted Reconcile"],
+      calls: [WHO, PUT, STATUS, STATUS],
+    },
+  },
+  {
+    name: "a binding change that keeps the permission leaves the put in flight alone",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    aws: { put: ["hang"] },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertBinding(teamBinding(["d", "other"], 2));
+      await w.settle();
+    },
+    expect: { reason: undefined, requeue: [], events: [], calls: [WHO, PUT] },
+  },
+  {
+    name: "a new object that takes a permitted object's name without a delete (a relist) is decided afresh",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.calls.length = 0;
+      // Same name and generation, another uid and a destination no binding permits.
+      w.put(
+        policyObject("p", { destinationName: "other" }, { uid: "uid-p-2", resourceVersion: "9" }),
+      );
+      await w.settle();
+    },
+    expect: {
+      reason: "NotPermitted",
+      conditions: STALLED,
+      requeue: [],
+      events: [...APPLIED.events, "Warning NotPermitted Reconcile"],
+      calls: [STATUS],
     },
   },
   {

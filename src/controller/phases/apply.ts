@@ -1,4 +1,5 @@
 // Phases that write the policy: compare with what was last applied, put, record.
+import { whereText } from "../wording.ts";
 import { LAST_APPLIED_ANNOTATION } from "../../api/names.ts";
 import {
   required,
@@ -8,26 +9,25 @@ import {
 } from "../context.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { sameDesiredState } from "../desired.ts";
-import { annotationOf, provenRecord } from "../record.ts";
+import { annotationOf, ownRecord, recordInForce } from "../record.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
 
 /**
- * Skips the put only when a proven record (see record.ts) says AWS already has
- * the desired state. A record that matches but proves nothing (copied, edited,
- * or made before another object wrote the destination) sends the drift phase to
- * read the live policy first.
+ * Skips the put only when a record in force (see record.ts) says AWS already
+ * has the desired state. A record that matches but proves nothing (copied,
+ * edited, or contradicted by what was seen at the destination since) sends the
+ * drift phase to read the live policy first.
  */
 export function compareWithLastApplied(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
   const desired = required(ctx.desired);
-  const uid = ctx.object.metadata.uid;
-  const remembered = uid ? deps.memory.get(uid)?.annotation : undefined;
-  const proven = provenRecord(ctx.object, deps.memory);
-  const suspect = deps.recordSuspect(keyOf(ctx.ref));
-  if (!suspect && (sameDesiredState(proven, desired) || sameDesiredState(remembered, desired))) {
+  const seen = deps.evidence.at(required(ctx.destination));
+  if (sameDesiredState(recordInForce(ctx.object, deps.memory, seen), desired)) {
     ctx.inSync = "already";
   } else if (sameDesiredState(annotationOf(ctx.object), desired)) {
     ctx.verify = true;
+    // Ours, but a difference was seen since: what differs now is drift.
+    ctx.doubted = sameDesiredState(ownRecord(ctx.object, deps.memory), desired);
   }
   return undefined;
 }
@@ -49,8 +49,11 @@ export async function applyPolicy(
       ctx.signal,
     );
   } catch (error) {
+    // The put may have landed: no record at this destination proves anything until it is read.
+    deps.evidence.doubt(required(ctx.destination), keyOf(ctx.ref));
     throw failureFromAws(error, desired, ctx.signal);
   }
+  deps.evidence.saw(required(ctx.destination), desired.hash, keyOf(ctx.ref));
   ctx.inSync = "written";
   ctx.appliedAt = deps.now();
   // What was just written is what is live: the next drift check is one interval away.
@@ -74,7 +77,7 @@ export async function recordApplied(
   if (ctx.object.metadata.annotations?.[LAST_APPLIED_ANNOTATION] !== desired.annotation) {
     await deps.writer.patchAnnotations(ctx.ref, { [LAST_APPLIED_ANNOTATION]: desired.annotation });
   }
-  const applied = `Policy ${desired.hash} is applied to destination ${desired.destinationName} in ${desired.region}`;
+  const applied = `Policy ${desired.hash} is applied to ${whereText(desired)}`;
   return {
     reason: "Applied",
     message: ctx.drift ? `${applied}; corrected drift. ${ctx.drift}` : applied,

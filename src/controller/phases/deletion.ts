@@ -2,6 +2,8 @@
 // deleted, the destination gets a deny-all policy before the object goes.
 // Retain (the default) adds no finalizer, so deleting a namespace never waits
 // on this controller.
+import { ownerText, whereText } from "../wording.ts";
+import { printable } from "../../util/quote.ts";
 import { REVOKE_FINALIZER } from "../../api/names.ts";
 import { specSchema } from "../../api/v1alpha1.ts";
 import { keyOf } from "../../kube/keys.ts";
@@ -17,6 +19,7 @@ import { provenRecord, recordTarget, sameTarget, type RecordTarget } from "../re
 import { ReconcileFailure } from "../outcomes.ts";
 import { failureFromAws } from "./aws-failure.ts";
 import { awsTarget } from "./target.ts";
+import { liveHash } from "../live.ts";
 
 /** No principal may create subscription filters any more. Destination policies cannot be deleted. */
 export const DENY_ALL_POLICY = canonicalJson({
@@ -31,6 +34,8 @@ export const DENY_ALL_POLICY = canonicalJson({
     },
   ],
 });
+
+const DENY_ALL_HASH = liveHash(DENY_ALL_POLICY);
 
 function finalizers(ctx: ReconcileContext): string[] {
   return ctx.object.metadata.finalizers ?? [];
@@ -75,7 +80,7 @@ function revokeRefusal(
   try {
     target = desiredState(spec, deps.defaultRegion, ctx.object.metadata.uid);
   } catch (error) {
-    return { refusal: error instanceof Error ? error.message : String(error) };
+    return { refusal: printable(error instanceof Error ? error.message : String(error)) };
   }
   // No AWS call, the revoke included, unless a binding that selects the namespace
   // permits the object as it is now.
@@ -93,7 +98,9 @@ function revokeRefusal(
     return { refusal: "the last policy it applied went to another target than its spec names" };
   }
   const owner = deps.ownerOf(keyOf(ctx.ref));
-  if (owner !== undefined) return { refusal: `the older object ${owner} owns the destination` };
+  if (owner !== undefined) {
+    return { refusal: `${ownerText(owner, ctx.ref.namespace)} owns the destination` };
+  }
   return { target };
 }
 
@@ -112,7 +119,17 @@ export async function finalizeDeletion(
 ): Promise<PhaseResult> {
   if (!ctx.object.metadata.deletionTimestamp) return undefined;
   if (!finalizers(ctx).includes(REVOKE_FINALIZER)) return "stop";
-  const decision = revokeRefusal(ctx, deps);
+  let decision = revokeRefusal(ctx, deps);
+  if ("target" in decision) {
+    // Ownership is decided by the account a destination lives in: know it before writing.
+    if ((await deps.identity(decision.target.region)) === undefined) {
+      throw new ReconcileFailure(
+        "RevokeFailed",
+        "The controller's own AWS account is not known yet (STS GetCallerIdentity failed), so it cannot tell which destination it would revoke; retrying",
+      );
+    }
+    decision = revokeRefusal(ctx, deps);
+  }
   const uid = ctx.object.metadata.uid ?? keyOf(ctx.ref);
   if ("refusal" in decision) {
     ctx.notice = {
@@ -122,6 +139,7 @@ export async function finalizeDeletion(
     };
   } else {
     const { target } = decision;
+    const destination = deps.destinationOf(target.region, target.destinationName, target.roleArn);
     try {
       await deps.aws.putPolicy(
         {
@@ -132,11 +150,13 @@ export async function finalizeDeletion(
         },
         ctx.signal,
       );
+      deps.evidence.saw(destination, DENY_ALL_HASH, keyOf(ctx.ref));
       ctx.notice = {
         reason: "Revoked",
-        message: `Destination ${target.destinationName} in ${target.region} now denies every principal`,
+        message: `The ${whereText(target)} now denies every principal`,
       };
     } catch (error) {
+      deps.evidence.doubt(destination, keyOf(ctx.ref));
       const failure = failureFromAws(error, target, ctx.signal);
       if (failure.reason !== "DestinationNotFound") {
         const now = deps.now().getTime();

@@ -1,4 +1,5 @@
 // Phases that decide, before any AWS call, whether this object may be reconciled at all.
+import { ownerText, whereText } from "../wording.ts";
 import { checkSpec, publicAccessRemedy } from "../../api/spec-check.ts";
 import { OVERSIZED_POLICY_MARK } from "../../api/v1alpha1.ts";
 import { MAX_POLICY_BYTES } from "../../util/limits.ts";
@@ -12,13 +13,20 @@ import {
   type ReconcileDeps,
 } from "../context.ts";
 import { desiredState } from "../desired.ts";
+import { UNKNOWN } from "../evidence.ts";
 import { ReconcileFailure } from "../outcomes.ts";
 import { formatIssues } from "../../util/issues.ts";
 
-/** Suspended objects still record the generation they saw, so no older Ready=True outlives a spec change. */
-export function skipSuspended(ctx: ReconcileContext): PhaseResult {
+/**
+ * Suspended objects still record the generation they saw, so no older Ready=True
+ * outlives a spec change. Nothing is seen at the destination while suspended, so
+ * what it holds becomes unknown: resuming reads or puts before it says Applied.
+ */
+export function skipSuspended(ctx: ReconcileContext, deps: ReconcileDeps): PhaseResult {
   const raw = ctx.object.spec as { suspend?: unknown } | undefined;
   if (raw?.suspend !== true) return undefined;
+  if (ctx.object.metadata.uid) deps.memory.delete(ctx.object.metadata.uid);
+  ctx.liveHash = UNKNOWN;
   return {
     reason: "Suspended",
     message:
@@ -73,7 +81,7 @@ export function yieldToOwner(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   return {
     reason: "Conflict",
     message:
-      `Destination ${desired.destinationName} in ${desired.region} is managed by the older LogDestinationPolicy ${owner}; ` +
+      `The ${whereText(desired)} is managed by ${ownerText(owner, ctx.ref.namespace)}; ` +
       "this object makes no AWS call while that one exists",
   };
 }

@@ -1,4 +1,5 @@
 // Phases that read the live policy: Observe mode, and drift detection in Enforce mode.
+import { whereText } from "../wording.ts";
 import { parseDuration } from "../../api/duration.ts";
 import type { LiveDestination } from "../../aws/destinations.ts";
 import { summarizePolicyDiff } from "../../policy/index.ts";
@@ -9,6 +10,7 @@ import {
   type ReconcileDeps,
 } from "../context.ts";
 import { liveHash } from "../live.ts";
+import { keyOf } from "../../kube/keys.ts";
 import { readyReason } from "../conditions.ts";
 import { OUTCOMES, ReconcileFailure, type Reason } from "../outcomes.ts";
 import { failureFromAws } from "./aws-failure.ts";
@@ -98,10 +100,14 @@ async function compareLive(
   missing: string,
 ): Promise<{ where: string; diff: ReturnType<typeof summarizePolicyDiff> }> {
   const desired = required(ctx.desired);
-  const where = `destination ${desired.destinationName} in ${desired.region}`;
+  const where = whereText(desired);
   const live = await readLive(ctx, deps);
-  if (!live) throw new ReconcileFailure("DestinationNotFound", `The ${where} ${missing}`);
+  if (!live) {
+    deps.evidence.doubt(required(ctx.destination), keyOf(ctx.ref));
+    throw new ReconcileFailure("DestinationNotFound", `The ${where} ${missing}`);
+  }
   ctx.liveHash = liveHash(live.accessPolicy);
+  deps.evidence.saw(required(ctx.destination), ctx.liveHash, keyOf(ctx.ref));
   return { where, diff: summarizePolicyDiff(live.accessPolicy, desired.document) };
 }
 
@@ -160,7 +166,12 @@ export async function detectDrift(
   if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
   const { where, diff } = await compareLive(ctx, deps, "no longer exists");
   if (diff.equal) return undefined;
-  ctx.drift = `The live policy of ${where} drifted from the applied one: ${diff.text}`;
+  return drifted(ctx, where, diff.text);
+}
+
+/** The live policy differs from the one this object applied: Report leaves it, Correct puts. */
+function drifted(ctx: ReconcileContext, where: string, text: string): PhaseResult {
+  ctx.drift = `The live policy of ${where} drifted from the applied one: ${text}`;
   if (required(ctx.spec).driftPolicy === "Report") {
     return {
       reason: "Drifted",
@@ -177,8 +188,17 @@ export async function detectDrift(
  * only once AWS is known to hold the desired policy.
  */
 async function verifyLive(ctx: ReconcileContext, deps: ReconcileDeps): Promise<PhaseResult> {
-  if (!ctx.swept && readWait(ctx, deps) > 0) return undefined;
-  const { diff } = await compareLive(ctx, deps, "does not exist");
+  const wait = ctx.swept ? 0 : readWait(ctx, deps);
+  if (wait > 0) {
+    // Report never overwrites what may be drift: look again once the floor allows.
+    if (ctx.doubted && required(ctx.spec).driftPolicy === "Report") {
+      ctx.requeueAfterMs = wait;
+      return "stop";
+    }
+    return undefined;
+  }
+  const { where, diff } = await compareLive(ctx, deps, "does not exist");
   if (diff.equal) ctx.inSync = "already";
+  else if (ctx.doubted) return drifted(ctx, where, diff.text);
   return undefined;
 }

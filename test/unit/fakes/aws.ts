@@ -16,7 +16,8 @@ export interface AwsScript {
   put?: Answer<undefined>[];
   describe?: Answer<LiveDestination | undefined>[];
   list?: Answer<LiveDestination[]>[];
-  account?: AwsAccount;
+  /** The controller's own account; null when GetCallerIdentity fails; by default 123456789012. */
+  account?: AwsAccount | null;
 }
 
 export function awsError(kind: AwsErrorKind, attempts = 1): AwsCallError {
@@ -75,7 +76,12 @@ export class FakeAws implements DestinationSweepApi {
 
   account(): Promise<AwsAccount | undefined> {
     this.calls.push("aws.account");
-    return Promise.resolve(this.script.account);
+    const account = this.script.account;
+    return Promise.resolve(
+      account === undefined
+        ? { partition: "aws", accountId: "123456789012" }
+        : (account ?? undefined),
+    );
   }
 
   async list(

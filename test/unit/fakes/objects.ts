@@ -5,6 +5,8 @@ import { specSchema, type LogDestinationPolicy } from "../../../src/api/v1alpha1
 import type { ReconcileContext, ReconcileDeps } from "../../../src/controller/context.ts";
 import { desiredState } from "../../../src/controller/desired.ts";
 import { recordHash } from "../../../src/controller/record.ts";
+import { DestinationEvidence } from "../../../src/controller/evidence.ts";
+import { destinationId } from "../../../src/controller/ownership.ts";
 import { canonicalJson, type PolicyDocumentInput } from "../../../src/policy/index.ts";
 import { FakeAws, type AwsScript } from "./aws.ts";
 import { FakeClock } from "./clock.ts";
@@ -12,6 +14,8 @@ import { FakeWriter } from "./kube.ts";
 
 export const START = Date.parse("2026-01-01T00:00:00Z");
 export const REGION = "us-east-1";
+/** The controller's own account, as GetCallerIdentity answers in these tests. */
+export const OWN_ACCOUNT = { partition: "aws", accountId: "123456789012" };
 
 export const grant = (account: string): PolicyDocumentInput => ({
   Version: "2012-10-17",
@@ -103,7 +107,10 @@ export function phaseWorld(
     revokeFailingSince: new Map(),
     memory: new Map(),
     lastRead: new Map(),
-    recordSuspect: () => false,
+    identity: () => Promise.resolve(OWN_ACCOUNT),
+    destinationOf: (region, name, roleArn) =>
+      destinationId(region, name, roleArn, OWN_ACCOUNT.accountId),
+    evidence: new DestinationEvidence(),
     now: () => new Date(clock.now()),
     ...overrides,
   };
