@@ -29,8 +29,8 @@ const BINDING_LIMITS = {
 const DESTINATION_GLOB_PATTERN = "^[^:]+$";
 // An exact role ARN, or one with '*' inside its fields, as --allowed-role-arns takes them.
 const ROLE_PATTERN = "^arn:aws[a-z-]*:iam::([0-9]{12}|\\*):role/[\\w+=,.@/*-]{1,512}$";
-const ACCOUNT_PATTERN = "^[0-9]{12}$";
-const ORGANIZATION_PATTERN = "^o-[a-z0-9]{10,32}$";
+export const ACCOUNT_PATTERN = "^[0-9]{12}$";
+export const ORGANIZATION_PATTERN = "^o-[a-z0-9]{10,32}$";
 // Label keys and values as Kubernetes accepts them.
 const LABEL_KEY_PATTERN =
   "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
@@ -72,7 +72,7 @@ const labelSelectorRequirementSchema = z
     }
   });
 
-const labelSelectorSchema = z
+export const labelSelectorSchema = z
   .object({
     matchLabels: z
       .record(labelKey, labelValue)
