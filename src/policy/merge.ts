@@ -158,6 +158,23 @@ function grantStatements(tally: Tally, input: MergeInput): PolicyStatement[] {
   return out;
 }
 
+/**
+ * The statements of one grant alone, as they appear in a merged policy: what a
+ * binding is checked against, so a grant is judged on exactly what it adds.
+ */
+export function grantDocument(
+  principals: GrantPrincipals,
+  resource: string,
+  actions: readonly string[],
+): PolicyDocument {
+  const tally = new Tally();
+  tally.add(principals);
+  return {
+    Version: "2012-10-17",
+    Statement: grantStatements(tally, { resource, actions, grants: [], forceUpdate: false }),
+  };
+}
+
 function documentOf(owner: PolicyDocument | undefined, tally: Tally, input: MergeInput) {
   const document: PolicyDocument = {
     Version: owner?.Version ?? "2012-10-17",

@@ -33,18 +33,19 @@ const ORG_PATH = /^(o-[a-z0-9]{10,32})\//;
 
 function grantOf(grantee: Grantee): Grant {
   const { kind, id } = grantee;
+  // A path stays inside its organization whatever follows the fixed organization ID.
+  if (kind === "organization-path") {
+    const org = ORG_PATH.exec(id)?.[1];
+    return org === undefined
+      ? { kind: "unfixed", value: id }
+      : { kind: "organization", value: org };
+  }
   if (UNFIXED.test(id)) return { kind: "unfixed", value: id };
   switch (kind) {
     case "account":
       return { kind: "account", value: id };
     case "organization":
       return { kind: "organization", value: id };
-    case "organization-path": {
-      const org = ORG_PATH.exec(id)?.[1];
-      return org === undefined
-        ? { kind: "unfixed", value: id }
-        : { kind: "organization", value: org };
-    }
     case "principal": {
       const account = ARN_ACCOUNT.exec(id)?.[1];
       return account === undefined
