@@ -30,8 +30,8 @@ const BINDING_LIMITS = {
 const DESTINATION_GLOB_PATTERN = "^[^:]+$";
 // An exact role ARN, or one with '*' inside its fields, as --allowed-role-arns takes them.
 const ROLE_PATTERN = "^arn:aws[a-z-]*:iam::([0-9]{12}|\\*):role/[\\w+=,.@/*-]{1,512}$";
-const ACCOUNT_PATTERN = "^[0-9]{12}$";
-const ORGANIZATION_PATTERN = "^o-[a-z0-9]{10,32}$";
+export const ACCOUNT_PATTERN = "^[0-9]{12}$";
+export const ORGANIZATION_PATTERN = "^o-[a-z0-9]{10,32}$";
 // A service principal as AWS names it: logs.amazonaws.com, or a regional or China form.
 const SERVICE_PATTERN = "^[a-z0-9]([a-z0-9.-]{0,126}[a-z0-9])?\\.amazonaws\\.com(\\.cn)?$";
 // Label keys and values as Kubernetes accepts them.
@@ -75,7 +75,7 @@ const labelSelectorRequirementSchema = z
     }
   });
 
-const labelSelectorSchema = z
+export const labelSelectorSchema = z
   .object({
     matchLabels: z
       .record(labelKey, labelValue)

@@ -12,6 +12,11 @@ import {
   BINDING_SHORT_NAMES,
   BINDING_SINGULAR,
   CRD_NAME,
+  GRANT_CRD_NAME,
+  GRANT_KIND,
+  GRANT_PLURAL,
+  GRANT_SHORT_NAMES,
+  GRANT_SINGULAR,
   GROUP,
   KIND,
   PLURAL,
@@ -19,6 +24,7 @@ import {
   SINGULAR,
   VERSION,
 } from "./names.ts";
+import { grantSpecSchema, grantStatusSchema } from "./grant.ts";
 import { specSchema, statusSchema } from "./v1alpha1.ts";
 import { isRecord } from "../util/record.ts";
 
@@ -209,5 +215,31 @@ export function buildBindingCrd(): JsonSchema {
     description: `${BINDING_KIND} lets the namespaces it selects manage the destinations, regions, roles and principals it lists (${API_VERSION}). Cluster-scoped: only cluster administrators write it.`,
     spec: bindingSpecSchema,
     status: jsonSchemaOf(bindingStatusSchema),
+  });
+}
+
+/** The CRD of the namespaced LogDestinationGrant kind. */
+export function buildGrantCrd(): JsonSchema {
+  return crdOf({
+    name: GRANT_CRD_NAME,
+    kind: GRANT_KIND,
+    plural: GRANT_PLURAL,
+    singular: GRANT_SINGULAR,
+    shortNames: GRANT_SHORT_NAMES,
+    categories: CATEGORIES,
+    scope: "Namespaced",
+    printerColumns: [
+      { name: "Policy", type: "string", jsonPath: ".spec.policyRef.name" },
+      { name: "Accounts", type: "string", jsonPath: ".spec.principals.accounts" },
+      { name: "Ready", type: "string", jsonPath: condition("Ready", "status") },
+      { name: "Reason", type: "string", jsonPath: condition("Ready", "reason") },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+      // -o wide
+      { name: "Bytes", type: "integer", jsonPath: ".status.bytes", priority: 1 },
+      { name: "Message", type: "string", jsonPath: condition("Ready", "message"), priority: 1 },
+    ],
+    description: `${GRANT_KIND} adds one team's sender accounts and organizations to a ${KIND} that accepts grants (${API_VERSION}).`,
+    spec: grantSpecSchema,
+    status: { ...jsonSchemaOf(grantStatusSchema), default: { observedGeneration: 0 } },
   });
 }

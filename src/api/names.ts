@@ -23,3 +23,12 @@ export const BINDING_PLURAL = "logdestinationpolicybindings";
 export const BINDING_SINGULAR = "logdestinationpolicybinding";
 export const BINDING_SHORT_NAMES = ["ldpb"];
 export const BINDING_CRD_NAME = `${BINDING_PLURAL}.${GROUP}`;
+
+/** The namespaced kind by which a team adds its sender accounts to a policy that accepts grants. */
+export const GRANT_KIND = "LogDestinationGrant";
+export const GRANT_PLURAL = "logdestinationgrants";
+export const GRANT_SINGULAR = "logdestinationgrant";
+export const GRANT_SHORT_NAMES = ["ldg"];
+export const GRANT_CRD_NAME = `${GRANT_PLURAL}.${GROUP}`;
+/** Held by every grant, so its principals leave the policy before the grant goes. */
+export const GRANT_FINALIZER = `${GROUP}/remove-grant`;

@@ -13,3 +13,4 @@ export {
   type RoleMatcherFactory,
 } from "./permission.ts";
 export { permissionRequest } from "./request.ts";
+export { grantPermissionRequest, ownerAccepts, type GrantTarget } from "./grant-request.ts";

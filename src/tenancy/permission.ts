@@ -106,6 +106,8 @@ export interface PermissionRequest {
   document?: PolicyDocumentInput;
   /** The field the policy came from, for messages: spec.accessPolicy or spec.accessPolicyJson. */
   policyField?: string;
+  /** Names a statement's field in messages, for kinds whose statements are built from other fields. */
+  statementField?: (statement: { index: number; sid?: string }) => string | undefined;
 }
 
 /** The first thing one binding does not permit. */
@@ -204,9 +206,10 @@ export function refusalOf(
     const denied = deniedGrant(binding, statement);
     if (denied !== undefined) {
       const label =
-        statement.sid === undefined
+        request.statementField?.(statement) ??
+        (statement.sid === undefined
           ? `${field}.Statement[${statement.index}]`
-          : `${field}.Statement[${statement.index}] (Sid ${quote(statement.sid)})`;
+          : `${field}.Statement[${statement.index}] (Sid ${quote(statement.sid)})`);
       return refuse(label, denied);
     }
   }
