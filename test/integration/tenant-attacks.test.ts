@@ -303,7 +303,8 @@ describe("a tenant cannot fool the controller", () => {
           controller.logs.some(
             (l) =>
               l.key === `${tenant.namespace}/${name}` &&
-              (typeof l.reason === "string" || /deletion|could not write/.test(l.msg ?? "")),
+              (typeof l.reason === "string" ||
+                /deletion|could not write|cut short/.test(l.msg ?? "")),
           ),
         ),
       30_000,
