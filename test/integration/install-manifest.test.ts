@@ -252,7 +252,9 @@ describe("install.yaml on a real API server", () => {
         ),
       );
 
-    // The bind addresses are the test's own; every other flag is the Deployment's.
+    // The bind addresses are the test's own, and so is the namespace list: the API server is
+    // shared with other test files, whose older objects would own the examples' destinations.
+    // Every other flag is the Deployment's.
     const { args = [], env: variables = [] } = container();
     const flags = args.filter(
       (a) => !/^--(metrics-bind-address|health-probe-bind-address)=/.test(a),
@@ -260,7 +262,13 @@ describe("install.yaml on a real API server", () => {
     assert.ok(flags.length >= 5, flags.join(" "));
     controller = await startController(env, {
       built: true,
-      args: [...flags, "--kubeconfig", kubeconfig],
+      args: [
+        ...flags,
+        "--kubeconfig",
+        kubeconfig,
+        "--watch-namespace",
+        [...namespaces.values()].join(","),
+      ],
       env: Object.fromEntries(
         variables.flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]])),
       ),
