@@ -98,6 +98,11 @@ const destinationDiffSchema = z
   })
   .describe("One destination whose live policy differs from its manifest.");
 
+/** The version field of every machine-readable report this command line prints. */
+export const reportVersionSchema = z
+  .literal(1)
+  .describe("Raised when a field is removed or changes meaning; new fields may appear without it.");
+
 const diffErrorSchema = z
   .object({
     file: location.file,
@@ -109,11 +114,7 @@ const diffErrorSchema = z
 
 export const diffReportSchema = z
   .object({
-    version: z
-      .literal(1)
-      .describe(
-        "Raised when a field is removed or changes meaning; new fields may appear without it.",
-      ),
+    version: reportVersionSchema,
     summary: z.object({
       compared: z.int().min(0).describe("LogDestinationPolicies whose live policy was read."),
       changed: z.int().min(0),

@@ -2,6 +2,7 @@
 // docs/validate-output.schema.json, written by `npm run generate`) and the report
 // built from what the checks found.
 import { z } from "zod";
+import { reportVersionSchema } from "./diff-report.ts";
 import type { Problem } from "./validate-core.ts";
 
 const problemSchema = z
@@ -33,11 +34,7 @@ const unreadableSchema = z
 
 export const validateReportSchema = z
   .object({
-    version: z
-      .literal(1)
-      .describe(
-        "Raised when a field is removed or changes meaning; new fields may appear without it.",
-      ),
+    version: reportVersionSchema,
     summary: z.object({
       inputs: z.int().min(0).describe("Files and standard input read."),
       checked: z.int().min(0).describe("LogDestinationPolicy objects checked."),
