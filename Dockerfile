@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The controller's image: the compiled controller bundled with its dependencies
 # into one file (scripts/bundle.ts), on distroless Node.js 24, running as a
 # non-root numeric UID. There is no node_modules: the bundle holds all the code
@@ -6,21 +5,37 @@
 # the root filesystem can be read-only.
 #
 # The build stage uses the same Node as CI (env/versions.env, NODE_VERSION).
-# test/integration/dockerfile.test.ts replays these steps without Docker.
+# test/integration/dockerfile.test.ts replays these steps without Docker, and
+# test/integration/workflows.test.ts runs hadolint on this file. No `# syntax=`
+# line: BuildKit's built-in frontend reads everything here, so the build pulls
+# no frontend image that is not pinned below.
 
 # --- build: full dependencies, TypeScript compiled to dist/, then bundled ---
-FROM node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553 AS build
+# It runs on the builder's own platform: its output is JavaScript, the same for
+# every platform the image is built for, so a multi-arch build compiles once
+# and emulates nothing.
+FROM --platform=$BUILDPLATFORM node:24.21.0-bookworm-slim@sha256:2fe369e969550cde8e867afc3fe370b260140cab4a23d467074295b42163d553 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ ./src/
-COPY scripts/bundle.ts ./scripts/
 RUN npm run build
+# After the compile, so that a change to the bundler alone reuses its layer.
+COPY scripts/bundle.ts ./scripts/
 RUN npm run bundle
 
 # --- runtime: no shell, no package manager ---
 FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
+# OCI labels; the release workflow passes the tag's version and the commit.
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="log-destination-policy-controller" \
+      org.opencontainers.image.description="Kubernetes controller that manages CloudWatch Logs destination access policies" \
+      org.opencontainers.image.source="https://github.com/gitops-dev/log-destination-policy-controller" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 WORKDIR /app
 # Two malloc arenas instead of one per thread: memory freed by one of V8's or
 # libuv's threads is reused by the others. A fixed mmap threshold: V8 parses and

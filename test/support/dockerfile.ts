@@ -34,7 +34,8 @@ export function parseDockerfile(text: string): Stage[] {
     const [op = "", ...rest] = line.split(/\s+/);
     const args = rest.join(" ");
     if (op.toUpperCase() === "FROM") {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      // --platform only chooses which variant of the base image to pull.
+      const match = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
       if (!match?.[1]) throw new Error(`Dockerfile: cannot read FROM ${args}`);
       stages.push({ from: match[1], name: match[2] ?? `stage-${stages.length}`, instructions: [] });
       continue;
