@@ -28,7 +28,7 @@ const target: GrantTarget = {
   resource: "arn:aws:logs:us-east-1:111122223333:destination:central-logs",
   actions: ["logs:PutSubscriptionFilter"],
 };
-const labels = { "logs-sender": "true" };
+const labels: Record<string, string> = { "logs-sender": "true" };
 const principals = (p: Partial<GrantPrincipals>): GrantPrincipals => ({ ...NO_PRINCIPALS, ...p });
 const judge = (p: Partial<GrantPrincipals>, t: GrantTarget = target, l = labels) =>
   decide(selecting([senders], l), grantPermissionRequest("payments", principals(p), t));
