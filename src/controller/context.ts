@@ -1,4 +1,5 @@
 // What every reconcile phase receives and may fill in for the phases after it.
+import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy, LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
 import type { AwsAccount } from "../util/arn.ts";
@@ -37,6 +38,8 @@ export interface ReconcileDeps {
   lastRead: Map<string, number>;
   /** True when another object wrote this object's destination since its record was made. */
   recordSuspect: (key: string) => boolean;
+  /** The grants that name a policy, by its key, as the cache holds them. */
+  grantsOf: (policyKey: string) => LogDestinationGrant[];
   now: () => Date;
 }
 

@@ -4,6 +4,7 @@
 // runner's (runner.ts); what a result says, the outcome table's.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
+import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { DestinationSweepApi } from "../aws/destinations.ts";
 import type { EventSink } from "../kube/events.ts";
@@ -13,6 +14,7 @@ import { bindingStatus } from "./binding-status.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
+import { GrantIndex } from "./grant-index.ts";
 import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -52,6 +54,7 @@ export class PolicyController {
   readonly #suspect = new Set<string>();
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
+  readonly #grants = new GrantIndex();
 
   constructor(
     cache: PolicyCache,
@@ -83,6 +86,7 @@ export class PolicyController {
       memory: new Map(),
       lastRead: new Map(),
       recordSuspect: (key) => this.#suspect.has(key),
+      grantsOf: (key) => this.#grantsOf(key),
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
@@ -163,6 +167,25 @@ export class PolicyController {
     const permitted = this.#permissions.of(obj).permitted;
     const target = permitted ? targetOf(obj, this.#options.defaultRegion) : undefined;
     return this.#owners.set(key, target, claim);
+  }
+
+  /** A grant's change is a change of the policies it names, before and after. */
+  upsertGrant(obj: LogDestinationGrant): void {
+    for (const key of this.#grants.set(obj)) this.#queue.add(key);
+  }
+
+  removeGrant(obj: LogDestinationGrant): void {
+    for (const key of this.#grants.delete(obj)) this.#queue.add(key);
+  }
+
+  #grantsOf(policyKey: string): LogDestinationGrant[] {
+    const cache = this.#options.grants;
+    if (!cache) return [];
+    return this.#grants.grantsOf(policyKey).flatMap((key) => {
+      const ref = refOf(key);
+      const grant = cache.get(ref.namespace, ref.name);
+      return grant ? [grant] : [];
+    });
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {

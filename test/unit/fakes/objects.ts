@@ -104,6 +104,7 @@ export function phaseWorld(
     memory: new Map(),
     lastRead: new Map(),
     recordSuspect: () => false,
+    grantsOf: () => [],
     now: () => new Date(clock.now()),
     ...overrides,
   };
