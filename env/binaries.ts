@@ -25,6 +25,8 @@ export interface Binaries {
   readonly hadolint: string;
   /** The shellcheck actionlint runs on the workflows' scripts. */
   readonly shellcheck: string;
+  /** Folder with the CRDs of Flux's HelmRepository and HelmRelease and Argo CD's Application. */
+  readonly gitopsCrds: string;
 }
 
 const names = [
@@ -40,6 +42,7 @@ const names = [
   "ZIZMOR_BIN",
   "HADOLINT_BIN",
   "SHELLCHECK_BIN",
+  "GITOPS_CRDS",
 ] as const;
 
 let cached: Promise<Binaries> | undefined;
@@ -47,6 +50,25 @@ let cached: Promise<Binaries> | undefined;
 export function resolveBinaries(): Promise<Binaries> {
   cached ??= resolve();
   return cached;
+}
+
+let helmOnly: Promise<string> | undefined;
+
+/**
+ * helm alone, without building the rest of the control plane: what
+ * `npm run generate` needs to render install.yaml from the chart.
+ */
+export function resolveHelm(): Promise<string> {
+  helmOnly ??= new Promise((resolvePromise, reject) => {
+    const child = execFile("bash", [buildScript, "--only", "helm"], (err, stdout) => {
+      const path = stdout.trim().split("\n").at(-1);
+      if (err) reject(new Error(`env/build.sh --only helm failed: ${err.message}`));
+      else if (!path) reject(new Error("env/build.sh --only helm printed no path"));
+      else resolvePromise(path);
+    });
+    child.stderr?.pipe(process.stderr);
+  });
+  return helmOnly;
 }
 
 function resolve(): Promise<Binaries> {
@@ -81,6 +103,7 @@ function resolve(): Promise<Binaries> {
           zizmor: get(9),
           hadolint: get(10),
           shellcheck: get(11),
+          gitopsCrds: get(12),
         });
       },
     );

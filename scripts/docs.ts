@@ -124,6 +124,8 @@ const REASON_MEANING: Partial<Record<Reason, string>> = {
   RevokeFailed:
     "deletionPolicy Revoke: writing the deny-all policy failed; retried until the revoke timeout, then the object is let go.",
   AWSRejected: "AWS refused the request as invalid (InvalidParameterException). Fix the spec.",
+  RegionUnreachable:
+    "No AWS endpoint exists for spec.region (DNS does not know its host name, or the SDK refuses the region): a made-up region. Not retried; looked at again each drift interval. Fix spec.region.",
   DestinationNotFound: "No destination of that name in that region; retried with backoff.",
   AccessDenied: "The controller's AWS identity may not call the API; retried with backoff.",
   AWSUnavailable: "Throttling or AWS errors outlasted the retries; retried with backoff.",
@@ -200,8 +202,10 @@ export function apiReference(): string {
     "  `Statement`, `Effect`, `Principal`, `Action`, `Resource`, `Condition` and their",
     "  `Not` forms, with field names spelt exactly);",
     "- the canonical policy, as sent to AWS, is at most 5120 bytes of UTF-8;",
-    "- no `Allow` statement lets every AWS account in, unless `allowPublicAccess` is true",
-    "  (and the controller does not run with `--deny-public-access-override`).",
+    "- no `Allow` statement lets in callers it does not name by fixed values (no `Principal`,",
+    "  `NotPrincipal`, a wildcard in any principal type, a `Federated` or `CanonicalUser`",
+    "  principal: see docs/public-access.md), unless `allowPublicAccess` is true (and the",
+    "  controller does not run with `--deny-public-access-override`).",
     "",
     "## status",
     "",

@@ -12,6 +12,8 @@ import { buildBindingCrd, buildCrd, buildGrantCrd } from "../src/api/crd.ts";
 import { BINDING_CRD_NAME, CRD_NAME, GRANT_CRD_NAME } from "../src/api/names.ts";
 import { chartOutputs } from "./chart.ts";
 import { docsOutputs } from "./docs.ts";
+import { installOutputs } from "./install-manifest.ts";
+import { kubeStateMetricsOutputs } from "./kube-state-metrics.ts";
 
 const root = join(import.meta.dirname, "..");
 const header = "# Generated from src/api by `npm run generate`. Do not edit.\n";
@@ -24,6 +26,10 @@ const outputs: Record<string, string> = {
 };
 // The Helm chart's copies of the CRD and alerts, its dashboard, values schema and table.
 Object.assign(outputs, await chartOutputs(root, outputs));
+// The kube-state-metrics configuration's ConfigMap and its chart copy.
+Object.assign(outputs, await kubeStateMetricsOutputs(root));
+// install.yaml, the chart rendered by helm with those files.
+Object.assign(outputs, await installOutputs(root, outputs));
 // docs/api-reference.md, and the tables of README.md and docs/operations.md.
 Object.assign(outputs, await docsOutputs(root));
 // The documented schema of `diff -o json`, from the schema its test checks output against;

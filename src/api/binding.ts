@@ -19,6 +19,7 @@ const BINDING_LIMITS = {
   roleArns: 256,
   accounts: 1024,
   organizationIds: 64,
+  services: 64,
   matchLabels: 64,
   matchExpressions: 64,
   values: 256,
@@ -31,6 +32,8 @@ const DESTINATION_GLOB_PATTERN = "^[^:]+$";
 const ROLE_PATTERN = "^arn:aws[a-z-]*:iam::([0-9]{12}|\\*):role/[\\w+=,.@/*-]{1,512}$";
 export const ACCOUNT_PATTERN = "^[0-9]{12}$";
 export const ORGANIZATION_PATTERN = "^o-[a-z0-9]{10,32}$";
+// A service principal as AWS names it: logs.amazonaws.com, or a regional or China form.
+const SERVICE_PATTERN = "^[a-z0-9]([a-z0-9.-]{0,126}[a-z0-9])?\\.amazonaws\\.com(\\.cn)?$";
 // Label keys and values as Kubernetes accepts them.
 const LABEL_KEY_PATTERN =
   "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
@@ -160,10 +163,21 @@ export const bindingSpecSchema = z
           .describe(
             "Organizations an Allow statement may grant through aws:PrincipalOrgID, aws:SourceOrgID or aws:PrincipalOrgPaths.",
           ),
+        services: z
+          .array(
+            z.string().regex(new RegExp(SERVICE_PATTERN), {
+              error: "must be a service principal such as logs.amazonaws.com (no wildcards)",
+            }),
+          )
+          .max(BINDING_LIMITS.services)
+          .optional()
+          .describe(
+            "Service principals an Allow statement may name, such as logs.amazonaws.com. Absent: none.",
+          ),
       })
       .optional()
       .describe(
-        "What the Allow statements of an object's policy may grant. Absent: any principal that is not public.",
+        "What the Allow statements of an object's policy may grant. Absent: any principal that is not public. Present: only the accounts, organizations and services it lists.",
       ),
     allowPublicAccess: z
       .boolean()

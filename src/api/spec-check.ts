@@ -96,5 +96,5 @@ export function publicAccessRemedy(
   if (allowPublicAccess && !denyOverride) return undefined;
   return allowPublicAccess
     ? "spec.allowPublicAccess is set, but --deny-public-access-override forbids that override"
-    : "add a condition on one of those keys, or set spec.allowPublicAccess: true if every AWS account may really subscribe";
+    : "name the callers by fixed values, or set spec.allowPublicAccess: true if every AWS account may really subscribe";
 }

@@ -35,8 +35,10 @@ export const CACHED_POLICY_MAX_CHARS = 2 * MAX_POLICY_BYTES;
 export const OVERSIZED_POLICY_MARK = "$oversizedJsonChars";
 
 // Kubernetes validates CRDs with RE2 and JS validates with ECMAScript regexes; this
-// pattern means the same in both.
-const DESTINATION_NAME_PATTERN = "^[^:*]*$";
+// pattern means the same in both. AWS allows any character but ':' and '*'; control
+// characters are refused as well, as no real destination has them and they would
+// reach every message that names the destination.
+const DESTINATION_NAME_PATTERN = "^[^:*\\x00-\\x1f\\x7f-\\x9f]*$";
 const ROLE_ARN_PATTERN = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$";
 // Go-style durations as Kubernetes users write them: 30s, 10m, 1h30m; "0" disables.
 const DURATION_PATTERN = "^(0|([0-9]+(\\.[0-9]+)?(ms|s|m|h))+)$";
@@ -52,7 +54,7 @@ export const specSchema = z
       .min(1)
       .max(DESTINATION_NAME_MAX)
       .regex(new RegExp(DESTINATION_NAME_PATTERN), {
-        error: "must not contain ':' or '*'",
+        error: "must not contain ':', '*' or control characters (U+0000–U+001F, U+007F–U+009F)",
       })
       .describe("Name of the existing CloudWatch Logs destination whose access policy is managed."),
     region: z
@@ -97,7 +99,7 @@ export const specSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Allows statements that grant every AWS account access (Principal "*" without an organization or account condition). Refused unless set, and the controller may forbid it altogether.',
+        'Allows public statements: Principal "*" or an AWS wildcard without a fixed organization or account condition, no Principal, NotPrincipal, a Service wildcard, or a Federated or CanonicalUser principal. Refused unless set (and permitted by a binding), and the controller may forbid it altogether.',
       ),
     roleArn: z
       .string()

@@ -26,13 +26,13 @@ export interface AssumedRoleOptions {
 interface CachedCredentials {
   identity?: ExpiringCredentials;
   pending?: Promise<ExpiringCredentials>;
-  lastUsed: number;
 }
 
 /**
  * Credentials for (role, session), from STS AssumeRole with the controller's
  * own credentials. Concurrent callers share one AssumeRole call; the result is
- * reused until `refreshMarginMs` before it expires.
+ * reused until `refreshMarginMs` before it expires. What is kept is dropped by
+ * the owner of the clients that use it (logs-clients.ts), which bounds it.
  */
 export class AssumedRoleCredentials {
   readonly #cache = new Map<string, CachedCredentials>();
@@ -68,10 +68,9 @@ export class AssumedRoleCredentials {
     const key = `${roleArn}\u0000${sessionName}`;
     let entry = this.#cache.get(key);
     if (!entry) {
-      entry = { lastUsed: this.#now() };
+      entry = {};
       this.#cache.set(key, entry);
     }
-    entry.lastUsed = this.#now();
     const fresh = entry.identity;
     if (fresh && fresh.expiration.getTime() - this.#refreshMarginMs > this.#now()) return fresh;
     if (entry.pending) return entry.pending;
@@ -101,16 +100,26 @@ export class AssumedRoleCredentials {
     if (entry && !entry.pending) entry.identity = undefined;
   }
 
-  /** Forgets credentials not used for `idleMs`; their sessions simply expire at STS. */
-  sweep(idleMs: number): void {
-    const cutoff = this.#now() - idleMs;
-    for (const [key, entry] of this.#cache) {
-      if (entry.lastUsed < cutoff && !entry.pending) this.#cache.delete(key);
-    }
+  /** Forgets a session no client uses any more; it simply expires at STS. */
+  forget(roleArn: string, sessionName: string): void {
+    this.#cache.delete(`${roleArn}\u0000${sessionName}`);
   }
 
+  /** Closes the STS client of a region no client uses any more. */
+  dropRegion(region: string): void {
+    const client = this.#sts.get(region);
+    this.#sts.delete(region);
+    if (client instanceof STSClient) client.destroy();
+  }
+
+  /** Sessions whose credentials are kept. */
   get size(): number {
     return this.#cache.size;
+  }
+
+  /** Regions whose STS client is kept. */
+  get stsClients(): number {
+    return this.#sts.size;
   }
 
   async #assume(

@@ -1,6 +1,7 @@
 // How one AWS call runs: a token of its account and region's rate limit for
 // every attempt, the observer told of each outcome, stale assumed-role
 // credentials dropped, the one retry loop, and no retry once shutdown drains.
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { AwsObserver, AwsTarget } from "./destinations.ts";
 import { classifyAwsError } from "./errors.ts";
 import type { LogsClients } from "./logs-clients.ts";
@@ -39,7 +40,7 @@ export class AwsCalls {
   async call<T>(
     operation: string,
     target: AwsTarget,
-    send: () => Promise<T>,
+    send: (client: CloudWatchLogsClient) => Promise<T>,
     signal?: AbortSignal,
     priority: Priority = "foreground",
   ): Promise<T> {
@@ -56,21 +57,29 @@ export class AwsCalls {
       if (mayCall && !mayCall()) {
         throw new Error(`${operation} refused: this process may no longer call AWS`);
       }
-      // Every attempt, retries included, takes a token of its account and region.
-      const waited = await limiter.take(bucket, signal, priority);
-      if (waited > 0) observer?.rateLimited?.(bucket, waited / 1000);
-      const started = performance.now();
+      // Held before the token, so that the bucket is never evicted while the attempt waits on it.
+      const lease = this.#options.clients.acquire(target);
       try {
-        const result = await send();
-        observer?.request(operation, "success", (performance.now() - started) / 1000);
-        return result;
-      } catch (error) {
-        const outcome = classifyAwsError(error).name;
-        if (target.roleArn && STALE_CREDENTIAL_ERRORS.has(outcome)) {
-          this.#options.clients.forgetCredentials({ ...target, roleArn: target.roleArn });
+        // Every attempt, retries included, takes a token of its account and region.
+        const waited = await limiter.take(bucket, signal, priority);
+        if (waited > 0) observer?.rateLimited?.(bucket, waited / 1000);
+        const started = performance.now();
+        try {
+          const result = await send(lease.client);
+          observer?.request(operation, "success", (performance.now() - started) / 1000);
+          return result;
+        } catch (error) {
+          const classified = classifyAwsError(error);
+          if (target.roleArn && STALE_CREDENTIAL_ERRORS.has(classified.name)) {
+            this.#options.clients.forgetCredentials({ ...target, roleArn: target.roleArn });
+          }
+          // A region no endpoint answers for keeps nothing: not retried, and its client goes now.
+          if (classified.kind === "unreachable") this.#options.clients.drop(target);
+          observer?.request(operation, classified.name, (performance.now() - started) / 1000);
+          throw error;
         }
-        observer?.request(operation, outcome, (performance.now() - started) / 1000);
-        throw error;
+      } finally {
+        lease.release();
       }
     };
     try {

@@ -98,12 +98,13 @@ export interface DestinationClientOptions {
   sessionTags?: boolean;
   /** For tests: where the controller's own account is looked up. */
   identity?: CallerIdentity;
-  /** Clients, credentials and rate-limit buckets unused for this long are dropped; default 15 min. */
-  idleMs?: number;
-  now?: () => number;
+  /**
+   * SDK clients kept at most (default 64, see logs-clients.ts); each is evicted
+   * together with its credentials, and its region's STS client and rate bucket
+   * once no other kept client uses them.
+   */
+  maxClients?: number;
 }
-
-const DEFAULT_IDLE_MS = 15 * 60_000;
 
 export class DestinationPolicyClient implements DestinationSweepApi {
   readonly #allowed: RoleAllowList;
@@ -118,7 +119,6 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     this.#identity = options.identity ?? new CallerIdentity();
     const limiter = new AwsRateLimiter(options.rateLimit ?? { ratePerSecond: 0, burst: 1 });
     this.#limiter = limiter;
-    const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.#clients = new LogsClients({
       connectionTimeoutMs: options.connectionTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
@@ -130,11 +130,10 @@ export class DestinationPolicyClient implements DestinationSweepApi {
             observer?.assumeRole?.(outcome, seconds);
           },
         }),
-      idleMs,
-      onSweep: (idle) => {
-        limiter.sweep(idle);
+      maxClients: options.maxClients,
+      dropBucket: (key) => {
+        limiter.drop(key);
       },
-      now: options.now ?? Date.now,
     });
     this.#calls = new AwsCalls({
       retry: options.retry ?? DEFAULT_RETRY_POLICY,
@@ -190,7 +189,7 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     await this.#calls.call(
       "PutDestinationPolicy",
       input,
-      () => this.#clients.get(input).send(command, { abortSignal: signal }),
+      (client) => client.send(command, { abortSignal: signal }),
       signal,
     );
   }
@@ -211,7 +210,7 @@ export class DestinationPolicyClient implements DestinationSweepApi {
     return this.#calls.call(
       "DescribeDestinations",
       target,
-      () => this.#clients.get(target).send(command, { abortSignal: signal }),
+      (client) => client.send(command, { abortSignal: signal }),
       signal,
       priority,
     );

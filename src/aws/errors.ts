@@ -7,6 +7,7 @@ export type AwsErrorKind =
   | "invalid" // the request itself is wrong; only a spec change can fix it
   | "not-found" // the destination does not exist (yet)
   | "access-denied" // credentials lack permission; an operator may fix IAM later
+  | "unreachable" // no AWS endpoint exists for the region: retrying cannot help
   | "unknown";
 
 const TRANSIENT_NAMES = new Set([
@@ -58,7 +59,6 @@ const NETWORK_CODES = new Set([
   "ECONNABORTED",
   "EPIPE",
   "ETIMEDOUT",
-  "ENOTFOUND",
   "EAI_AGAIN",
   "EHOSTUNREACH",
   "ENETUNREACH",
@@ -83,6 +83,23 @@ interface ErrorLike {
   $fault?: unknown;
 }
 
+/**
+ * A region the SDK cannot reach: its endpoint rules refuse it (EndpointError),
+ * or DNS answers that the endpoint's host name does not exist (getaddrinfo
+ * ENOTFOUND, NXDOMAIN). Every string that passes the region pattern gets a
+ * host name, so a made-up region ends here, at the first attempt. A DNS server
+ * that does not answer (EAI_AGAIN) stays transient.
+ */
+const UNREACHABLE_NAME = "EndpointNotFound";
+
+function unreachable(error: ErrorLike, depth = 0): boolean {
+  if (error.name === "EndpointError" || error.code === "ENOTFOUND") return true;
+  if (depth < 3 && typeof error.cause === "object" && error.cause !== null) {
+    return unreachable(error.cause, depth + 1);
+  }
+  return false;
+}
+
 function networkCode(error: ErrorLike, depth = 0): string | undefined {
   if (typeof error.code === "string" && NETWORK_CODES.has(error.code)) return error.code;
   if (depth < 3 && typeof error.cause === "object" && error.cause !== null) {
@@ -102,6 +119,7 @@ export function classifyAwsError(error: unknown): ClassifiedError {
   const httpStatus = typeof status === "number" ? status : undefined;
   const base = { name, message, ...(httpStatus === undefined ? {} : { httpStatus }) };
 
+  if (unreachable(e)) return { kind: "unreachable", name: UNREACHABLE_NAME, message };
   const code = networkCode(e);
   if (code !== undefined)
     return { kind: "transient", name: "NetworkError", message: `${code}: ${message}` };

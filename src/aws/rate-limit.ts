@@ -132,6 +132,12 @@ export class AwsRateLimiter {
       if (bucket.idleFor(idleMs)) this.#background.delete(key);
   }
 
+  /** Forgets the key's buckets: the clients of its account and region were evicted (logs-clients.ts). */
+  drop(key: string): void {
+    this.#buckets.delete(key);
+    this.#background.delete(key);
+  }
+
   /** Waits for a token of the key's bucket; returns the ms waited. */
   async take(
     key: string,

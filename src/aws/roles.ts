@@ -1,5 +1,6 @@
 // Which roles the controller may assume: only those its --allowed-role-arns
 // flag lists. Nothing in a namespace or an object can add to the list.
+import { quote } from "../util/quote.ts";
 import { ArnPattern } from "./arn-pattern.ts";
 
 /**
@@ -12,8 +13,8 @@ export class RoleNotAllowedError extends Error {
   constructor(roleArn: string, allowList: RoleAllowList) {
     super(
       allowList.size === 0
-        ? `role ${roleArn} may not be assumed: no role is allowed until --allowed-role-arns lists it`
-        : `role ${roleArn} may not be assumed: it matches no entry of --allowed-role-arns`,
+        ? `role ${quote(roleArn)} may not be assumed: no role is allowed until --allowed-role-arns lists it`
+        : `role ${quote(roleArn)} may not be assumed: it matches no entry of --allowed-role-arns`,
     );
     this.name = "RoleNotAllowedError";
     this.roleArn = roleArn;

@@ -72,6 +72,8 @@ export const configSchema = z
     watchNamespace: namespaces.optional(),
     maxConcurrentReconciles: z.coerce.number().int().min(1).max(1000),
     metricsBindAddress: bindAddress,
+    metricsSecure: flagBoolean,
+    metricsCertDir: z.string().min(1).max(4096).optional(),
     healthProbeBindAddress: bindAddress,
     awsRegion: z
       .string()
@@ -96,12 +98,20 @@ export const configSchema = z
     watchSilenceTimeout: duration.refine((ms) => ms >= 1000, "must be at least 1s"),
     awsRateLimit: z.coerce.number().min(0).max(10_000),
     awsBurst: z.coerce.number().int().min(1).max(10_000).optional(),
+    awsMaxClients: z.coerce.number().int().min(1).max(100_000),
     allowedRoleArns: roleArns.optional(),
     requireBinding: flagBoolean,
   })
   // client-go's rules, and one more that lets a leader always stop before a
   // follower can take over (see src/election/lease.ts).
   .superRefine((c, ctx) => {
+    if (c.metricsCertDir !== undefined && !c.metricsSecure) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["metricsCertDir"],
+        message: "needs --metrics-secure: a certificate is only used for HTTPS",
+      });
+    }
     if (c.driftDetectionInterval > 0 && c.driftDetectionInterval < c.minDriftDetectionInterval) {
       ctx.addIssue({
         code: "custom",

@@ -41,6 +41,21 @@ export const FLAGS: readonly FlagSpec[] = [
     default: ":8080",
   },
   {
+    key: "metricsSecure",
+    flag: "--metrics-secure [bool]",
+    env: "LDPC_METRICS_SECURE",
+    description:
+      "serve /metrics over HTTPS and answer only callers whose bearer token the API server authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview); false serves plain, open HTTP for local use",
+    default: "false",
+  },
+  {
+    key: "metricsCertDir",
+    flag: "--metrics-cert-dir <path>",
+    env: "LDPC_METRICS_CERT_DIR",
+    description:
+      "folder holding tls.crt and tls.key for --metrics-secure, read again when they change; a self-signed certificate made at start when unset",
+  },
+  {
     key: "healthProbeBindAddress",
     flag: "--health-probe-bind-address <addr>",
     env: "LDPC_HEALTH_PROBE_BIND_ADDRESS",
@@ -167,6 +182,14 @@ export const FLAGS: readonly FlagSpec[] = [
     flag: "--aws-burst <n>",
     env: "LDPC_AWS_BURST",
     description: "AWS requests allowed at once above the rate; the rate (at least 1) when unset",
+  },
+  {
+    key: "awsMaxClients",
+    flag: "--aws-max-clients <n>",
+    env: "LDPC_AWS_MAX_CLIENTS",
+    description:
+      "AWS SDK clients kept, one per region, role and session; the least recently used goes first, with its credentials, and its region's STS client and rate bucket once no kept client uses them",
+    default: "64",
   },
   {
     key: "allowedRoleArns",

@@ -163,6 +163,8 @@ function awsFailure(error: AwsCallError, destination: string): string {
       return error.awsName === "CredentialsProviderError"
         ? "no AWS credentials: the default credential chain found none (environment, shared config or credentials file, SSO, container or instance role)"
         : `access denied reading ${destination} (${error.awsName})`;
+    case "unreachable":
+      return `no AWS endpoint answers for the region of ${destination} (${error.awsName})`;
     case "transient":
       return `no answer reading ${destination} after ${error.attempts} attempts (${error.awsName})`;
     case "invalid":

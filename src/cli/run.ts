@@ -1,6 +1,7 @@
 // The `run` command: wires the configuration into the manager, which runs the
 // controller until SIGTERM or SIGINT, or, with leader election, until it loses
 // its Lease.
+import { KubeAccessReviewer } from "../kube/access-review.ts";
 import { loadKubeConfig } from "../kube/client.ts";
 import type { Logger } from "../logger.ts";
 import { electLeader } from "../manager/leader.ts";
@@ -51,6 +52,9 @@ export async function runController(
     log,
     registry: metrics.registry,
     metricsBind: config.metricsBindAddress,
+    metricsSecurity: config.metricsSecure
+      ? { reviewer: new KubeAccessReviewer(kc), certDir: config.metricsCertDir }
+      : undefined,
     probeBind: config.healthProbeBindAddress,
     leader: leader && { ...leader, status: leaderStatus },
     shutdownGracePeriodMs: config.shutdownGracePeriod,

@@ -1,6 +1,7 @@
 // Computes the next status conditions from the current ones and an outcome.
 // Pure, so the summarize step can compare old and new and skip a status write
 // when nothing changed.
+import { printable } from "../util/quote.ts";
 import type { Condition } from "../api/v1alpha1.ts";
 import { OUTCOMES, type Outcome } from "./outcomes.ts";
 import { rfc3339 } from "../util/time.ts";
@@ -30,7 +31,8 @@ export function conditionsFor(
 ): Condition[] {
   const rule = OUTCOMES[outcome.reason];
   const at = rfc3339(now);
-  const message = outcome.message.slice(0, MESSAGE_MAX);
+  // Values inside are quoted already; this catches any raw control character left.
+  const message = printable(outcome.message).slice(0, MESSAGE_MAX);
   const base = { observedGeneration: generation, reason: outcome.reason, message };
   const result = [upsert(previous, { type: READY, status: rule.ready, ...base }, at)];
   if (rule.reconciling)

@@ -14,6 +14,7 @@ import { bindingStatus } from "./binding-status.ts";
 import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
+import { DeletionObserved, PermissionWithdrawn } from "./phases/aws-failure.ts";
 import { GrantIndex } from "./grant-index.ts";
 import { systemClock } from "../util/clock.ts";
 import {
@@ -48,8 +49,10 @@ export class PolicyController {
   readonly #runner: ReconcileRunner;
   readonly #changes: ChangeFilter;
   readonly #owners = new OwnershipIndex();
-  /** Keys whose deletion has been seen. */
+  /** Uids of the objects whose deletion has been seen. */
   readonly #deleting = new Set<string>();
+  /** The uid each key's cached object has: what is kept per uid goes when another object takes the name. */
+  readonly #uids = new Map<string, string>();
   /** Keys whose destination another object may have written since their record was made. */
   readonly #suspect = new Set<string>();
   readonly #tenancy: Tenancy;
@@ -107,13 +110,19 @@ export class PolicyController {
 
   upsert(obj: LogDestinationPolicy): void {
     const key = keyOf(obj.metadata);
+    const uid = obj.metadata.uid ?? key;
+    const before = this.#uids.get(key);
+    // A relist can replace an object by a new one of the same name without a delete: the old one is gone.
+    if (before !== undefined && before !== uid) this.#replaced(key, before);
+    this.#uids.set(key, uid);
     this.#permissions.track(obj);
     const affected = this.#claim(key, obj);
     // Another object may now write these destinations: records made before prove nothing.
     for (const other of [key, ...affected]) {
       if (this.#owners.ownerOtherThan(other) !== undefined) this.#suspect.add(other);
     }
-    if (obj.metadata.deletionTimestamp && !this.#deleting.has(key)) this.#deletionObserved(key);
+    if (obj.metadata.deletionTimestamp && !this.#deleting.has(uid))
+      this.#deletionObserved(key, uid);
     // A user's change goes ahead of background work; the reconcile decides whether sweeps cover it again.
     if (this.#changes.worthReconciling(obj)) this.#foreground(key);
     for (const other of affected) this.#foreground(other);
@@ -130,16 +139,27 @@ export class PolicyController {
     // The next-oldest object targeting the same destination may now own it.
     for (const other of this.#owners.delete(key)) this.#queue.add(other);
     this.#changes.forget(key);
-    this.#deleting.delete(key);
     this.#suspect.delete(key);
-    if (obj.metadata.uid) {
-      this.#deps.memory.delete(obj.metadata.uid);
-      this.#deps.lastRead.delete(obj.metadata.uid);
-      this.#deps.revokeFailingSince.delete(obj.metadata.uid);
-    }
+    this.#forgetUid(obj.metadata.uid ?? key);
+    this.#uids.delete(key);
     this.#permissions.forget(obj);
     this.#queue.cancel(key);
     this.#runner.forget(key);
+  }
+
+  /** What is kept per uid, for an object that is gone. */
+  #forgetUid(uid: string): void {
+    this.#deleting.delete(uid);
+    this.#deps.memory.delete(uid);
+    this.#deps.lastRead.delete(uid);
+    this.#deps.revokeFailingSince.delete(uid);
+  }
+
+  /** Another object took the key's name: the old one's AWS work and what was kept for it end. */
+  #replaced(key: string, uid: string): void {
+    this.#runner.interrupt(key, new DeletionObserved(`${key} was replaced by a new object`));
+    this.#forgetUid(uid);
+    this.#queue.cancel(key);
   }
 
   /**
@@ -147,8 +167,8 @@ export class PolicyController {
    * dropped and an AWS call in flight is aborted. The reconcile that follows
    * finishes the deletion, and its revoke is the only write that may come.
    */
-  #deletionObserved(key: string): void {
-    this.#deleting.add(key);
+  #deletionObserved(key: string, uid: string): void {
+    this.#deleting.add(uid);
     this.#runner.interrupt(key);
     this.#queue.cancel(key);
     this.#runner.drop(key);
@@ -226,6 +246,8 @@ export class PolicyController {
   /**
    * Decides again, and reconciles, exactly the objects of these namespaces:
    * a binding or a namespace's labels changed, so their permission may have.
+   * An object no longer permitted loses its AWS call in flight, as a deleted
+   * one does: nothing may reach AWS on a permission that is gone.
    */
   #reevaluate(namespaces: readonly string[]): void {
     let count = 0;
@@ -234,6 +256,9 @@ export class PolicyController {
       const obj = this.#cache.get(ref.namespace, ref.name);
       if (!obj) continue;
       this.#permissions.undecide(key);
+      if (!this.#permissions.of(obj).permitted) {
+        this.#runner.interrupt(key, new PermissionWithdrawn(`${key} is no longer permitted`));
+      }
       for (const other of this.#claim(key, obj)) this.#queue.add(other);
       // Out of sweeps until decided again: no AWS read without a binding's permission.
       this.#foreground(key);

@@ -6,12 +6,7 @@
 // its reason here, and nothing of it is sent. Pure: the caches are passed in.
 import { grantSpecSchema, type LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicySpec } from "../api/v1alpha1.ts";
-import {
-  grantKey,
-  NO_PRINCIPALS,
-  type GrantContribution,
-  type GrantPrincipals,
-} from "../policy/merge.ts";
+import { grantKey, type GrantContribution, type GrantPrincipals } from "../policy/merge.ts";
 import {
   grantPermissionRequest,
   ownerAccepts,

@@ -20,6 +20,7 @@ export type Reason =
   | "NotPermitted"
   | "RevokeFailed"
   | "AWSRejected"
+  | "RegionUnreachable"
   | "DestinationNotFound"
   | "AccessDenied"
   | "AWSUnavailable"
@@ -102,6 +103,12 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   NotPermitted: stalled,
   RevokeFailed: retrying,
   AWSRejected: stalled,
+  /**
+   * No AWS endpoint exists for the region (a made-up one): not retried, so it
+   * holds neither a worker nor a client. Looked at again each drift interval, so
+   * a passing DNS outage does not stall real regions for good.
+   */
+  RegionUnreachable: awaitingPerson,
   DestinationNotFound: retrying,
   AccessDenied: retrying,
   AWSUnavailable: retrying,
@@ -112,14 +119,19 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
 export interface Outcome {
   reason: Reason;
   message: string;
+  /** For the controller's log only, never status or Events: may hold AWS's own error text. */
+  logDetail?: string;
 }
 
 /** Thrown by a reconcile phase to end the reconcile with a declared outcome. */
 export class ReconcileFailure extends Error {
   readonly reason: Reason;
-  constructor(reason: Reason, message: string, options?: ErrorOptions) {
+  /** What only the controller's log may show, such as AWS's error text. */
+  readonly logDetail: string | undefined;
+  constructor(reason: Reason, message: string, options?: ErrorOptions & { logDetail?: string }) {
     super(message, options);
     this.name = "ReconcileFailure";
     this.reason = reason;
+    this.logDetail = options?.logDetail;
   }
 }

@@ -1,4 +1,4 @@
-// The tenancy decision per object, made once per generation, and the index of
+// The tenancy decision per object, made once per object (uid) and generation, and the index of
 // which objects each namespace holds, so that a change to a binding or to a
 // namespace's labels decides again exactly the objects it may concern.
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
@@ -11,8 +11,14 @@ const PERMITTED: Permission = { permitted: true, binding: "" };
 export class Permissions {
   readonly #tenancy: Tenancy;
   readonly #defaultRegion: string | undefined;
-  /** The decision per key, for the generation it was made for. */
-  readonly #decided = new Map<string, { generation: number; permission: Permission }>();
+  /**
+   * The decision per key, for the object (uid) and generation it was made for:
+   * a new object of the same name, even at the same generation, is decided afresh.
+   */
+  readonly #decided = new Map<
+    string,
+    { uid: string; generation: number; permission: Permission }
+  >();
   /** Keys of the cached objects of each namespace. */
   readonly #byNamespace = new Map<string, Set<string>>();
 
@@ -24,9 +30,10 @@ export class Permissions {
   /** The decision for the object's current generation. */
   of(obj: LogDestinationPolicy): Permission {
     const key = keyOf(obj.metadata);
+    const uid = obj.metadata.uid ?? key;
     const generation = obj.metadata.generation ?? 0;
     const known = this.#decided.get(key);
-    if (known?.generation === generation) return known.permission;
+    if (known?.uid === uid && known.generation === generation) return known.permission;
     // Without bindings every object is permitted: reading its policy would be wasted work.
     if (!this.#tenancy.enabled) return PERMITTED;
     const request = permissionRequest(obj.metadata.namespace ?? "", obj.spec, this.#defaultRegion);
@@ -34,7 +41,7 @@ export class Permissions {
     const permission: Permission = request
       ? this.#tenancy.decide(request)
       : { permitted: true, binding: "" };
-    this.#decided.set(key, { generation, permission });
+    this.#decided.set(key, { uid, generation, permission });
     return permission;
   }
 

@@ -1,6 +1,7 @@
 // One reconcile of one LogDestinationPolicy: an ordered list of small phases,
 // then a single summarize step that writes status. A phase either continues,
 // ends the reconcile with a declared outcome, or throws ReconcileFailure.
+import { quote } from "../util/quote.ts";
 import { conditionsFor, sameConditions } from "./conditions.ts";
 import type { Phase, ReconcileContext, ReconcileDeps } from "./context.ts";
 import { rfc3339 } from "../util/time.ts";
@@ -82,12 +83,18 @@ export async function reconcile(
       }
     }
   } catch (error) {
+    // An unexpected error's text is not ours to show in status: its name is, the rest goes to the log.
     outcome =
       error instanceof ReconcileFailure
-        ? { reason: error.reason, message: error.message }
+        ? {
+            reason: error.reason,
+            message: error.message,
+            ...(error.logDetail === undefined ? {} : { logDetail: error.logDetail }),
+          }
         : {
             reason: "ReconcileError",
-            message: error instanceof Error ? error.message : String(error),
+            message: `The reconcile failed unexpectedly (${error instanceof Error ? quote(error.name, 64) : "a non-error value"}); the controller's log has the details`,
+            logDetail: String(error),
           };
   }
   outcome ??= { reason: "ReconcileError", message: "reconcile ended without an outcome" };

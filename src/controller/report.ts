@@ -104,7 +104,13 @@ export class Reporter {
     const rule = OUTCOMES[outcome.reason];
     const level = rule.event === "Normal" ? "info" : "warn";
     this.#log[level](
-      { key, generation: object.metadata.generation, reason: outcome.reason, putCalled },
+      {
+        key,
+        generation: object.metadata.generation,
+        reason: outcome.reason,
+        putCalled,
+        ...(outcome.logDetail === undefined ? {} : { detail: outcome.logDetail }),
+      },
       outcome.message,
     );
     if (!changed && outcome.reason === "Applied") return;

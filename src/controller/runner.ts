@@ -35,7 +35,7 @@ export class ReconcileRunner {
   readonly #report: Reporter;
   readonly #sweeper: DriftSweeper;
   readonly #abort = new AbortController();
-  /** Per key, the abort of the reconcile in flight: a deletion cuts it short. */
+  /** Per key, the abort of the reconcile in flight: a deletion or a withdrawn permission cuts it short. */
   readonly #inflight = new Map<string, AbortController>();
   /** What a sweep read for keys it handed back, until their reconcile takes it. */
   readonly #swept = new Map<string, SweptAnswer>();
@@ -62,8 +62,9 @@ export class ReconcileRunner {
     this.#swept.delete(key);
   }
 
-  interrupt(key: string): void {
-    this.#inflight.get(key)?.abort(new DeletionObserved(`${key} is being deleted`));
+  /** Aborts the key's reconcile in flight, if any; whoever asks has queued the key again. */
+  interrupt(key: string, reason: Error = new DeletionObserved(`${key} is being deleted`)): void {
+    this.#inflight.get(key)?.abort(reason);
   }
 
   /** The object is gone: nothing of it is counted any more. */
@@ -101,7 +102,7 @@ export class ReconcileRunner {
       result = await reconcile({ object, ref, generation, signal, swept }, deps);
     } catch (err) {
       if (own.signal.aborted) {
-        log.info({ key }, "the object's deletion cut its reconcile short");
+        log.info({ key, why: cutShort(own.signal) }, "reconcile cut short");
         return;
       }
       // Only a failed status or annotation write lands here.
@@ -116,9 +117,9 @@ export class ReconcileRunner {
     }
     if (result.outcome?.reason === "Applied") this.#parts.suspect.delete(key);
     this.#report.reconciled(key, object, result);
-    // Cut short by a deletion: the deletion has queued the key already, and nothing else is due.
+    // Cut short by a deletion or a withdrawn permission: that has queued the key already, and nothing else is due.
     if (own.signal.aborted) {
-      log.info({ key }, "the object's deletion cut its reconcile short");
+      log.info({ key, why: cutShort(own.signal) }, "reconcile cut short");
       return;
     }
     this.#requeue(key, object, result);
@@ -156,4 +157,8 @@ export class ReconcileRunner {
     const delay = queue.addRateLimited(key);
     log.info({ key, reason: outcome.reason, retryInMs: delay }, "requeued with backoff");
   }
+}
+
+function cutShort(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.name : "aborted";
 }

@@ -3,6 +3,7 @@
 // series.count, and that patch is itself limited, so a failing object cannot
 // flood the API server. Writes go through a small bounded background queue
 // (background-writes.ts): no reconcile waits for its event.
+import { printable } from "../util/quote.ts";
 import {
   EventsV1Api,
   PatchStrategy,
@@ -66,7 +67,8 @@ export class KubeEventRecorder implements EventSink {
 
   /** Queued, never awaited: an event that cannot be written must never hold up or fail a reconcile. */
   emit(target: EventTarget, type: EventType, reason: string, action: string, note: string): void {
-    const write = this.#record(target, type, reason, action, note.slice(0, NOTE_MAX));
+    // No raw control character reaches `kubectl describe`, whatever the caller built.
+    const write = this.#record(target, type, reason, action, printable(note).slice(0, NOTE_MAX));
     if (write) this.#writer.push({ important: type === "Warning", ...write });
   }
 

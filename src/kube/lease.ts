@@ -3,12 +3,8 @@
 import {
   ApiException,
   CoordinationV1Api,
-  Observable,
   V1MicroTime,
-  type ConfigurationOptions,
   type KubeConfig,
-  type RequestContext,
-  type ResponseContext,
   type V1Lease,
 } from "@kubernetes/client-node";
 import {
@@ -17,6 +13,7 @@ import {
   type LeaseSpecFields,
   type LeaseStore,
 } from "../election/lease.ts";
+import { withSignal } from "./signal.ts";
 
 /** The Lease in the cluster, read and replaced through coordination.k8s.io/v1. */
 export class KubeLeaseStore implements LeaseStore {
@@ -139,21 +136,5 @@ function toRecord(lease: V1Lease): LeaseRecord {
     renewTime: time(spec.renewTime),
     leaseTransitions: spec.leaseTransitions ?? 0,
     resourceVersion: lease.metadata?.resourceVersion ?? "",
-  };
-}
-
-/** Per-request options that let an AbortSignal cancel the HTTP request. */
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
-      },
-    ],
-    middlewareMergeStrategy: "append",
   };
 }

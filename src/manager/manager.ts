@@ -3,11 +3,17 @@
 // caches in order and then the workers, and stops when told to or when the
 // Lease is lost. What is run is composed elsewhere (./policy-controller.ts);
 // this module owns only the order of things.
-import type { Server } from "node:http";
 import type { Registry } from "prom-client";
 import type { LostReason } from "../election/lease.ts";
 import type { Logger } from "../logger.ts";
-import { closeServer, serveMetrics, serveProbes, type Bind } from "../metrics/server.ts";
+import { serveSecureMetrics, type MetricsSecurity } from "../metrics/secure.ts";
+import {
+  closeServer,
+  serveMetrics,
+  serveProbes,
+  type AnyServer,
+  type Bind,
+} from "../metrics/server.ts";
 import { pause } from "../util/sleep.ts";
 import type { Leader } from "./leader.ts";
 
@@ -55,6 +61,8 @@ export interface ManagerOptions {
   /** Served on /metrics at `metricsBind`; not served when that is undefined. */
   registry: Registry;
   metricsBind: Bind | undefined;
+  /** HTTPS and a token review on every scrape; plain and open when undefined. */
+  metricsSecurity?: MetricsSecurity | undefined;
   /** /healthz and /readyz; not served when undefined. */
   probeBind: Bind | undefined;
   /** Run only while leading; always when undefined. */
@@ -77,10 +85,11 @@ export class Manager {
     let started = false;
     // A follower is ready as soon as it runs: it is healthy and waiting to take
     // over. The one that reconciles is ready once its caches are complete.
-    const servers = await this.#serve(() =>
+    const { servers, stopWatching } = await this.#serve(() =>
       started ? caches.every((c) => c.synced) : leader !== undefined,
     );
     const close = async () => {
+      stopWatching();
       await Promise.all(servers.map(closeServer));
       workload.close();
     };
@@ -160,20 +169,30 @@ export class Manager {
     await within(workload.flush(), EVENT_FLUSH_MS);
   }
 
-  async #serve(ready: () => boolean): Promise<Server[]> {
-    const { log, registry, metricsBind, probeBind } = this.#options;
-    const servers: Server[] = [];
+  async #serve(ready: () => boolean): Promise<{ servers: AnyServer[]; stopWatching: () => void }> {
+    const { log, registry, metricsBind, metricsSecurity, probeBind } = this.#options;
+    const servers: AnyServer[] = [];
+    let stopWatching: () => void = () => undefined;
     if (metricsBind) {
-      const { server, address } = await serveMetrics(registry, metricsBind);
-      servers.push(server);
-      log.info({ address: `${address.address}:${address.port}` }, "serving metrics");
+      const served = metricsSecurity
+        ? await serveSecureMetrics(registry, metricsBind, metricsSecurity, log)
+        : { ...(await serveMetrics(registry, metricsBind)), stop: () => undefined };
+      stopWatching = served.stop;
+      servers.push(served.server);
+      log.info(
+        {
+          address: `${served.address.address}:${served.address.port}`,
+          scheme: metricsSecurity ? "https" : "http",
+        },
+        "serving metrics",
+      );
     }
     if (probeBind) {
       const { server, address } = await serveProbes({ healthy: () => true, ready }, probeBind);
       servers.push(server);
       log.info({ address: `${address.address}:${address.port}` }, "serving health probes");
     }
-    return servers;
+    return { servers, stopWatching };
   }
 }
 

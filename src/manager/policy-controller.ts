@@ -48,6 +48,7 @@ export interface PolicyControllerSettings {
   awsMaxRetryTime: number;
   awsRateLimit: number;
   awsBurst?: number;
+  awsMaxClients?: number;
   allowedRoleArns?: RoleAllowList;
   roleSessionTags: boolean;
   driftDetectionInterval: number;
@@ -83,6 +84,7 @@ export function composePolicyController(
     allowedRoles: settings.allowedRoleArns ?? RoleAllowList.parse([]),
     sessionTags: settings.roleSessionTags,
     mayCall: mayWrite,
+    ...(settings.awsMaxClients === undefined ? {} : { maxClients: settings.awsMaxClients }),
   });
   // Looked up before the first object, so status can name the account of the
   // first policy applied; a failure is retried when an object needs it.

@@ -1,12 +1,24 @@
-// Who a policy lets in, in the terms a reviewer thinks in: accounts, organizations,
-// other principals, or everyone. Read from the Allow statements only: a Deny can
-// take access away under conditions no static reading can settle, so Deny
-// statements show up as statement changes instead. Actions are not looked at:
-// any Allow counts as access, which errs on the side of showing too much.
-
-import { normalizeStatement, statementList } from "./canonical.ts";
-import { findPublicStatements } from "./public-access.ts";
-import type { NormalizedPrincipal, PolicyDocumentInput } from "./types.ts";
+// The one reading of who a policy lets in. The public-access guardrail, the
+// tenancy binding matcher, status, `validate` and `diff` all take it from
+// here, so none of them can see a principal another one misses.
+//
+// Read from the Allow statements only: a Deny can take access away under
+// conditions no static reading can settle, so Deny statements show up as
+// statement changes instead. Actions are not looked at: any Allow counts as
+// access, which errs on the side of showing too much.
+//
+// A statement names its callers when every principal is a fixed AWS account,
+// role or user, or a fixed service name; an open AWS principal ("*", or a
+// wildcard or policy variable in an AWS value) counts only when a condition
+// narrows it to fixed accounts or organizations (narrowing.ts). Whatever is not
+// read as named callers lets everyone in, and so is public: no Principal,
+// NotPrincipal, a wildcard in a Service value, and every principal type no
+// binding can name (Federated web identities, CanonicalUser, anything else).
+// Pure, and free of the binding's terms, so other kinds can reuse it.
+import { statementList } from "./canonical.ts";
+import { isFixedValue, narrowedCallers } from "./narrowing.ts";
+import type { PolicyDocumentInput, PolicyStatement } from "./types.ts";
+import { isRecord } from "../util/record.ts";
 
 export const GRANTEE_KINDS = [
   "everyone",
@@ -25,60 +37,104 @@ export interface Grantee {
   id: string;
 }
 
+/** Why a statement lets in callers it does not name. */
+export type OpenReason =
+  | { because: "no-principal" }
+  | { because: "not-principal" }
+  /** "*" or an AWS value with a wildcard or policy variable, and no narrowing condition. */
+  | { because: "open" }
+  /** A wildcard or policy variable in a value of a type no condition narrows (Service). */
+  | { because: "wildcard"; type: string }
+  /** A principal type that no binding can name and no condition narrows. */
+  | { because: "unnamed-type"; type: string };
+
+/** What one Allow statement lets in. */
+export interface StatementReading {
+  /** Position in the document's Statement list (0 for a single-statement object). */
+  index: number;
+  sid?: string;
+  /** Set when the statement lets in callers it does not name: it is public. */
+  open?: OpenReason;
+  /** Everyone the statement lets in; [everyone] when it is open. */
+  grantees: Grantee[];
+}
+
 export interface AccessChange {
   gained: Grantee[];
   lost: Grantee[];
 }
 
+const EVERYONE: Grantee = { kind: "everyone", id: "*" };
 const ACCOUNT_ID = /^\d{12}$/;
+// IAM documents "123456789012" and "arn:aws:iam::123456789012:root" as the same principal.
+const ACCOUNT_ROOT_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):root$/;
 
-// The condition keys that narrow an open principal (see public-access.ts), by what they name.
-const NARROWING_KINDS = new Map<string, GranteeKind>([
-  ["aws:principalorgid", "organization"],
-  ["aws:sourceorgid", "organization"],
-  ["aws:principalorgpaths", "organization-path"],
-  ["aws:principalaccount", "account"],
-  ["aws:sourceaccount", "account"],
-]);
-const POSITIVE_OPERATORS = new Set(["stringequals", "stringequalsignorecase", "stringlike"]);
-
-function isOpen(principal: NormalizedPrincipal | undefined): boolean {
-  return principal === "*" || (principal?.AWS?.includes("*") ?? false);
+function awsGrantee(value: string): Grantee {
+  if (ACCOUNT_ID.test(value)) return { kind: "account", id: value };
+  const root = ACCOUNT_ROOT_ARN.exec(value)?.[1];
+  return root === undefined ? { kind: "principal", id: value } : { kind: "account", id: root };
 }
 
-function named(principal: NormalizedPrincipal | undefined): Grantee[] {
-  if (principal === undefined || principal === "*") return [];
-  const found: Grantee[] = [];
-  for (const [type, values] of Object.entries(principal)) {
-    for (const value of values) {
-      if (value === "*") continue; // an open principal, handled with its conditions
-      if (type === "AWS") {
-        found.push({ kind: ACCOUNT_ID.test(value) ? "account" : "principal", id: value });
-      } else if (type === "Service") {
-        found.push({ kind: "service", id: value });
-      } else {
-        found.push({ kind: "principal", id: `${type}:${value}` });
+function valuesOf(raw: unknown): unknown[] {
+  return Array.isArray(raw) ? raw : [raw];
+}
+
+/** Reads one Allow statement; raw values, as a live policy may hold odd shapes. */
+function readAllow(statement: PolicyStatement): { open?: OpenReason; grantees: Grantee[] } {
+  if (statement.NotPrincipal !== undefined)
+    return { open: { because: "not-principal" }, grantees: [] };
+  const principal: unknown = statement.Principal;
+  let wide = principal === "*";
+  const named: Grantee[] = [];
+  if (!wide) {
+    if (!isRecord(principal) || Object.keys(principal).length === 0) {
+      return { open: { because: "no-principal" }, grantees: [] };
+    }
+    for (const [type, raw] of Object.entries(principal)) {
+      const values = valuesOf(raw);
+      if (values.length === 0) return { open: { because: "no-principal" }, grantees: [] };
+      for (const value of values) {
+        const fixed = typeof value === "string" && isFixedValue(value);
+        if (type === "AWS") {
+          if (fixed) named.push(awsGrantee(value));
+          else wide = true; // narrowed by a condition, or public
+        } else if (type === "Service") {
+          if (!fixed) return { open: { because: "wildcard", type }, grantees: [] };
+          named.push({ kind: "service", id: value });
+        } else {
+          return { open: { because: "unnamed-type", type }, grantees: [] };
+        }
       }
     }
   }
-  return found;
+  if (!wide) return { grantees: named };
+  const narrowed = narrowedCallers(statement.Condition);
+  if (narrowed.length === 0) return { open: { because: "open" }, grantees: [] };
+  return { grantees: [...named, ...narrowed] };
 }
 
-function fromConditions(condition: Record<string, Record<string, string[]>>): Grantee[] {
-  const found: Grantee[] = [];
-  for (const [operator, keys] of Object.entries(condition)) {
-    const base = operator.toLowerCase().replace(/^foranyvalue:/, "");
-    if (!POSITIVE_OPERATORS.has(base)) continue;
-    for (const [key, values] of Object.entries(keys)) {
-      const kind = NARROWING_KINDS.get(key.toLowerCase());
-      if (kind !== undefined) for (const id of values) found.push({ kind, id });
-    }
-  }
-  return found;
+/** What each Allow statement lets in, in document order. Deny statements grant nothing. */
+export function readStatements(document: PolicyDocumentInput): StatementReading[] {
+  const out: StatementReading[] = [];
+  statementList(document).forEach((statement, index) => {
+    if (statement.Effect !== "Allow") return;
+    const sid = statement.Sid === undefined || statement.Sid === "" ? {} : { sid: statement.Sid };
+    const { open, grantees: found } = readAllow(statement);
+    out.push(
+      open === undefined
+        ? { index, ...sid, grantees: unique(found) }
+        : { index, ...sid, open, grantees: [EVERYONE] },
+    );
+  });
+  return out;
 }
 
 function keyOf(grantee: Grantee): string {
   return `${grantee.kind}\u0000${grantee.id}`;
+}
+
+function unique(list: Iterable<Grantee>): Grantee[] {
+  return sorted(new Map([...list].map((g) => [keyOf(g), g])).values());
 }
 
 function sorted(list: Iterable<Grantee>): Grantee[] {
@@ -90,26 +146,7 @@ function sorted(list: Iterable<Grantee>): Grantee[] {
 
 /** Everyone the Allow statements let in, without duplicates, everyone first, then by ID. */
 export function grantees(document: PolicyDocumentInput): Grantee[] {
-  const unique = new Map<string, Grantee>();
-  const add = (grantee: Grantee) => unique.set(keyOf(grantee), grantee);
-  // The guardrail decides what is public, so that both always agree.
-  const publicIndexes = new Set(findPublicStatements(document).map((s) => s.index));
-  statementList(document).forEach((raw, index) => {
-    if (raw.Effect !== "Allow") return;
-    if (publicIndexes.has(index)) {
-      add({ kind: "everyone", id: "*" });
-      return;
-    }
-    const statement = normalizeStatement(raw);
-    named(statement.Principal).forEach(add);
-    if (isOpen(statement.Principal) || statement.NotPrincipal !== undefined) {
-      // Not public, so a condition narrows it; the condition names who gets in.
-      const narrowed = fromConditions(statement.Condition ?? {});
-      if (narrowed.length === 0) add({ kind: "everyone", id: "*" });
-      narrowed.forEach(add);
-    }
-  });
-  return sorted(unique.values());
+  return unique(readStatements(document).flatMap((s) => s.grantees));
 }
 
 /** Who gains and who loses access when `live` (undefined: no policy) becomes `desired`. */

@@ -32,8 +32,11 @@ export {
   accessChange,
   describeGrantee,
   grantees,
+  readStatements,
   switchesToOrganization,
   type Grantee,
+  type OpenReason,
+  type StatementReading,
 } from "./grantees.ts";
 export { POLICY_SIZE_WARNING_BYTES, policySizeWarning } from "./size.ts";
 export { allowGrants, type Grant, type StatementGrants } from "./principals.ts";

@@ -1,22 +1,18 @@
 // Rendering of issue paths and offending values. Messages end up in Kubernetes conditions and
 // events, so everything user-controlled is quoted and bounded in length.
 
+import { quote as quoteValue, truncate } from "../util/quote.ts";
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const MAX_SHOWN_CHARS = 60;
 
 export type PathSegment = string | number;
 
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let cut = text.slice(0, Math.max(0, max - 1));
-  // Never leave half of a surrogate pair behind: it would not survive UTF-8 encoding.
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}…`;
-}
+export { truncate };
 
-/** A quoted, bounded rendering of a user-supplied string. */
+/** A quoted, bounded rendering of a user-supplied string (src/util/quote.ts). */
 export function quote(text: string): string {
-  return JSON.stringify(truncate(text, MAX_SHOWN_CHARS));
+  return quoteValue(text, MAX_SHOWN_CHARS);
 }
 
 /** What to print after "got": short enough for a condition message, precise for scalars. */

@@ -1,7 +1,10 @@
 // The tenancy rule, pure: an object is permitted when at least one binding that
 // selects its namespace permits all of its destination name, its effective
 // region, its role (or no role), every principal of every Allow statement, and
-// spec.allowPublicAccess when the object sets it. Otherwise the refusal names,
+// spec.allowPublicAccess when the object sets it. Principals are read once, by
+// src/policy/grantees.ts (through allowGrants), as the guardrail reads them: a
+// statement that lets in callers it does not name is public, and only a
+// binding with allowPublicAccess permits it. Otherwise the refusal names,
 // per selecting binding, the first thing that binding does not permit, in that
 // order. Nothing here reads AWS, so a refusal can never reveal live state.
 import { bindingSpecSchema, type BindingSpec } from "../api/binding.ts";
@@ -28,7 +31,11 @@ export interface CompiledBinding {
   readonly regions?: ReadonlySet<string>;
   /** Absent: objects may not name a role. */
   readonly roleAllows?: (roleArn: string) => boolean;
-  readonly principals?: { accounts: ReadonlySet<string>; organizations: ReadonlySet<string> };
+  readonly principals?: {
+    accounts: ReadonlySet<string>;
+    organizations: ReadonlySet<string>;
+    services: ReadonlySet<string>;
+  };
   readonly allowPublicAccess: boolean;
 }
 
@@ -79,6 +86,7 @@ function compileValid(
           principals: {
             accounts: new Set(p.accounts ?? []),
             organizations: new Set(p.organizationIds ?? []),
+            services: new Set(p.services ?? []),
           },
         }
       : {}),
@@ -216,6 +224,7 @@ function grantPermitted(binding: CompiledBinding, grant: Grant): boolean {
   if (!p) return true;
   if (grant.kind === "account") return p.accounts.has(grant.value);
   if (grant.kind === "organization") return p.organizations.has(grant.value);
+  if (grant.kind === "service") return p.services.has(grant.value);
   return false;
 }
 
@@ -236,7 +245,9 @@ function describeGrant(grant: Grant): string {
       return `account ${quote(grant.value)}`;
     case "organization":
       return `organization ${quote(grant.value)}`;
+    case "service":
+      return `service ${quote(grant.value)} (list it in principals.services)`;
     case "unfixed":
-      return `principal ${quote(grant.value)}, which names no fixed account or organization`;
+      return `principal ${quote(grant.value)}, which names no fixed account, organization or service`;
   }
 }

@@ -51,6 +51,7 @@ import {
 } from "./kube.ts";
 import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-endpoint.ts";
 import { latency, timedChange } from "./changes.ts";
+import { regionsSideBySide } from "./regions.ts";
 import { ReadyWatch } from "./ready-watch.ts";
 import { log, REGION, seconds, specFor } from "./fixtures.ts";
 import { kopfComparison, steadyState, type KopfResult, type SteadyResult } from "./phases.ts";
@@ -75,6 +76,8 @@ const USAGE = `usage: npm run bench -- [options]
                              namespace and permit none of its destinations, so each object is
                              checked against all of them; one permits them; one selects nothing
   --rate-check N             objects for the default-AWS-rate-limit run; 0 skips it (default 1000)
+  --regions N                N objects in one region, then in N made-up regions, side by side:
+                             peak RSS of each run; 0 skips it (default 500)
   --steady N:INTERVAL,...    steady state as shipped (default AWS rate limit) on N applied objects of
                              their own with that drift interval (default 300:20s; none skips it)
   --no-steady-sizes          skip steady state (default drift interval) on each size's objects
@@ -107,6 +110,7 @@ interface Options {
   steadySizes: boolean;
   kopf: boolean;
   rateCheck: number;
+  regions: number;
   endpoint: "memory" | "moto";
   entry: Entry;
   nodeOptions: string[];
@@ -126,6 +130,7 @@ function parseOptions(argv: string[]): Options {
       changes: { type: "string", default: "200" },
       bindings: { type: "string", default: "0,100" },
       "rate-check": { type: "string", default: "1000" },
+      regions: { type: "string", default: "500" },
       steady: { type: "string", default: "300:20s" },
       "steady-sizes": { type: "boolean", default: true },
       kopf: { type: "boolean", default: true },
@@ -166,6 +171,7 @@ function parseOptions(argv: string[]): Options {
     changes: int(values.changes, 1),
     bindings: values.bindings.split(",").map((x) => int(x.trim(), 0)),
     rateCheck: int(values["rate-check"], 0),
+    regions: int(values.regions, 0),
     steadySizes: values["steady-sizes"],
     steady:
       values.steady === "none"
@@ -748,6 +754,14 @@ async function main(): Promise<void> {
     const rateCheck =
       rateLimitFlag && options.rateCheck > 0 ? await bench.rateCheck(options.rateCheck) : undefined;
 
+    const regions =
+      options.regions > 0
+        ? await regionsSideBySide(bench, options.regions, [
+            ...bench.controllerArgs,
+            "--require-binding=false",
+          ])
+        : undefined;
+
     const report: Report = {
       startedAt,
       machine: machineDescription(),
@@ -772,6 +786,7 @@ async function main(): Promise<void> {
       results,
       rateLimitFlag,
       rateCheck,
+      regions,
       steady,
       kopf,
       notes,

@@ -4,6 +4,7 @@ import type { Latency } from "./changes.ts";
 import type { Footprint } from "./controller.ts";
 import type { RequestCounts } from "./kube.ts";
 import type { KopfResult, SteadyResult } from "./phases.ts";
+import { regionsTarget, renderRegions, type RegionsResult } from "./regions.ts";
 
 export interface SizeResult {
   n: number;
@@ -61,6 +62,7 @@ export interface Report {
   results: SizeResult[];
   rateLimitFlag: boolean;
   rateCheck: RateCheck | undefined;
+  regions?: RegionsResult | undefined;
   steady: SteadyResult[];
   kopf: KopfResult[];
   notes: string[];
@@ -143,6 +145,7 @@ function targets(report: Report): Target[] {
     },
     ...steadyTargets(report),
     ...kopfTargets(report),
+    ...regionsTarget(report.regions),
     {
       what: "0 PutDestinationPolicy calls on restart",
       measured: `${maxPutsOnRestart}`,
@@ -416,7 +419,7 @@ export function renderReport(report: Report): string {
     ),
     "",
   ];
-  lines.push(...renderSteady(report), ...renderKopf(report));
+  lines.push(...renderSteady(report), ...renderKopf(report), ...renderRegions(report.regions));
   if (report.rateCheck) {
     const c = report.rateCheck;
     lines.push(

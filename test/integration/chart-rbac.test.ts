@@ -5,7 +5,7 @@
 // and verb the API server serves then show that the account may do exactly what
 // the chart grants: nothing on Secrets, nothing beyond the listed verbs.
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { Agent, request, type RequestOptions } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,85 +19,35 @@ import {
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { GROUP, PLURAL, REVOKE_FINALIZER, VERSION } from "../../src/api/names.ts";
-import { startController, type RunningController } from "../support/controller.ts";
-import { asToken, getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { scrape, startController, type RunningController } from "../support/controller.ts";
+import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import {
   deletePolicies,
-  kubectlApply,
   leaseRules,
+  METRICS_AUTH_RULES,
+  METRICS_READER_RULES,
   POLICY_RULES,
-  renderChart,
   TENANCY_RULES,
   run,
-  type K8sObject,
   type PolicyRule,
   type Values,
 } from "../support/chart.ts";
+import {
+  installRbac as installChartRbac,
+  scraperAccount,
+  type Installed,
+} from "../support/rbac.ts";
 import { createDestination, storedPolicy } from "../support/aws.ts";
 import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { sampleObject, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
-const RBAC_KINDS = new Set([
-  "ServiceAccount",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "Role",
-  "RoleBinding",
-]);
-
 const scratch = await mkdtemp(join(tmpdir(), "ldpc-rbac-"));
 after(() => rm(scratch, { recursive: true, force: true }));
 
-interface Installed {
-  objects: K8sObject[];
-  serviceAccount: string;
-  namespace: string;
-  kubeconfig: string;
-  /** The Deployment's args, minus the bind addresses the test chooses itself. */
-  args: string[];
-}
-
-/** Applies the chart's ServiceAccount and RBAC objects and writes a kubeconfig with the account's token. */
-async function installRbac(
-  env: TestEnv,
-  release: string,
-  namespace: string,
-  values: Values,
-): Promise<Installed> {
-  const objects = await renderChart(env.helm, values, {
-    release,
-    namespace,
-    kubeVersion: env.kubernetesVersion,
-  });
-  const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind));
-  await kubectlApply(env, rbac);
-  const sa = rbac.find((o) => o.kind === "ServiceAccount");
-  assert.ok(sa);
-  const token = await tokenFor(env, namespace, sa.metadata.name);
-  const kubeconfig = join(scratch, `${release}.kubeconfig`);
-  await writeFile(kubeconfig, asToken(env.kubeConfig, token).exportConfig());
-  const deployment = objects.find((o) => o.kind === "Deployment") as unknown as {
-    spec: { template: { spec: { containers: { args: string[] }[] } } };
-  };
-  const args = (deployment.spec.template.spec.containers[0]?.args ?? []).filter(
-    (a) => !/^--(metrics-bind-address|health-probe-bind-address)=/.test(a),
-  );
-  return { objects, serviceAccount: sa.metadata.name, namespace, kubeconfig, args };
-}
-
-async function tokenFor(env: TestEnv, namespace: string, name: string): Promise<string> {
-  const core = env.kubeConfig.makeApiClient(CoreV1Api);
-  const response = await core.createNamespacedServiceAccountToken({
-    name,
-    namespace,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const token = response.status?.token;
-  assert.ok(token, "TokenRequest returned no token");
-  return token;
-}
+const installRbac = (env: TestEnv, release: string, namespace: string, values: Values) =>
+  installChartRbac(env, release, namespace, values, scratch);
 
 /** Waits until the authorizer has seen the new bindings (it learns them through a watch). */
 async function waitUntilAllowed(env: TestEnv, user: string, namespace: string): Promise<void> {
@@ -305,16 +255,34 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     await deletePolicies(env, [namespace]);
   });
 
-  test("the chart renders a ClusterRole with the rules the controller needs, one for tenancy, and no Lease Role", () => {
+  test("the chart renders a ClusterRole with the rules the controller needs, one for tenancy, one for reviewing scrapes, a metrics-reader role, and no Lease Role", () => {
     const roles = installed.objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role");
     assert.deepEqual(
       roles.map((r) => [r.kind, (r as unknown as { rules: PolicyRule[] }).rules]),
       [
         ["ClusterRole", POLICY_RULES],
         ["ClusterRole", TENANCY_RULES],
+        ["ClusterRole", METRICS_AUTH_RULES],
+        ["ClusterRole", METRICS_READER_RULES],
       ],
     );
     assert.ok(installed.args.includes("--require-binding=true"));
+    assert.ok(installed.args.includes("--metrics-secure"));
+  });
+
+  test("with the account's own token the controller reviews scrapes: a metrics-reader token reads /metrics, another gets 403", async () => {
+    const reader = await scraperAccount(
+      env,
+      namespace,
+      "scraper",
+      `${installed.serviceAccount}-metrics-reader`,
+    );
+    const other = await scraperAccount(env, namespace, "not-a-scraper");
+    const ok = await scrape(controller.metricsUrl, { token: reader.token });
+    assert.equal(ok.status, 200, ok.body);
+    assert.match(ok.body, /^log_destination_policy_build_info\{/m);
+    const refused = await scrape(controller.metricsUrl, { token: other.token });
+    assert.equal(refused.status, 403, refused.body);
   });
 
   test("with the account's own token the controller lists and watches bindings and namespaces: a binding decides", async () => {
@@ -420,7 +388,11 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     assert.deepEqual(
       [...extra].sort(),
       [
-        ...new Set([...granted(POLICY_RULES, [namespace, ""]), ...granted(TENANCY_RULES, [""])]),
+        ...new Set([
+          ...granted(POLICY_RULES, [namespace, ""]),
+          ...granted(TENANCY_RULES, [""]),
+          ...granted(METRICS_AUTH_RULES, [""]),
+        ]),
       ].sort(),
     );
     t.diagnostic(`${probes} resource/verb/scope combinations probed in ${Date.now() - started} ms`);
@@ -548,14 +520,27 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
     const { extra } = await sweep(env, user, baseline, [watched[0] ?? "", outside, home, ""]);
     assert.deepEqual(
       [...extra].sort(),
-      [...granted(POLICY_RULES, watched.slice(0, 1)), ...granted(TENANCY_RULES, [""])].sort(),
+      [
+        ...granted(POLICY_RULES, watched.slice(0, 1)),
+        ...granted(TENANCY_RULES, [""]),
+        ...granted(METRICS_AUTH_RULES, [""]),
+      ].sort(),
     );
-    // Cluster-wide, only what tenancy needs: reading bindings and namespaces' labels.
+    // Cluster-wide, only what tenancy needs (reading bindings and namespaces'
+    // labels) and the reviews of scrapes; the metrics-reader role is bound to no one.
+    const sa = installed.serviceAccount;
     assert.deepEqual(
       installed.objects
         .filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")
-        .map((o) => o.metadata.name),
-      [`${installed.serviceAccount}-tenancy`, `${installed.serviceAccount}-tenancy`],
+        .map((o) => `${o.kind} ${o.metadata.name}`)
+        .sort(),
+      [
+        `ClusterRole ${sa}-metrics-auth`,
+        `ClusterRole ${sa}-metrics-reader`,
+        `ClusterRole ${sa}-tenancy`,
+        `ClusterRoleBinding ${sa}-metrics-auth`,
+        `ClusterRoleBinding ${sa}-tenancy`,
+      ],
     );
   });
 });
@@ -576,8 +561,15 @@ describe("the chart's leader election under the ServiceAccount's own token", () 
     user = `system:serviceaccount:${namespace}:${installed.serviceAccount}`;
     id = installed.args.find((a) => a.startsWith("--leader-election-id="))?.split("=")[1] ?? "";
     await waitUntilAllowed(env, user, "");
+    const scraper = await scraperAccount(
+      env,
+      namespace,
+      "scraper",
+      `${installed.serviceAccount}-metrics-reader`,
+    );
     controller = await startController(env, {
       args: [...installed.args, "--kubeconfig", installed.kubeconfig],
+      metricsToken: scraper.token,
     });
   });
 

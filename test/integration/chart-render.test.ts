@@ -11,6 +11,7 @@ import { BINDING_CRD_NAME, CRD_NAME, GRANT_CRD_NAME } from "../../src/api/names.
 import { FLAGS } from "../../src/cli/config.ts";
 import { resolveBinaries } from "../../env/binaries.ts";
 import { chartNodeOptions, describeValues } from "../../scripts/chart.ts";
+import { KSM_CONFIG, KSM_CONFIG_KEY } from "../../scripts/kube-state-metrics.ts";
 import {
   alertsFile,
   chartDir,
@@ -22,6 +23,8 @@ import {
   root,
   run,
   leaseRules,
+  METRICS_AUTH_RULES,
+  METRICS_READER_RULES,
   POLICY_RULES,
   TENANCY_RULES,
   type AlertRule,
@@ -82,6 +85,7 @@ interface Container {
   readinessProbe: { httpGet: { path: string; port: string } };
   ports: { name: string; containerPort: number }[];
   resources: Record<string, unknown>;
+  volumeMounts?: unknown[];
 }
 
 interface PodSpec {
@@ -105,6 +109,28 @@ function container(combination: string): Container {
   return first;
 }
 
+interface MonitorEndpoint {
+  port: string;
+  path: string;
+  scheme?: string;
+  bearerTokenFile?: string;
+  authorization?: unknown;
+  tlsConfig?: unknown;
+}
+
+interface NetworkPolicy {
+  spec: { ingress: { ports: unknown[]; from?: unknown[] }[] };
+}
+
+function monitorEndpoint(combination: string): MonitorEndpoint {
+  const monitor = only(combination, "ServiceMonitor") as unknown as {
+    spec: { endpoints: MonitorEndpoint[] };
+  };
+  const [endpoint] = monitor.spec.endpoints;
+  assert.ok(endpoint);
+  return endpoint;
+}
+
 function rulesOf(obj: K8sObject): PolicyRule[] {
   return (obj as unknown as { rules: PolicyRule[] }).rules;
 }
@@ -122,6 +148,9 @@ describe("the Helm chart", () => {
     assert.deepEqual(kinds("default values"), [
       "ClusterRole",
       "ClusterRole",
+      "ClusterRole",
+      "ClusterRole",
+      "ClusterRoleBinding",
       "ClusterRoleBinding",
       "ClusterRoleBinding",
       "CustomResourceDefinition",
@@ -153,6 +182,7 @@ describe("the Helm chart", () => {
     assert.equal(c.image, `ghcr.io/gitops-dev/log-destination-policy-controller:${pkg.version}`);
     assert.deepEqual(c.args, [
       "--metrics-bind-address=:8080",
+      "--metrics-secure",
       "--health-probe-bind-address=:8081",
       "--log-level=info",
       "--max-concurrent-reconciles=32",
@@ -198,6 +228,9 @@ describe("the Helm chart", () => {
       kinds("namespaced RBAC"),
       [
         "ClusterRole",
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
         "ClusterRoleBinding",
         `Deployment ${NAMESPACE}`,
         "CustomResourceDefinition",
@@ -236,11 +269,19 @@ describe("the Helm chart", () => {
         const id = /^--leader-election-id=(.*)$/
           .exec(container(name).args.find((a) => a.startsWith("--leader-election-id=")) ?? "")
           ?.at(1);
-        const expected = role.metadata.name.endsWith("-leader-election")
-          ? leaseRules(id ?? "")
-          : role.metadata.name.endsWith("-tenancy")
-            ? TENANCY_RULES
-            : POLICY_RULES;
+        const suffix = /-(leader-election|tenancy|metrics-auth|metrics-reader)$/.exec(
+          role.metadata.name,
+        )?.[1];
+        const expected =
+          suffix === "leader-election"
+            ? leaseRules(id ?? "")
+            : suffix === "tenancy"
+              ? TENANCY_RULES
+              : suffix === "metrics-auth"
+                ? METRICS_AUTH_RULES
+                : suffix === "metrics-reader"
+                  ? METRICS_READER_RULES
+                  : POLICY_RULES;
         assert.deepEqual(rules, expected, `${name}: ${role.kind} ${role.metadata.name}`);
       }
       const leaseRole = objects(name).find((o) => o.metadata.name.endsWith("-leader-election"));
@@ -249,6 +290,14 @@ describe("the Helm chart", () => {
         Boolean(leaseRole),
         electing,
         `${name}: a Lease Role exactly with leader election`,
+      );
+      const metricsRoles = objects(name)
+        .filter((o) => /-metrics-(auth|reader)$/.test(o.metadata.name) && o.kind === "ClusterRole")
+        .map((o) => o.metadata.name.replace(`${FULLNAME}-`, ""));
+      assert.deepEqual(
+        metricsRoles,
+        container(name).args.includes("--metrics-secure") ? ["metrics-auth", "metrics-reader"] : [],
+        `${name}: the metrics ClusterRoles exactly with --metrics-secure`,
       );
       const tenancyRole = objects(name).find((o) => o.metadata.name.endsWith("-tenancy"));
       assert.equal(
@@ -306,6 +355,105 @@ describe("the Helm chart", () => {
       rules: g.rules.map((r) => ({ ...r, labels: { ...r.labels, team: "platform" } })),
     }));
     assert.deepEqual(rule.spec.groups, expected, "the PrometheusRule carries alerts.yaml");
+  });
+
+  test("by default the ServiceMonitor scrapes over HTTPS with Prometheus's ServiceAccount token and skips verifying the self-signed certificate", () => {
+    const endpoint = monitorEndpoint("ServiceMonitor and PrometheusRule on");
+    assert.equal(endpoint.scheme, "https");
+    assert.equal(endpoint.bearerTokenFile, "/var/run/secrets/kubernetes.io/serviceaccount/token");
+    assert.equal(endpoint.authorization, undefined);
+    assert.deepEqual(endpoint.tlsConfig, { insecureSkipVerify: true });
+    const c = container("ServiceMonitor and PrometheusRule on");
+    assert.ok(c.args.includes("--metrics-secure"));
+    assert.ok(!c.args.some((a) => a.startsWith("--metrics-cert-dir")));
+    assert.equal(podSpec("ServiceMonitor and PrometheusRule on").volumes, undefined);
+  });
+
+  test("a certificate Secret is mounted read-only as --metrics-cert-dir, and the ServiceMonitor verifies the Service's name against its ca.crt", () => {
+    const name = "metrics served from a certificate Secret, read by named subjects";
+    const c = container(name);
+    const dir = "/tmp/k8s-metrics-server/metrics-certs";
+    assert.ok(c.args.includes("--metrics-secure"));
+    assert.ok(c.args.includes(`--metrics-cert-dir=${dir}`));
+    assert.deepEqual(c.volumeMounts, [{ name: "metrics-certs", mountPath: dir, readOnly: true }]);
+    assert.deepEqual(podSpec(name).volumes, [
+      { name: "metrics-certs", secret: { secretName: "ldpc-metrics-cert" } },
+    ]);
+    const endpoint = monitorEndpoint(name);
+    assert.equal(endpoint.scheme, "https");
+    assert.deepEqual(endpoint.tlsConfig, {
+      ca: { secret: { name: "ldpc-metrics-cert", key: "ca.crt" } },
+      serverName: `${FULLNAME}-metrics.${NAMESPACE}.svc`,
+    });
+    assert.equal(only(name, "Service").metadata.name, `${FULLNAME}-metrics`);
+    assert.deepEqual(endpoint.authorization, {
+      type: "Bearer",
+      credentials: { name: "prom-token", key: "token" },
+    });
+    assert.equal(endpoint.bearerTokenFile, undefined);
+  });
+
+  test("metrics.readers are bound to the metrics-reader ClusterRole, ServiceAccounts in their namespace", () => {
+    const name = "metrics served from a certificate Secret, read by named subjects";
+    const binding = only(name, "ClusterRoleBinding", `${FULLNAME}-metrics-reader`) as unknown as {
+      roleRef: { name: string };
+      subjects: unknown[];
+    };
+    assert.equal(binding.roleRef.name, `${FULLNAME}-metrics-reader`);
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: "prometheus", namespace: "monitoring" },
+      { kind: "Group", name: "platform-observers", apiGroup: "rbac.authorization.k8s.io" },
+    ]);
+    assert.equal(
+      objects("default values").filter((o) => o.metadata.name === `${FULLNAME}-metrics-reader`)
+        .length,
+      1,
+      "without readers, the role alone and no binding",
+    );
+  });
+
+  test("plain metrics pass no --metrics-secure, render no metrics ClusterRole, and the ServiceMonitor scrapes over HTTP", () => {
+    const name = "plain metrics with a ServiceMonitor";
+    assert.ok(
+      !container(name).args.some(
+        (a) => a.startsWith("--metrics-") && a !== "--metrics-bind-address=:8080",
+      ),
+    );
+    assert.ok(!objects(name).some((o) => /-metrics-(auth|reader)$/.test(o.metadata.name)));
+    const endpoint = monitorEndpoint(name);
+    assert.equal(endpoint.scheme, undefined);
+    assert.equal(endpoint.tlsConfig, undefined);
+    assert.equal(endpoint.bearerTokenFile, undefined);
+  });
+
+  test("the NetworkPolicy admits scrapes only from the namespaces and peers its values name, and from nowhere when they name none", async () => {
+    const policy = only(
+      "metrics served from a certificate Secret, read by named subjects",
+      "NetworkPolicy",
+    ) as unknown as NetworkPolicy;
+    assert.deepEqual(policy.spec.ingress, [
+      { ports: [{ port: "health", protocol: "TCP" }] },
+      {
+        ports: [{ port: "metrics", protocol: "TCP" }],
+        from: [
+          {
+            namespaceSelector: {
+              matchExpressions: [
+                {
+                  key: "kubernetes.io/metadata.name",
+                  operator: "In",
+                  values: ["monitoring", "ldpc-system"],
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ]);
+    const closed = (await renderChart(helm, { networkPolicy: { enabled: true } })).find(
+      (o) => o.kind === "NetworkPolicy",
+    ) as unknown as NetworkPolicy;
+    assert.deepEqual(closed.spec.ingress, [{ ports: [{ port: "health", protocol: "TCP" }] }]);
   });
 
   test("prometheusRule.runbookBaseUrl moves every runbook link", async () => {
@@ -420,7 +568,7 @@ describe("the Helm chart", () => {
         "app.kubernetes.io/instance": RELEASE,
       },
     });
-    const sa = only(name, "ServiceAccount");
+    const sa = only(name, "ServiceAccount", FULLNAME);
     assert.equal(
       sa.metadata.annotations?.["eks.amazonaws.com/role-arn"],
       "arn:aws:iam::111122223333:role/ldpc",
@@ -429,7 +577,7 @@ describe("the Helm chart", () => {
     assert.ok(c.args.includes("--leader-election-id=ldpc-leader"));
     assert.equal(only(name, "Role", `${FULLNAME}-leader-election`).metadata.namespace, "team-a");
 
-    const dashboard = only(name, "ConfigMap") as unknown as {
+    const dashboard = only(name, "ConfigMap", `${FULLNAME}-dashboard`) as unknown as {
       metadata: { labels: Record<string, string>; annotations: Record<string, string> };
       data: Record<string, string>;
     };
@@ -452,6 +600,17 @@ describe("the Helm chart", () => {
     );
     only(name, "Service");
     only(name, "PodDisruptionBudget");
+
+    const ksm = only(name, "ConfigMap", `${FULLNAME}-kube-state-metrics`) as unknown as {
+      metadata: { namespace: string; labels: Record<string, string> };
+      data: Record<string, string>;
+    };
+    assert.equal(ksm.metadata.namespace, "team-a");
+    assert.equal(ksm.metadata.labels["example.com/config"], "kube-state-metrics");
+    assert.deepEqual(
+      parse(ksm.data[KSM_CONFIG_KEY] ?? ""),
+      parse(await readFile(join(root, KSM_CONFIG), "utf8")),
+    );
   });
 
   test("the dashboard label is configurable, and null removes the default one", async () => {
@@ -579,26 +738,46 @@ describe("the Helm chart", () => {
     const chart = parse(await readFile(join(chartDir, "Chart.yaml"), "utf8")) as {
       appVersion: string;
     };
-    const pods = objects("every optional object and pass-through").filter((o) => o.kind === "Pod");
+    const name = "every optional object and pass-through";
+    const pods = objects(name).filter((o) => o.kind === "Pod");
     assert.equal(pods.length, 1);
     const pod = pods[0] as unknown as {
       metadata: { annotations: Record<string, string> };
       spec: {
         containers: { image: string; args: string[] }[];
         automountServiceAccountToken: boolean;
+        serviceAccountName?: string;
       };
     };
     assert.equal(pod.metadata.annotations["helm.sh/hook"], "test");
-    assert.equal(pod.spec.automountServiceAccountToken, false);
+    // Secure metrics: the pod's own ServiceAccount, bound to metrics-reader for the test only.
+    assert.equal(pod.spec.automountServiceAccountToken, true);
+    assert.equal(pod.spec.serviceAccountName, `${FULLNAME}-test-metrics`);
+    const binding = only(name, "ClusterRoleBinding", `${FULLNAME}-test-metrics`) as unknown as {
+      metadata: { annotations: Record<string, string> };
+      roleRef: { name: string };
+      subjects: unknown[];
+    };
+    assert.equal(binding.metadata.annotations["helm.sh/hook"], "test");
+    assert.equal(binding.roleRef.name, `${FULLNAME}-metrics-reader`);
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: `${FULLNAME}-test-metrics`, namespace: NAMESPACE },
+    ]);
     const [probe] = pod.spec.containers;
     assert.ok(probe);
-    assert.equal(probe.image, container("every optional object and pass-through").image);
-    const service = only("every optional object and pass-through", "Service");
+    assert.equal(probe.image, container(name).image);
+    const service = only(name, "Service");
     const script = probe.args[0] ?? "";
     assert.ok(
-      script.includes(`http://${service.metadata.name}.${NAMESPACE}.svc:8080/metrics`),
+      script.includes(`https://${service.metadata.name}.${NAMESPACE}.svc:8080/metrics`),
       script,
     );
+    assert.ok(script.includes("Authorization: `Bearer ${token}`"), script);
+    const plain = only("plain metrics with a ServiceMonitor", "Pod") as unknown as {
+      spec: { automountServiceAccountToken: boolean; containers: { args: string[] }[] };
+    };
+    assert.equal(plain.spec.automountServiceAccountToken, false);
+    assert.match(plain.spec.containers[0]?.args[0] ?? "", /const url = "http:\/\//);
     assert.ok(script.includes(`version="${chart.appVersion}"`), script);
     assert.equal(
       objects("default values").filter((o) => o.kind === "Pod").length,

@@ -273,7 +273,7 @@ ${policy}`;
         assert.equal(ran.code, 2);
         assert.match(
           ran.stderr,
-          new RegExp(`^${file}:7: spec\\.roleArn: role ${ALLOWED_ROLE} may not be assumed`, "m"),
+          new RegExp(`^${file}:7: spec\\.roleArn: role "${ALLOWED_ROLE}" may not be assumed`, "m"),
         );
       }
       assert.equal((await env.proxy.calls()).length, before, "no AWS call at all");

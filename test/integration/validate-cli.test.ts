@@ -66,7 +66,8 @@ describe("validate: the command", () => {
     assert.equal(result.stdout, "");
     assert.match(
       result.stderr,
-      /6 LogDestinationPolicies checked in 5 inputs \(1 other document ignored\): 0 problems/,
+      // The other documents: the binding, and the Flux and Argo CD objects of examples/gitops/.
+      /6 LogDestinationPolicies checked in 7 inputs \(5 other documents ignored\): 0 problems/,
     );
   });
 
@@ -157,7 +158,10 @@ spec:
     const result = await validate([file]);
     assert.equal(result.code, 1);
     const [first, second, ...rest] = lines(result.stdout);
-    assert.equal(first, `${file}:6: spec.destinationName: must not contain ':' or '*'`);
+    assert.equal(
+      first,
+      `${file}:6: spec.destinationName: must not contain ':', '*' or control characters (U+0000–U+001F, U+007F–U+009F)`,
+    );
     assert.ok(
       second?.startsWith(`${file}:7: spec.accessPolicyJson: accessPolicyJson is not valid JSON: `),
       second,

@@ -11,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
 import type { TestEnv } from "./env.ts";
 import { applyCrds } from "../../env/resources.ts";
+import { KSM_CONFIG, ksmMetricNames, parseKsmConfig } from "../../scripts/kube-state-metrics.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -92,6 +93,15 @@ export const TENANCY_RULES: PolicyRule[] = [
   },
   { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
 ];
+/** Secure metrics (metrics.secure): review each scrape's token and whether its user may get /metrics. */
+export const METRICS_AUTH_RULES: PolicyRule[] = [
+  { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+  { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+];
+/** What the metrics-reader ClusterRole grants whoever it is bound to; the controller is not. */
+export const METRICS_READER_RULES: PolicyRule[] = [
+  { nonResourceURLs: ["/metrics"], verbs: ["get"] },
+];
 /** Leader election: create the Lease once; read, renew and take over that one Lease. */
 export function leaseRules(id: string): PolicyRule[] {
   return [
@@ -135,6 +145,21 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       ],
     },
     "CRDs not kept on uninstall": { crds: { keep: false } },
+    "plain metrics with a ServiceMonitor": {
+      metrics: { secure: false },
+      serviceMonitor: { enabled: true },
+    },
+    "metrics served from a certificate Secret, read by named subjects": {
+      metrics: {
+        certSecret: "ldpc-metrics-cert",
+        readers: [
+          { kind: "ServiceAccount", name: "prometheus", namespace: "monitoring" },
+          { kind: "Group", name: "platform-observers" },
+        ],
+      },
+      serviceMonitor: { enabled: true, bearerTokenSecret: { name: "prom-token", key: "token" } },
+      networkPolicy: { enabled: true, metricsNamespaces: ["monitoring", "ldpc-system"] },
+    },
     "replicas 2": { replicaCount: 2 },
     "every optional object and pass-through": {
       replicaCount: 3,
@@ -189,6 +214,11 @@ export function combinations(watchNamespaces: string[]): Record<string, Values> 
       ],
       metrics: { service: { enabled: true, annotations: { "example.com/scrape": "true" } } },
       dashboard: { enabled: true, annotations: { grafana_folder: "Controllers" } },
+      kubeStateMetrics: {
+        enabled: true,
+        namespace: watchNamespaces[0] ?? "",
+        labels: { "example.com/config": "kube-state-metrics" },
+      },
       networkPolicy: {
         enabled: true,
         metricsFrom: [
@@ -369,6 +399,14 @@ export async function installMonitoringCrds(env: TestEnv): Promise<void> {
 
 export async function readText(path: string): Promise<string> {
   return readFile(path, "utf8");
+}
+
+/**
+ * The metrics kube-state-metrics serves with deploy/kube-state-metrics/: the
+ * dashboard reads them, but the controller does not expose them.
+ */
+export async function kubeStateMetricsNames(): Promise<Set<string>> {
+  return new Set(ksmMetricNames(parseKsmConfig(await readText(join(root, KSM_CONFIG)))));
 }
 
 /** A Grafana dashboard's expressions, with where each comes from. */

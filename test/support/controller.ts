@@ -1,6 +1,7 @@
 // Runs the real controller as a child process against the test environment,
 // the way a user runs it, and stops it by pid when the test file ends even if
 // a test failed.
+import { request } from "node:https";
 import { join } from "node:path";
 import { after } from "node:test";
 import { repoRoot } from "../../env/binaries.ts";
@@ -41,6 +42,54 @@ export interface StartOptions {
   entry?: string;
   /** Wait for /readyz; default true. */
   waitReady?: boolean;
+  /** With --metrics-secure, the bearer token metrics() scrapes with. */
+  metricsToken?: string;
+}
+
+export interface Scrape {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * GET over HTTP or HTTPS with an optional bearer token. Without a CA the
+ * server's certificate is not checked: the controller's own is self-signed.
+ */
+export function scrape(
+  url: string,
+  options: { token?: string; ca?: string } = {},
+): Promise<Scrape> {
+  if (url.startsWith("http:")) {
+    return fetch(url, {
+      headers: options.token ? { Authorization: `Bearer ${options.token}` } : {},
+      signal: AbortSignal.timeout(10_000),
+    }).then(async (res) => ({
+      status: res.status,
+      headers: Object.fromEntries(res.headers),
+      body: await res.text(),
+    }));
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        headers: options.token ? { Authorization: `Bearer ${options.token}` } : {},
+        ...(options.ca ? { ca: options.ca } : { rejectUnauthorized: false }),
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${url}: no answer in 10 s`)));
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 export async function startController(
@@ -89,7 +138,12 @@ export async function startController(
       running.delete(child);
       return code;
     },
-    metrics: async () => (await fetch(child.metricsUrl)).text(),
+    metrics: async () => {
+      const res = await scrape(child.metricsUrl, { token: options.metricsToken });
+      if (res.status !== 200)
+        throw new Error(`${child.metricsUrl}: HTTP ${res.status}: ${res.body}`);
+      return res.body;
+    },
     metric: async (name, labels = {}) => sumMetric(await controller.metrics(), name, labels),
   };
   if (options.waitReady ?? true) await child.waitReady(() => stderr);

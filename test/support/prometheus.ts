@@ -16,6 +16,62 @@ export interface ScrapeTarget {
   /** host:port */
   address: string;
   labels?: Record<string, string>;
+  /** More scrape_config settings, such as scheme, authorization and tls_config. */
+  settings?: Record<string, unknown>;
+}
+
+/** The parts of a ServiceMonitor endpoint that say how to scrape. */
+export interface MonitorEndpoint {
+  path?: string;
+  scheme?: string;
+  bearerTokenFile?: string;
+  authorization?: { type?: string; credentials?: { name: string; key: string } };
+  tlsConfig?: {
+    insecureSkipVerify?: boolean;
+    serverName?: string;
+    ca?: { secret?: { name: string; key: string } };
+  };
+}
+
+/**
+ * The scrape_config settings the Prometheus Operator generates from a
+ * ServiceMonitor endpoint, with the files a Prometheus pod would have: its
+ * ServiceAccount token for bearerTokenFile, and each referenced Secret key
+ * (`name/key`) written to a file, as the operator mounts them.
+ */
+export function scrapeSettings(
+  endpoint: MonitorEndpoint,
+  files: { bearerTokenFile?: string; secretKeys?: Record<string, string> } = {},
+): Record<string, unknown> {
+  const secretFile = (ref: { name: string; key: string }) => {
+    const file = files.secretKeys?.[`${ref.name}/${ref.key}`];
+    if (!file) throw new Error(`no file for Secret key ${ref.name}/${ref.key}`);
+    return file;
+  };
+  const settings: Record<string, unknown> = {};
+  if (endpoint.path) settings.metrics_path = endpoint.path;
+  if (endpoint.scheme) settings.scheme = endpoint.scheme;
+  if (endpoint.bearerTokenFile) {
+    if (!files.bearerTokenFile) throw new Error("the endpoint reads a bearer token file");
+    settings.authorization = { type: "Bearer", credentials_file: files.bearerTokenFile };
+  }
+  if (endpoint.authorization?.credentials) {
+    settings.authorization = {
+      type: endpoint.authorization.type ?? "Bearer",
+      credentials_file: secretFile(endpoint.authorization.credentials),
+    };
+  }
+  const tls = endpoint.tlsConfig;
+  if (tls) {
+    settings.tls_config = {
+      ...(tls.insecureSkipVerify === undefined
+        ? {}
+        : { insecure_skip_verify: tls.insecureSkipVerify }),
+      ...(tls.serverName ? { server_name: tls.serverName } : {}),
+      ...(tls.ca?.secret ? { ca_file: secretFile(tls.ca.secret) } : {}),
+    };
+  }
+  return settings;
 }
 
 export interface QueryResult {
@@ -36,10 +92,18 @@ export interface RuleState {
   query: string;
 }
 
+export interface TargetState {
+  health: "up" | "down" | "unknown";
+  lastError: string;
+  scrapeUrl: string;
+  labels: Record<string, string>;
+}
+
 export interface RunningPrometheus {
   readonly url: string;
   readonly pid: number;
   query(expr: string): Promise<QueryResult>;
+  targets(): Promise<TargetState[]>;
   rules(): Promise<RuleState[]>;
   stop(): Promise<void>;
 }
@@ -65,6 +129,7 @@ export async function startPrometheus(options: {
     rule_files: options.ruleFiles ?? [],
     scrape_configs: options.targets.map((t) => ({
       job_name: t.job,
+      ...t.settings,
       static_configs: [{ targets: [t.address], labels: t.labels ?? {} }],
     })),
   };
@@ -105,6 +170,10 @@ export async function startPrometheus(options: {
     url,
     pid: child.pid ?? -1,
     query: (expr) => api<QueryResult>(`/api/v1/query?query=${encodeURIComponent(expr)}`),
+    targets: async () => {
+      const body = await api<{ data: { activeTargets: TargetState[] } }>("/api/v1/targets");
+      return body.data.activeTargets;
+    },
     rules: async () => {
       const body = await api<{ data: { groups: { rules: RuleState[] }[] } }>("/api/v1/rules");
       return body.data.groups.flatMap((g) => g.rules);

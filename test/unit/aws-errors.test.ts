@@ -62,6 +62,45 @@ describe("AWS error classification", () => {
     assert.equal(classifyAwsError(new Error("wrapped", { cause: reset })).kind, "transient");
   });
 
+  test("a host name DNS does not know, or a region the SDK's endpoint rules refuse, is unreachable", () => {
+    // What Node's resolver throws for a made-up region's endpoint (NXDOMAIN).
+    const nxdomain = Object.assign(
+      new Error("getaddrinfo ENOTFOUND logs.zz-fake-1.amazonaws.com"),
+      {
+        code: "ENOTFOUND",
+        errno: -3008,
+        syscall: "getaddrinfo",
+        hostname: "logs.zz-fake-1.amazonaws.com",
+      },
+    );
+    const endpoint = Object.assign(new Error("Invalid Configuration"), { name: "EndpointError" });
+    for (const error of [nxdomain, endpoint, new Error("AssumeRole", { cause: nxdomain })]) {
+      const c = classifyAwsError(error);
+      assert.deepEqual([c.kind, c.name], ["unreachable", "EndpointNotFound"]);
+    }
+    // A resolver that does not answer may answer later.
+    const again = Object.assign(new Error("getaddrinfo EAI_AGAIN"), { code: "EAI_AGAIN" });
+    assert.equal(classifyAwsError(again).kind, "transient");
+  });
+
+  test("an unreachable region fails at the first attempt, without a retry", async () => {
+    const nxdomain = Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" });
+    let attempts = 0;
+    await assert.rejects(
+      withRetries(
+        "PutDestinationPolicy",
+        () => {
+          attempts++;
+          return Promise.reject(nxdomain);
+        },
+        { maxAttempts: 5, minDelayMs: 1, maxDelayMs: 1, maxElapsedMs: 30_000 },
+        undefined,
+      ),
+      (err: unknown) => err instanceof AwsCallError && err.kind === "unreachable",
+    );
+    assert.equal(attempts, 1);
+  });
+
   test("an unknown 5xx is transient and anything else is unknown", () => {
     assert.equal(
       classifyAwsError(Object.assign(new Error("x"), { name: "Odd", ...meta(502) })).kind,

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
-import { createServer, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { RequestListener } from "node:http";
 import { describe, test } from "node:test";
-import type { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { DestinationPolicyClient } from "../../src/aws/destinations.ts";
 import { AssumedRoleCredentials } from "../../src/aws/assumed-role.ts";
 import { roleSessionName } from "../../src/aws/role-sessions.ts";
 import { RoleAllowList, RoleNotAllowedError } from "../../src/aws/roles.ts";
 import { ArnPattern } from "../../src/aws/arn-pattern.ts";
 import { sendAwsError } from "../../env/aws-wire.ts";
+import { fakeSts, ok, withLogsEndpoint } from "./fakes/logs-endpoint.ts";
 
 const ROLE = "arn:aws:iam::111122223333:role/ldp-writer";
 
@@ -21,44 +20,6 @@ const PUT = {
   roleArn: ROLE,
   sessionName: "ldp-ns@a",
 };
-
-const ok = (res: ServerResponse) =>
-  res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end("{}");
-
-/** Runs `body` with CloudWatch Logs pointed at a loopback server answering with `handler`. */
-async function withLogsEndpoint(handler: RequestListener, body: () => Promise<void>) {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const previous = process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
-  process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  try {
-    await body();
-  } finally {
-    if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS;
-    else process.env.AWS_ENDPOINT_URL_CLOUDWATCH_LOGS = previous;
-    server.close();
-  }
-}
-
-/** An STS stand-in that counts AssumeRole calls and hands out credentials valid for `ttlMs`. */
-function fakeSts(now: () => number, ttlMs: number) {
-  const calls: { RoleArn?: string; RoleSessionName?: string }[] = [];
-  const client = {
-    send: (command: AssumeRoleCommand) => {
-      calls.push(command.input);
-      const n = calls.length;
-      return Promise.resolve({
-        Credentials: {
-          AccessKeyId: `ASIA${n}`,
-          SecretAccessKey: "secret",
-          SessionToken: "token",
-          Expiration: new Date(now() + ttlMs),
-        },
-      });
-    },
-  } as unknown as Pick<STSClient, "send">;
-  return { client, calls };
-}
 
 describe("assumed roles", () => {
   test("the allow-list takes exact ARNs and patterns whose * stays within one ARN field", () => {
@@ -266,7 +227,9 @@ describe("assumed roles", () => {
 
   test("with session tags switched off, AssumeRole carries none", async () => {
     await withLogsEndpoint(
-      (_req, res) => ok(res),
+      (_req, res) => {
+        ok(res);
+      },
       async () => {
         for (const sessionTags of [true, false]) {
           const sts = fakeSts(() => Date.now(), 3_600_000);

@@ -14,6 +14,7 @@ describe("leader election, watch, rate-limit and role flags", () => {
     assert.equal(c.watchSilenceTimeout, 300_000);
     assert.equal(c.awsRateLimit, 5);
     assert.equal(c.awsBurst, undefined);
+    assert.equal(c.awsMaxClients, 64);
     assert.equal(c.allowedRoleArns, undefined, "no role may be assumed until one is listed");
   });
 
@@ -68,5 +69,11 @@ describe("leader election, watch, rate-limit and role flags", () => {
     assert.throws(() => resolveConfig({ awsRateLimit: "-1" }, {}), /--aws-rate-limit/);
     assert.throws(() => resolveConfig({ awsBurst: "0" }, {}), /--aws-burst/);
     assert.throws(() => resolveConfig({ watchSilenceTimeout: "10ms" }, {}), /at least 1s/);
+  });
+
+  test("the client cap is a whole number of at least 1", () => {
+    assert.equal(resolveConfig({}, { LDPC_AWS_MAX_CLIENTS: "64" }).awsMaxClients, 64);
+    assert.throws(() => resolveConfig({ awsMaxClients: "0" }, {}), /--aws-max-clients/);
+    assert.throws(() => resolveConfig({ awsMaxClients: "1.5" }, {}), /--aws-max-clients/);
   });
 });

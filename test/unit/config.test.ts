@@ -34,6 +34,20 @@ describe("configuration", () => {
     assert.equal(c.metricsBindAddress, undefined);
   });
 
+  test("metrics are plain HTTP by default, and --metrics-secure with a certificate folder secures them", () => {
+    assert.equal(resolveConfig({}, {}).metricsSecure, false);
+    const c = resolveConfig({ metricsSecure: true }, { LDPC_METRICS_CERT_DIR: "/certs" });
+    assert.equal(c.metricsSecure, true);
+    assert.equal(c.metricsCertDir, "/certs");
+  });
+
+  test("a certificate folder without --metrics-secure is refused, naming both flags", () => {
+    assert.throws(
+      () => resolveConfig({ metricsCertDir: "/certs" }, {}),
+      /--metrics-cert-dir \(LDPC_METRICS_CERT_DIR\): needs --metrics-secure/,
+    );
+  });
+
   test("a bad value names the flag and its environment variable", () => {
     assert.throws(
       () => resolveConfig({ maxConcurrentReconciles: "0" }, {}),

@@ -25,7 +25,10 @@ describe("the CRD generated from the zod schema", () => {
   test("carries the structural limits of the zod schema", () => {
     assert.deepEqual(get(spec, "required"), ["destinationName"]);
     assert.equal(get(spec, "properties", "destinationName", "maxLength"), 512);
-    assert.equal(get(spec, "properties", "destinationName", "pattern"), "^[^:*]*$");
+    assert.equal(
+      get(spec, "properties", "destinationName", "pattern"),
+      "^[^:*\\x00-\\x1f\\x7f-\\x9f]*$",
+    );
     assert.equal(get(spec, "properties", "accessPolicyJson", "maxLength"), 5120);
     assert.equal(
       get(spec, "properties", "accessPolicy", "x-kubernetes-preserve-unknown-fields"),

@@ -299,7 +299,7 @@ ${extra}accessPolicy:
     const ran = await diff(input, aws);
     assert.equal(ran.code, 2);
     assert.deepEqual(ran.err.slice(0, -1), [
-      `${STDIN_NAME}:22: spec.destinationName: must not contain ':' or '*'`,
+      `${STDIN_NAME}:22: spec.destinationName: must not contain ':', '*' or control characters (U+0000–U+001F, U+007F–U+009F)`,
       `${STDIN_NAME}:23: spec.accessPolicyJson.Version: Version is required; use "2012-10-17"`,
       `${STDIN_NAME}:23: spec.accessPolicyJson.Statement: Statement is required`,
       `${STDIN_NAME}:6: spec.destinationName: destination "nowhere" in us-east-1 does not exist`,
@@ -351,7 +351,7 @@ ${extra}accessPolicy:
     assert.equal(ran.code, 2);
     assert.match(
       ran.err[0] ?? "",
-      /^<stdin>:7: spec\.roleArn: role .* may not be assumed: no role is allowed until --allowed-role-arns lists it$/,
+      /^<stdin>:7: spec\.roleArn: role ".*" may not be assumed: no role is allowed until --allowed-role-arns lists it$/,
     );
   });
 

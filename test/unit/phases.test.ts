@@ -213,7 +213,7 @@ describe("guards: ownership and stalls", () => {
       deps: { ownerOf: () => "ns/older" },
       given: (_ctx, w) => w.deps.memory.set("uid-p", { generation: 1, annotation: "x" }),
       result: "Conflict",
-      message: /older LogDestinationPolicy ns\/older/,
+      message: /older LogDestinationPolicy "older" of this namespace/,
       ctx: { forgetRecord: true },
       then: (_ctx, w) => {
         assert.equal(w.deps.memory.has("uid-p"), false);
@@ -311,7 +311,7 @@ describe("deletion: finalize", () => {
       ctx: {
         notice: {
           reason: "Revoked",
-          message: "Destination d in us-east-1 now denies every principal",
+          message: 'The destination "d" in "us-east-1" now denies every principal',
         },
       },
       then: (_c, w) => {
@@ -620,7 +620,7 @@ describe("apply: record", () => {
       name: "a record already in place is not written again",
       object: withProvenRecord(policyObject()),
       result: "Applied",
-      message: /^Policy sha256:\w+ is applied to destination d in us-east-1$/,
+      message: /^Policy sha256:\w+ is applied to destination "d" in "us-east-1"$/,
     },
     {
       name: "a corrected drift is said in the message",

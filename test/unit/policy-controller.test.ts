@@ -27,6 +27,29 @@ import { GOOD, live, OTHER, policyObject, START, withProvenRecord } from "./fake
 
 const INTERVAL = 600_000;
 
+/** The binding that lets namespaces labelled team=a write these destinations. */
+function teamBinding(destinations: string[], generation = 1) {
+  return {
+    apiVersion: API_VERSION,
+    kind: "LogDestinationPolicyBinding" as const,
+    metadata: { name: "team-a", generation },
+    spec: {
+      namespaceSelector: { matchLabels: { team: "a" } },
+      destinations,
+      regions: ["us-east-1"],
+      principals: { accounts: ["111111111111"] },
+    },
+  };
+}
+
+/** Tenancy in which namespace ns (team=a) may write destination d. */
+function permittingTenancy(): Tenancy {
+  const tenancy = new Tenancy(true, () => () => false);
+  tenancy.upsertNamespace({ metadata: { name: "ns", labels: { team: "a" } } });
+  tenancy.upsertBinding(teamBinding(["d"]));
+  return tenancy;
+}
+
 class World {
   readonly calls: string[] = [];
   readonly aws: FakeAws;
@@ -375,6 +398,22 @@ const rows: Row[] = [
     false,
   ),
   failing("a policy AWS rejects", "AWSRejected", awsError("invalid"), false),
+  {
+    ...failing(
+      "a region no AWS endpoint answers for",
+      "RegionUnreachable",
+      awsError("unreachable"),
+      false,
+    ),
+    name: "a region no AWS endpoint answers for ends as RegionUnreachable, stalled and looked at again each drift interval",
+    expect: {
+      reason: "RegionUnreachable",
+      conditions: STALLED,
+      requeue: ["sweep"],
+      events: ["Warning RegionUnreachable Reconcile"],
+      calls: [PUT, STATUS],
+    },
+  },
   failing("a destination that does not exist", "DestinationNotFound", awsError("not-found"), true),
   failing(
     "a put AWS refuses to these credentials",
@@ -440,6 +479,79 @@ const rows: Row[] = [
       requeue: [],
       events: ["Warning Interrupted Reconcile"],
       calls: [PUT, STATUS],
+    },
+  },
+  {
+    name: "a binding change that withdraws the permission of an object whose put is in flight aborts the put: NotPermitted",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    aws: { put: ["hang"] },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertBinding(teamBinding(["other"], 2));
+      await w.settle();
+    },
+    expect: {
+      reason: "NotPermitted",
+      conditions: STALLED,
+      requeue: [],
+      events: ["Warning Interrupted Reconcile", "Warning NotPermitted Reconcile"],
+      calls: [PUT, STATUS, STATUS],
+    },
+  },
+  {
+    name: "a namespace relabel that withdraws the permission of an object whose put is in flight aborts the put",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    aws: { put: ["hang"] },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertNamespace({ metadata: { name: "ns", labels: { team: "b" } } });
+      await w.settle();
+    },
+    expect: {
+      reason: "NotPermitted",
+      conditions: STALLED,
+      requeue: [],
+      events: ["Warning Interrupted Reconcile", "Warning NotPermitted Reconcile"],
+      calls: [PUT, STATUS, STATUS],
+    },
+  },
+  {
+    name: "a binding change that keeps the permission leaves the put in flight alone",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    aws: { put: ["hang"] },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.controller.upsertBinding(teamBinding(["d", "other"], 2));
+      await w.settle();
+    },
+    expect: { reason: undefined, requeue: [], events: [], calls: [PUT] },
+  },
+  {
+    name: "a new object that takes a permitted object's name without a delete (a relist) is decided afresh",
+    object: policyObject(),
+    options: { tenancy: permittingTenancy() },
+    act: async (w, object) => {
+      w.put(object);
+      await w.settle();
+      w.calls.length = 0;
+      // Same name and generation, another uid and a destination no binding permits.
+      w.put(
+        policyObject("p", { destinationName: "other" }, { uid: "uid-p-2", resourceVersion: "9" }),
+      );
+      await w.settle();
+    },
+    expect: {
+      reason: "NotPermitted",
+      conditions: STALLED,
+      requeue: [],
+      events: [...APPLIED.events, "Warning NotPermitted Reconcile"],
+      calls: [STATUS],
     },
   },
   {

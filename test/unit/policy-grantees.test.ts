@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  readStatements,
   accessChange,
   describeGrantee,
   grantees,
@@ -89,6 +90,101 @@ describe("grantees", () => {
       "organization path o-a/r-b",
     );
   });
+});
+
+describe("readStatements: every principal type", () => {
+  const narrowing = { StringEquals: { "aws:PrincipalOrgID": "o-a1b2c3d4e5" } };
+  const cases: [string, Partial<PolicyStatement>, string | undefined, string[]][] = [
+    [
+      "fixed accounts are named",
+      { Principal: { AWS: "444455556666" } },
+      undefined,
+      ["account 444455556666"],
+    ],
+    [
+      "a fixed service is named",
+      { Principal: { Service: "logs.amazonaws.com" } },
+      undefined,
+      ["service logs.amazonaws.com"],
+    ],
+    [
+      '"*" narrowed by a fixed organization names the organization',
+      { Principal: "*", Condition: narrowing },
+      undefined,
+      ["organization o-a1b2c3d4e5"],
+    ],
+    [
+      "an AWS wildcard narrowed by a fixed organization names the organization",
+      { Principal: { AWS: "arn:aws:iam::*:root" }, Condition: narrowing },
+      undefined,
+      ["organization o-a1b2c3d4e5"],
+    ],
+    ['"*" with no narrowing condition is open', { Principal: "*" }, "open", ["everyone *"]],
+    [
+      "no Principal names nobody, whatever the condition",
+      { Condition: narrowing },
+      "no-principal",
+      ["everyone *"],
+    ],
+    [
+      "NotPrincipal names nobody, whatever the condition",
+      { NotPrincipal: { AWS: "444455556666" }, Condition: narrowing },
+      "not-principal",
+      ["everyone *"],
+    ],
+    [
+      '{"Service": "*"} names nobody, whatever the condition',
+      { Principal: { Service: "*" }, Condition: narrowing },
+      "wildcard",
+      ["everyone *"],
+    ],
+    [
+      '{"Federated": "*"} names nobody, whatever the condition',
+      { Principal: { Federated: "*" }, Condition: narrowing },
+      "unnamed-type",
+      ["everyone *"],
+    ],
+    [
+      "a named Federated provider names nobody",
+      { Principal: { Federated: "accounts.google.com" } },
+      "unnamed-type",
+      ["everyone *"],
+    ],
+    [
+      "a CanonicalUser names nobody",
+      { Principal: { CanonicalUser: "79a59df900b949e5" } },
+      "unnamed-type",
+      ["everyone *"],
+    ],
+    [
+      "one unnamed type among named accounts makes the statement public",
+      { Principal: { AWS: "444455556666", Federated: "accounts.google.com" } },
+      "unnamed-type",
+      ["everyone *"],
+    ],
+    [
+      "a loose condition beside a fixed one names only the fixed one",
+      {
+        Principal: "*",
+        Condition: {
+          StringEquals: { "aws:PrincipalOrgID": "o-a1b2c3d4e5" },
+          StringLike: { "aws:PrincipalAccount": "1*" },
+        },
+      },
+      undefined,
+      ["organization o-a1b2c3d4e5"],
+    ],
+  ];
+  for (const [name, statement, open, expected] of cases) {
+    test(name, () => {
+      const [reading] = readStatements(policy(statement));
+      assert.equal(reading?.open?.because, open);
+      assert.deepEqual(
+        reading?.grantees.map((g) => `${g.kind} ${g.id}`),
+        expected,
+      );
+    });
+  }
 });
 
 describe("accessChange", () => {

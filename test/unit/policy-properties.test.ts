@@ -4,18 +4,23 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 
 import {
+  allowGrants,
   canonicalJson,
+  findPublicStatements,
+  grantees,
+  parseLivePolicy,
   policiesEqual,
   policyHash,
   resolveAccessPolicy,
   type AccessPolicyInput,
   type AccessPolicyResult,
+  type PolicyDocumentInput,
 } from "../../src/policy/index.ts";
 import { POLICY_FIELDS, STATEMENT_FIELDS } from "../../src/policy/grammar.ts";
 import { MAX_POLICY_BYTES } from "../../src/util/limits.ts";
 
 // Runs per property; together well over 10,000 generated inputs in a few seconds.
-const RUNS = { json: 3000, strings: 3000, mutated: 3000, valid: 2500 };
+const RUNS = { json: 3000, strings: 3000, mutated: 3000, valid: 2500, readings: 2500 };
 
 // The grammar's own keys, plus nested and hostile ones it must refuse or pass through.
 const fieldNames = fc.constantFrom(
@@ -247,6 +252,35 @@ void describe("resolveAccessPolicy properties", () => {
         assert.equal(policyHash(again.document), result.hash);
       }),
       { numRuns: RUNS.valid },
+    );
+  });
+
+  void it("the guardrail, the binding's grants and grantees read every principal type alike, also after a round trip through AWS", () => {
+    const verdicts = (document: PolicyDocumentInput) => {
+      const publicIndexes = findPublicStatements(document).map((p) => p.index);
+      const grants = allowGrants(document);
+      // The binding matcher sees a statement as public exactly when the guardrail does.
+      assert.deepEqual(
+        grants.filter((g) => g.public).map((g) => g.index),
+        publicIndexes,
+      );
+      // A statement that is not public grants only what it names, never "everyone".
+      for (const g of grants) if (!g.public) assert.ok(g.grants.length > 0, JSON.stringify(g));
+      const everyone = grantees(document).some((g) => g.kind === "everyone");
+      assert.equal(everyone, publicIndexes.length > 0);
+      return publicIndexes;
+    };
+    fc.assert(
+      fc.property(validPolicy, (policy) => {
+        const result = resolveSafely({ accessPolicy: policy });
+        if (!result.ok) return;
+        const before = verdicts(result.document);
+        // What AWS hands back (the canonical text) reads the same as what was sent.
+        const live = parseLivePolicy(JSON.parse(result.canonical));
+        assert.ok(live !== undefined);
+        assert.deepEqual(verdicts(live), before);
+      }),
+      { numRuns: RUNS.readings },
     );
   });
 });

@@ -28,7 +28,9 @@ function isPublic(statement: PolicyStatement): boolean {
 
 void describe("public access guardrail", () => {
   void it('an Allow with "Principal": "*" and no condition is public', () => {
-    assert.deepEqual(findPublicStatements(policyWith(open)), [{ index: 0, sid: "Open" }]);
+    assert.deepEqual(findPublicStatements(policyWith(open)), [
+      { index: 0, sid: "Open", open: { because: "open" } },
+    ]);
   });
 
   void it('an Allow with "Principal": "*" and an unrelated condition is public', () => {
@@ -114,22 +116,32 @@ void describe("public access guardrail", () => {
     const safe = accountPolicy("111111111111").Statement;
     assert.ok(Array.isArray(safe));
     const document = policyWith(...safe, { ...open, Sid: "" }, { ...open, Sid: "Wide" });
-    assert.deepEqual(findPublicStatements(document), [{ index: 1 }, { index: 2, sid: "Wide" }]);
+    assert.deepEqual(
+      findPublicStatements(document).map(({ index, sid }) => ({ index, sid })),
+      [
+        { index: 1, sid: undefined },
+        { index: 2, sid: "Wide" },
+      ],
+    );
   });
 
   void it("a single-statement object is reported as index 0", () => {
     assert.deepEqual(findPublicStatements({ Version: "2012-10-17", Statement: open }), [
-      { index: 0, sid: "Open" },
+      { index: 0, sid: "Open", open: { because: "open" } },
     ]);
   });
 
-  void it("the description names each statement by index and Sid, and the rule", () => {
+  void it("the description names each statement by index and Sid, why it is public, and the rule", () => {
     assert.equal(
-      describePublicStatements([{ index: 1 }, { index: 2, sid: "Wide" }]),
-      'Statement[1], Statement[2] (Sid "Wide") allow callers not named by fixed values: ' +
-        "it needs fixed principals (no *, ? or ${…}), or a StringEquals, StringEqualsIgnoreCase, StringLike " +
-        "condition with fixed values on " +
-        "aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID",
+      describePublicStatements([
+        { index: 1, open: { because: "no-principal" } },
+        { index: 2, sid: "Wide", open: { because: "unnamed-type", type: "Federated" } },
+      ]),
+      "Statement[1] names no Principal, so it applies to every caller; " +
+        'Statement[2] (Sid "Wide") names a "Federated" principal, a type that names no AWS account ' +
+        "(a statement is not public when it names fixed AWS accounts, roles or services, with no *, ? or ${…}, " +
+        "or when a StringEquals, StringEqualsIgnoreCase, StringLike condition with fixed values on " +
+        'aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID narrows "*" or an AWS wildcard)',
     );
     assert.match(
       describePublicStatements([{ index: 0, sid: "Open" }]),

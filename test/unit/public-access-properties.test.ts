@@ -1,7 +1,10 @@
-// Property: whenever the guardrail calls a policy "not public", an independent
-// and deliberately simple model agrees that every Allow statement names its
-// callers by fixed values: fixed principals only, or a fixed-valued account or
-// organization condition.
+// Property: the guardrail calls a statement public exactly when an independent
+// and deliberately simple model, written from the rule's wording, does. The
+// model: an Allow statement names its callers when every principal is a fixed
+// AWS value or a fixed Service; "*" and an AWS value with a wildcard count only
+// with a fixed-valued account or organization condition; no Principal,
+// NotPrincipal, a Service wildcard and every other principal type (Federated,
+// CanonicalUser) name nobody.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -12,6 +15,7 @@ const WILD = /[*?]|\$\{/;
 const fixed = (v: unknown) =>
   (typeof v === "string" && v.length > 0 && !WILD.test(v)) ||
   (typeof v === "number" && Number.isInteger(v) && v >= 0);
+const fixedText = (v: unknown) => typeof v === "string" && fixed(v);
 const ACCOUNT_OR_ORG_KEYS = [
   "aws:principalorgid",
   "aws:principalorgpaths",
@@ -21,14 +25,7 @@ const ACCOUNT_OR_ORG_KEYS = [
 ];
 const EQUALITY = /^(foranyvalue:)?(stringequals|stringequalsignorecase|stringlike)$/;
 
-function modelSafe(statement: Record<string, unknown>): boolean {
-  if (statement.Effect !== "Allow") return true;
-  if ("NotPrincipal" in statement) return false;
-  const principal = statement.Principal;
-  if (typeof principal === "object" && principal !== null) {
-    const values = Object.values(principal).flat();
-    if (values.length > 0 && values.every(fixed)) return true;
-  }
+function narrowed(statement: Record<string, unknown>): boolean {
   const condition = (statement.Condition ?? {}) as Record<string, Record<string, unknown>>;
   for (const [op, keys] of Object.entries(condition)) {
     if (!EQUALITY.test(op.toLowerCase())) continue;
@@ -47,6 +44,34 @@ function modelSafe(statement: Record<string, unknown>): boolean {
   return false;
 }
 
+/** "named", "open" (needs a narrowing condition) or "nobody" (public whatever the conditions). */
+function principalKind(principal: unknown): "named" | "open" | "nobody" {
+  if (principal === "*") return "open";
+  if (typeof principal !== "object" || principal === null) return "nobody";
+  const entries = Object.entries(principal);
+  if (entries.length === 0) return "nobody";
+  let open = false;
+  for (const [type, raw] of entries) {
+    const values: unknown[] = Array.isArray(raw) ? raw : [raw];
+    if (values.length === 0) return "nobody";
+    if (type === "AWS") open ||= !values.every(fixedText);
+    else if (type === "Service") {
+      if (!values.every(fixedText)) return "nobody";
+    } else return "nobody";
+  }
+  return open ? "open" : "named";
+}
+
+function modelSafe(statement: Record<string, unknown>): boolean {
+  if (statement.Effect !== "Allow") return true;
+  if ("NotPrincipal" in statement) return false;
+  if (!("Principal" in statement)) return false;
+  const kind = principalKind(statement.Principal);
+  if (kind === "named") return true;
+  if (kind === "nobody") return false;
+  return narrowed(statement);
+}
+
 const value = fc.oneof(
   fc.constantFrom(
     "111111111111",
@@ -61,6 +86,8 @@ const value = fc.oneof(
     "arn:aws:iam::111111111111:root",
     "arn:aws:iam::*:root",
     "logs.amazonaws.com",
+    "logs.*.amazonaws.com",
+    "cognito-identity.amazonaws.com",
     "",
   ),
   fc.string({ maxLength: 6 }),
@@ -94,9 +121,15 @@ const key = fc.constantFrom(
 const condition = fc.dictionary(operator, fc.dictionary(key, values, { maxKeys: 3 }), {
   maxKeys: 3,
 });
+// Every principal type, "*", and (through requiredKeys) no Principal at all.
 const principal = fc.oneof(
   fc.constant("*"),
-  fc.record({ AWS: values, Service: values, Federated: values }, { requiredKeys: [] }),
+  fc.record({ AWS: values }),
+  fc.record({ Service: values }),
+  fc.record(
+    { AWS: values, Service: values, Federated: values, CanonicalUser: values },
+    { requiredKeys: [] },
+  ),
 );
 const statement = fc.record(
   {
@@ -109,12 +142,18 @@ const statement = fc.record(
 );
 
 void describe("public-access guardrail against an independent model", () => {
-  void it("not public implies every Allow statement names its callers by fixed values", () => {
+  void it("a statement is public exactly when the model says it does not name its callers", () => {
     fc.assert(
       fc.property(fc.array(statement, { minLength: 1, maxLength: 4 }), (statements) => {
         const document = { Version: "2012-10-17", Statement: statements } as PolicyDocument;
-        if (findPublicStatements(document).length > 0) return true;
-        return statements.every((s) => modelSafe(s as Record<string, unknown>));
+        const found = new Set(findPublicStatements(document).map((p) => p.index));
+        statements.forEach((s, index) => {
+          assert.equal(
+            found.has(index),
+            !modelSafe(s as Record<string, unknown>),
+            JSON.stringify(s),
+          );
+        });
       }),
       { numRuns: 5000 },
     );

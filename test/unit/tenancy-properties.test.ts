@@ -25,6 +25,7 @@ const ROLES = [
 ] as const;
 const ACCOUNTS = ["111111111111", "222222222222", "333333333333", "444444444444"] as const;
 const ORGS = ["o-aaaaaaaaaa", "o-bbbbbbbbbb"] as const;
+const SERVICES = ["logs.amazonaws.com", "firehose.amazonaws.com"] as const;
 
 // Exact role ARNs, matched exactly: the pattern matcher has tests of its own.
 const exactRoles = (patterns: readonly string[]) => (arn: string) => patterns.includes(arn);
@@ -61,6 +62,7 @@ const binding = fc.record(
       {
         accounts: fc.uniqueArray(fc.constantFrom(...ACCOUNTS), { maxLength: 3 }),
         organizationIds: fc.uniqueArray(fc.constantFrom(...ORGS), { maxLength: 2 }),
+        services: fc.uniqueArray(fc.constantFrom(...SERVICES), { maxLength: 2 }),
       },
       { requiredKeys: [] },
     ),
@@ -70,12 +72,33 @@ const binding = fc.record(
 );
 type BindingInput = typeof binding extends fc.Arbitrary<infer T> ? T : never;
 
-/** The principals of one Allow statement, in the few shapes the model knows. */
+/**
+ * The principals of one Allow statement, in every shape the model knows: each
+ * principal type, "*", no Principal and NotPrincipal. The "nobody" shapes carry
+ * a narrowing condition on purpose: it must not make them readable.
+ */
 type StatementInput =
   | { kind: "accounts"; accounts: string[] }
   | { kind: "public" }
   | { kind: "org"; org: string }
-  | { kind: "account-condition"; account: string };
+  | { kind: "account-condition"; account: string }
+  | { kind: "service"; service: string }
+  | { kind: "nobody"; shape: NobodyShape; account: string };
+type NobodyShape =
+  | "no-principal"
+  | "service-wildcard"
+  | "federated-wildcard"
+  | "federated"
+  | "canonical-user"
+  | "not-principal";
+const NOBODY_SHAPES: readonly NobodyShape[] = [
+  "no-principal",
+  "service-wildcard",
+  "federated-wildcard",
+  "federated",
+  "canonical-user",
+  "not-principal",
+];
 const statement: fc.Arbitrary<StatementInput> = fc.oneof(
   {
     arbitrary: fc.record({
@@ -95,6 +118,21 @@ const statement: fc.Arbitrary<StatementInput> = fc.oneof(
       account: fc.constantFrom(...ACCOUNTS),
     }),
     weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("service" as const),
+      service: fc.constantFrom(...SERVICES),
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("nobody" as const),
+      shape: fc.constantFrom(...NOBODY_SHAPES),
+      account: fc.constantFrom(...ACCOUNTS),
+    }),
+    weight: 1,
   },
 );
 const object = fc.record({
@@ -135,9 +173,34 @@ function documentOf(statements: readonly StatementInput[]): PolicyDocumentInput 
             Principal: "*" as const,
             Condition: { StringEquals: { "aws:PrincipalAccount": s.account } },
           };
+        case "service":
+          return { ...base, Principal: { Service: s.service } };
+        case "nobody":
+          return { ...base, ...nobody(s.shape), Condition: narrowTo(s.account) };
       }
     }),
   };
+}
+
+function narrowTo(account: string): PolicyStatement["Condition"] {
+  return { StringEquals: { "aws:SourceAccount": account, "aws:PrincipalAccount": account } };
+}
+
+function nobody(shape: NobodyShape): Partial<PolicyStatement> {
+  switch (shape) {
+    case "no-principal":
+      return {};
+    case "service-wildcard":
+      return { Principal: { Service: "*" } };
+    case "federated-wildcard":
+      return { Principal: { Federated: "*" } };
+    case "federated":
+      return { Principal: { Federated: "cognito-identity.amazonaws.com" } };
+    case "canonical-user":
+      return { Principal: { CanonicalUser: "79a59df900b949e55d96a1e698fbacedfd6e09d9" } };
+    case "not-principal":
+      return { NotPrincipal: { AWS: ACCOUNTS[0] } };
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -169,7 +232,8 @@ function modelSelects(b: BindingInput, l: Record<string, string>): boolean {
 const k = (l: Record<string, string>, key: string) => Object.hasOwn(l, key);
 
 function modelStatementOk(b: BindingInput, s: StatementInput): boolean {
-  if (s.kind === "public") return b.allowPublicAccess === true;
+  // What names nobody is public, whatever its condition: only allowPublicAccess lets it in.
+  if (s.kind === "public" || s.kind === "nobody") return b.allowPublicAccess === true;
   const p = b.principals;
   if (p === undefined) return true;
   switch (s.kind) {
@@ -179,6 +243,8 @@ function modelStatementOk(b: BindingInput, s: StatementInput): boolean {
       return (p.organizationIds ?? []).includes(s.org as never);
     case "account-condition":
       return (p.accounts ?? []).includes(s.account as never);
+    case "service":
+      return (p.services ?? []).includes(s.service as never);
   }
 }
 

@@ -175,7 +175,7 @@ describe("the decision", () => {
             Statement: [allow({ Service: "logs.amazonaws.com" })],
           } as never,
         },
-        /Statement\[0\]: principal "Service:logs.amazonaws.com", which names no fixed account or organization/,
+        /Statement\[0\]: service "logs.amazonaws.com" \(list it in principals.services\)/,
       ],
       [
         {
@@ -191,6 +191,81 @@ describe("the decision", () => {
       assert.match(message, /the bindings that select namespace team-a/);
       assert.match(message, /No AWS call was made/);
     }
+  });
+
+  // A binding limited to two accounts, one service, no public access: each
+  // principal shape, with the narrowing condition that used to let some through.
+  const twoAccounts = compileBinding(
+    "two-accounts",
+    {
+      namespaceSelector: {},
+      destinations: ["*"],
+      principals: { accounts: ["444444444444", "555555555555"], services: ["logs.amazonaws.com"] },
+    },
+    roles,
+  );
+  const publicBinding = compileBinding(
+    "public",
+    { namespaceSelector: {}, destinations: ["*"], allowPublicAccess: true },
+    roles,
+  );
+  const narrowed = { StringEquals: { "aws:SourceAccount": "444444444444" } };
+  const principalCases: [string, unknown, boolean][] = [
+    ["a listed account is permitted", { AWS: "444444444444" }, true],
+    ["a role in a listed account is permitted", { AWS: "arn:aws:iam::555555555555:role/r" }, true],
+    ["an account the binding does not list is refused", { AWS: "999999999999" }, false],
+    ["a listed service is permitted", { Service: "logs.amazonaws.com" }, true],
+    [
+      "a service the binding does not list is refused",
+      { Service: "firehose.amazonaws.com" },
+      false,
+    ],
+    ['"*" narrowed to a listed account is permitted', "*", true],
+    ["no Principal is refused as public, whatever the condition", undefined, false],
+    ['{"Service": "*"} is refused as public, whatever the condition', { Service: "*" }, false],
+    ['{"Federated": "*"} is refused as public, whatever the condition', { Federated: "*" }, false],
+    [
+      "a named Federated provider is refused as public",
+      { Federated: "cognito-identity.amazonaws.com" },
+      false,
+    ],
+    ["a CanonicalUser is refused as public", { CanonicalUser: "79a59df900b949e5" }, false],
+  ];
+  for (const [name, principal, permitted] of principalCases) {
+    test(`with a binding limited to two accounts and one service, ${name}`, () => {
+      const statement = allow(principal, narrowed) as Record<string, unknown>;
+      if (principal === undefined) delete statement.Principal;
+      const document = { Version: "2012-10-17", Statement: [statement] } as never;
+      const decision = decide([twoAccounts], request({ document }));
+      assert.equal(decision.permitted, permitted, JSON.stringify(decision));
+      const isPublic = allowGrants(document)[0]?.public === true;
+      if (isPublic) {
+        assert.match(refusal(decision), /access for every AWS account is not permitted/);
+        // Public statements pass only a binding that allows public access, with the object's flag.
+        assert.ok(
+          decide([publicBinding], request({ document, allowPublicAccess: true })).permitted,
+        );
+      }
+    });
+  }
+
+  test("a NotPrincipal statement is public to the binding, whatever its condition", () => {
+    const statement = { ...allow(undefined, narrowed), NotPrincipal: { AWS: "444444444444" } };
+    delete (statement as Record<string, unknown>).Principal;
+    const document = { Version: "2012-10-17", Statement: [statement] } as never;
+    assert.match(
+      refusal(decide([twoAccounts], request({ document }))),
+      /access for every AWS account/,
+    );
+  });
+
+  test("principals.services rejects wildcards and names the field and the example", () => {
+    const bad = compileBinding(
+      "bad",
+      { namespaceSelector: {}, destinations: ["*"], principals: { services: ["*.amazonaws.com"] } },
+      roles,
+    );
+    assert.match(bad.problem ?? "", /spec\.principals\.services\[0\].*logs\.amazonaws\.com/);
   });
 
   test("no binding selecting the namespace is said as such", () => {

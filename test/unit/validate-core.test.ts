@@ -150,7 +150,7 @@ ${validPolicy}`;
       `${lineOf(text, "mode:")} spec.mode`,
       `${lineOf(text, "interval:")} spec.driftDetection.interval`,
     ]);
-    assert.match(problems[0]?.message ?? "", /must not contain ':' or '\*'/);
+    assert.match(problems[0]?.message ?? "", /must not contain ':', '\*' or control characters/);
     assert.match(problems[2]?.message ?? "", /unknown field \(did you mean "region"\?\)/);
   });
 
@@ -266,7 +266,7 @@ ${header("no-spec")}`;
     ]);
     assert.match(
       problems[0]?.message ?? "",
-      /^Statement\[1\] \(Sid "Everyone"\) allows callers not named by fixed values/,
+      /^Statement\[1\] \(Sid "Everyone"\) allows "\*" or an AWS principal with a wildcard/,
     );
     assert.match(problems[0]?.message ?? "", /public/);
     const allowed = open("\n  allowPublicAccess: true");

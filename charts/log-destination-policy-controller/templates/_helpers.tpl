@@ -65,6 +65,21 @@ app.kubernetes.io/part-of: log-destination-policy-controller
 {{- default (include "ldpc.fullname" .) .Values.leaderElection.id }}
 {{- end }}
 
+{{/* The Secret that serves /metrics, when metrics are secure and one is named. */}}
+{{- define "ldpc.metricsCertSecret" -}}
+{{- if .Values.metrics.secure }}{{ .Values.metrics.certSecret }}{{ end }}
+{{- end }}
+
+{{/* Where the metrics certificate Secret is mounted (controller-runtime's folder). */}}
+{{- define "ldpc.metricsCertDir" -}}
+/tmp/k8s-metrics-server/metrics-certs
+{{- end }}
+
+{{/* The DNS name of the metrics Service, which a verified scrape checks the certificate against. */}}
+{{- define "ldpc.metricsServerName" -}}
+{{ include "ldpc.fullname" . }}-metrics.{{ .Release.Namespace }}.svc
+{{- end }}
+
 {{/* The metrics Service exists on request, and always for a ServiceMonitor. */}}
 {{- define "ldpc.metricsService" -}}
 {{- if or .Values.metrics.service.enabled .Values.serviceMonitor.enabled }}true{{ end }}
@@ -108,6 +123,20 @@ and namespaces for the labels binding selectors match.
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["list", "watch"]
+{{- end }}
+
+{{/*
+With metrics.secure, the controller reviews each scrape's token with the API
+server (TokenReview) and asks whether its user may get /metrics
+(SubjectAccessReview). Both are cluster-scoped creates that change nothing.
+*/}}
+{{- define "ldpc.metricsAuthRules" -}}
+- apiGroups: ["authentication.k8s.io"]
+  resources: ["tokenreviews"]
+  verbs: ["create"]
+- apiGroups: ["authorization.k8s.io"]
+  resources: ["subjectaccessreviews"]
+  verbs: ["create"]
 {{- end }}
 
 {{/*

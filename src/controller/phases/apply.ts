@@ -1,4 +1,5 @@
 // Phases that write the policy: compare with what was last applied, put, record.
+import { whereText } from "../wording.ts";
 import { LAST_APPLIED_ANNOTATION } from "../../api/names.ts";
 import {
   required,
@@ -74,7 +75,7 @@ export async function recordApplied(
   if (ctx.object.metadata.annotations?.[LAST_APPLIED_ANNOTATION] !== desired.annotation) {
     await deps.writer.patchAnnotations(ctx.ref, { [LAST_APPLIED_ANNOTATION]: desired.annotation });
   }
-  const applied = `Policy ${desired.hash} is applied to destination ${desired.destinationName} in ${desired.region}`;
+  const applied = `Policy ${desired.hash} is applied to ${whereText(desired)}`;
   return {
     reason: "Applied",
     message: ctx.drift ? `${applied}; corrected drift. ${ctx.drift}` : applied,

@@ -2,6 +2,8 @@
 // deleted, the destination gets a deny-all policy before the object goes.
 // Retain (the default) adds no finalizer, so deleting a namespace never waits
 // on this controller.
+import { ownerText, whereText } from "../wording.ts";
+import { printable } from "../../util/quote.ts";
 import { REVOKE_FINALIZER } from "../../api/names.ts";
 import { specSchema } from "../../api/v1alpha1.ts";
 import { keyOf } from "../../kube/keys.ts";
@@ -75,7 +77,7 @@ function revokeRefusal(
   try {
     target = desiredState(spec, deps.defaultRegion, ctx.object.metadata.uid);
   } catch (error) {
-    return { refusal: error instanceof Error ? error.message : String(error) };
+    return { refusal: printable(error instanceof Error ? error.message : String(error)) };
   }
   // No AWS call, the revoke included, unless a binding that selects the namespace
   // permits the object as it is now.
@@ -93,7 +95,9 @@ function revokeRefusal(
     return { refusal: "the last policy it applied went to another target than its spec names" };
   }
   const owner = deps.ownerOf(keyOf(ctx.ref));
-  if (owner !== undefined) return { refusal: `the older object ${owner} owns the destination` };
+  if (owner !== undefined) {
+    return { refusal: `${ownerText(owner, ctx.ref.namespace)} owns the destination` };
+  }
   return { target };
 }
 
@@ -134,7 +138,7 @@ export async function finalizeDeletion(
       );
       ctx.notice = {
         reason: "Revoked",
-        message: `Destination ${target.destinationName} in ${target.region} now denies every principal`,
+        message: `The ${whereText(target)} now denies every principal`,
       };
     } catch (error) {
       const failure = failureFromAws(error, target, ctx.signal);

@@ -1,4 +1,5 @@
 // Phases that decide, before any AWS call, whether this object may be reconciled at all.
+import { ownerText, whereText } from "../wording.ts";
 import { checkSpec, publicAccessRemedy } from "../../api/spec-check.ts";
 import { OVERSIZED_POLICY_MARK } from "../../api/v1alpha1.ts";
 import { MAX_POLICY_BYTES } from "../../util/limits.ts";
@@ -73,7 +74,7 @@ export function yieldToOwner(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   return {
     reason: "Conflict",
     message:
-      `Destination ${desired.destinationName} in ${desired.region} is managed by the older LogDestinationPolicy ${owner}; ` +
+      `The ${whereText(desired)} is managed by ${ownerText(owner, ctx.ref.namespace)}; ` +
       "this object makes no AWS call while that one exists",
   };
 }

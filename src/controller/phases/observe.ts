@@ -1,4 +1,5 @@
 // Phases that read the live policy: Observe mode, and drift detection in Enforce mode.
+import { whereText } from "../wording.ts";
 import { parseDuration } from "../../api/duration.ts";
 import type { LiveDestination } from "../../aws/destinations.ts";
 import { summarizePolicyDiff } from "../../policy/index.ts";
@@ -98,7 +99,7 @@ async function compareLive(
   missing: string,
 ): Promise<{ where: string; diff: ReturnType<typeof summarizePolicyDiff> }> {
   const desired = required(ctx.desired);
-  const where = `destination ${desired.destinationName} in ${desired.region}`;
+  const where = whereText(desired);
   const live = await readLive(ctx, deps);
   if (!live) throw new ReconcileFailure("DestinationNotFound", `The ${where} ${missing}`);
   ctx.liveHash = liveHash(live.accessPolicy);
