@@ -20,6 +20,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ ./src/
+# The commit `log-destination-policy-controller version` prints, recorded by
+# `npm run build` (scripts/build-info.ts); the release workflow passes it.
+# Without it the image says "unknown".
+COPY scripts/build-info.ts ./scripts/
+ARG REVISION
 RUN npm run build
 # After the compile, so that a change to the bundler alone reuses its layer.
 COPY scripts/bundle.ts ./scripts/
@@ -43,7 +48,7 @@ WORKDIR /app
 # keep in its heap once freed (about 20 MiB at start-up). Both keep the peak
 # resident memory at 10,000 objects under 200 MiB (README, Performance).
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
-# dist/main.js, dist/THIRD-PARTY-NOTICES.txt and package.json, from which the
+# dist/main.js, dist/THIRD-PARTY-NOTICES.txt, dist/build-info.json and package.json, from which the
 # controller reads its version ("type": "module" makes main.js an ES module).
 COPY --from=build /app/out/image/ ./
 USER 65532:65532

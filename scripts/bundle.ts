@@ -41,6 +41,9 @@ const { metafile } = await build({
   logLevel: "warning",
 });
 copyFileSync(join(root, "package.json"), join(outDir, "package.json"));
+// The commit `npm run build` recorded, read by main.js from beside itself.
+const buildInfo = join(root, "dist", "build-info.json");
+if (existsSync(buildInfo)) copyFileSync(buildInfo, join(outDir, "dist", "build-info.json"));
 writeFileSync(join(outDir, "dist", "THIRD-PARTY-NOTICES.txt"), notices(metafile));
 console.log(`wrote ${bundleFile} and its THIRD-PARTY-NOTICES.txt`);
 

@@ -4,12 +4,15 @@
 //   controller's table of outcomes;
 // - the configuration table in README.md, from the flags of src/cli/config.ts;
 // - the metrics table in docs/operations.md, from src/metrics/metrics.ts and
-//   src/metrics/resilience.ts.
+//   src/metrics/resilience.ts;
+// - the IAM documents in docs/aws-setup.md, from deploy/aws/*.json;
+// - the alerts table in docs/monitoring.md, from deploy/prometheus/alerts.yaml.
 // The tables inside hand-written files sit between marker comments; the rest of
 // those files is left as it is.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as prettier from "prettier";
+import { parse } from "yaml";
 import { Registry } from "prom-client";
 import { buildCrd } from "../src/api/crd.ts";
 import { API_VERSION, CATEGORIES, KIND, PLURAL, SHORT_NAMES } from "../src/api/names.ts";
@@ -32,9 +35,29 @@ export async function docsOutputs(root: string): Promise<Record<string, string>>
   const sections: [string, string, string, string][] = [
     ["README.md", "configuration", "src/cli/config.ts", configurationTable()],
     [join("docs", "operations.md"), "metrics", "src/metrics", metricsTable()],
+    [
+      join("docs", "monitoring.md"),
+      "alerts",
+      "deploy/prometheus/alerts.yaml",
+      alertsTable(await readAlerts(root)),
+    ],
   ];
+  // docs/aws-setup.md shows each IAM document of deploy/aws/ as it is.
+  for (const json of (await readdir(join(root, "deploy", "aws")))
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
+    const text = await readFile(join(root, "deploy", "aws", json), "utf8");
+    sections.push([
+      join("docs", "aws-setup.md"),
+      `aws-${json.replace(/\.json$/, "")}`,
+      `deploy/aws/${json}`,
+      `\`\`\`json\n${text.trim()}\n\`\`\``,
+    ]);
+  }
   for (const [file, name, source, content] of sections) {
-    const current = await readFile(join(root, file), "utf8").catch(() => undefined);
+    // Several sections of one file: each builds on the one before.
+    const current =
+      outputs[file] ?? (await readFile(join(root, file), "utf8").catch(() => undefined));
     if (current === undefined) continue;
     const formatted = await formatMarkdown(root, content);
     outputs[file] = replaceSection(current, markers(name, source), formatted, file);
@@ -100,6 +123,43 @@ export function metricsTable(): string {
     return [code(name), type, (labelNames ?? []).join(", "), cell(help)];
   });
   return table(["Metric", "Type", "Labels", "Meaning"], rows);
+}
+
+// ---------------------------------------------------------------------------
+// monitoring.md: alerts
+
+export interface AlertRule {
+  alert: string;
+  for?: string;
+  labels?: { severity?: string };
+  annotations?: { summary?: string };
+}
+
+/** The alerting rules of deploy/prometheus/alerts.yaml, in file order. */
+export async function readAlerts(root: string): Promise<AlertRule[]> {
+  const text = await readFile(join(root, "deploy", "prometheus", "alerts.yaml"), "utf8");
+  const file = parse(text) as { groups: { rules: (AlertRule | { record: string })[] }[] };
+  return file.groups.flatMap((group) =>
+    group.rules.filter((rule): rule is AlertRule => "alert" in rule),
+  );
+}
+
+/** GitHub's anchor for a heading made of one word. */
+export function anchor(heading: string): string {
+  return heading
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, "")
+    .replaceAll(" ", "-");
+}
+
+export function alertsTable(alerts: readonly AlertRule[]): string {
+  const rows = alerts.map((rule) => [
+    `[${rule.alert}](runbooks.md#${anchor(rule.alert)})`,
+    cell(rule.annotations?.summary ?? ""),
+    rule.for ?? "at once",
+    rule.labels?.severity ?? "",
+  ]);
+  return table(["Alert", "Summary", "Pending for", "Severity"], rows);
 }
 
 // ---------------------------------------------------------------------------
@@ -222,12 +282,13 @@ export function apiReference(): string {
     "checks and `helm --wait` report it instead of waiting until they time out. It reads",
     "as `InProgress` only while the controller retries, or before it has seen the",
     "object's generation. The Argo CD column is what the health check in",
-    "[argocd.md](argocd.md) reports. The Ready reason says what happened:",
+    "[argocd.md](argocd.md) reports. The Ready reason says what happened; each links to",
+    "what to do about it in [troubleshooting.md](troubleshooting.md):",
     "",
     table(
       ["Reason", "Ready", "Stalled", "Reconciling", "kstatus", "Argo CD", "Tried again", "Meaning"],
       Object.entries(OUTCOMES).map(([reason, rule]) => [
-        code(reason),
+        `[${code(reason)}](troubleshooting.md#${anchor(reason)})`,
         rule.ready,
         rule.stalled ? "True" : "",
         rule.reconciling ? "True" : "",

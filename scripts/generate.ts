@@ -7,6 +7,7 @@ import * as prettier from "prettier";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { diffReportSchema } from "../src/cli/diff-report.ts";
+import { validateReportSchema } from "../src/cli/validate-report.ts";
 import { argocdOutputs } from "./argocd.ts";
 import { buildBindingCrd, buildCrd, buildGrantCrd } from "../src/api/crd.ts";
 import { BINDING_CRD_NAME, CRD_NAME, GRANT_CRD_NAME } from "../src/api/names.ts";
@@ -32,12 +33,22 @@ Object.assign(outputs, await kubeStateMetricsOutputs(root));
 Object.assign(outputs, await installOutputs(root, outputs));
 // docs/api-reference.md, and the tables of README.md and docs/operations.md.
 Object.assign(outputs, await docsOutputs(root));
-// The documented schema of `diff -o json`, from the schema its test checks output against;
-// read as input, so that it lets through the fields a later version may add.
-outputs[join("docs", "diff-output.schema.json")] = await prettier.format(
-  JSON.stringify(z.toJSONSchema(diffReportSchema, { io: "input" })),
-  { ...(await prettier.resolveConfig(join(root, "README.md"))), parser: "json" },
-);
+// The documented schemas of `diff -o json` and `validate -o json`, from the schemas their
+// tests check output against; read as input, so that they let through the fields a later
+// version may add.
+const prettierJson = {
+  ...(await prettier.resolveConfig(join(root, "README.md"))),
+  parser: "json",
+};
+for (const [file, schema] of [
+  ["diff-output.schema.json", diffReportSchema],
+  ["validate-output.schema.json", validateReportSchema],
+] as const) {
+  outputs[join("docs", file)] = await prettier.format(
+    JSON.stringify(z.toJSONSchema(schema, { io: "input" })),
+    prettierJson,
+  );
+}
 // The Argo CD health check's fixtures, its chart copy and its argocd-cm snippet.
 Object.assign(outputs, await argocdOutputs(root));
 

@@ -1,63 +1,43 @@
 #!/usr/bin/env node
-// Entry point: parses the command line and hands over to the command.
+// Entry point, kept to what any Node.js that runs ES modules can load: it checks
+// the Node version first and only then loads the command line, whose
+// dependencies (undici, under @kubernetes/client-node) fail with a stack trace on
+// a Node older than package.json "engines". Everything else is in src/cli/.
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
-import { ConfigError, FLAGS, resolveConfig } from "./cli/config.ts";
-import { runController } from "./cli/run.ts";
-import { registerDiffCommand } from "./cli/diff.ts";
-import { registerValidateCommand } from "./cli/validate.ts";
-import { createLogger } from "./logger.ts";
+import { nodeTooOld } from "./node-version.ts";
 
-const EXIT_USAGE = 2;
-
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+interface PackageJson {
   version: string;
-};
-
-const program = new Command("log-destination-policy-controller")
-  .description(
-    "Manages CloudWatch Logs destination access policies from LogDestinationPolicy resources.",
-  )
-  .version(pkg.version)
-  .exitOverride()
-  .showHelpAfterError();
-
-const run = program
-  .command("run", { isDefault: true })
-  .description("run the controller (the default command)");
-for (const spec of FLAGS) {
-  const suffix =
-    spec.default === undefined ? `[env ${spec.env}]` : `[env ${spec.env}, default ${spec.default}]`;
-  run.addOption(new Option(spec.flag, `${spec.description} ${suffix}`));
+  engines?: { node?: string };
 }
-run.action(async (flags: Record<string, unknown>) => {
-  const config = resolveConfig(flags, process.env);
-  const log = createLogger(config.logLevel);
-  const stop = new AbortController();
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, "signal received");
-      stop.abort();
-    });
-  }
-  await runController(config, log, stop.signal, pkg.version);
-});
 
-registerValidateCommand(program);
-registerDiffCommand(program);
+// ../package.json from dist/main.js, as from src/main.ts and the image's bundle.
+const pkg = JSON.parse(
+  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+) as PackageJson;
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
-  } else if (err instanceof ConfigError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    process.exitCode = EXIT_USAGE;
-  } else {
-    process.stderr.write(
-      `error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = 1;
+const tooOld = nodeTooOld(pkg.engines?.node, process.versions.node);
+if (tooOld !== undefined) {
+  process.stderr.write(`error: ${tooOld}\n`);
+  process.exitCode = 1;
+} else {
+  const { main } = await import("./cli/program.ts");
+  await main({ version: pkg.version, commit: buildCommit() }, process.argv);
+}
+
+/**
+ * The commit `npm run build` recorded next to this file (scripts/build-info.ts),
+ * from the image build's REVISION argument or the checkout; "unknown" without one.
+ */
+function buildCommit(): string {
+  try {
+    const info = JSON.parse(
+      readFileSync(new URL("./build-info.json", import.meta.url), "utf8"),
+    ) as { commit?: unknown };
+    return typeof info.commit === "string" && /^[0-9a-f]{7,64}$/.test(info.commit)
+      ? info.commit
+      : "unknown";
+  } catch {
+    return "unknown";
   }
 }

@@ -4,7 +4,7 @@
 // `kustomize build overlays/prod | log-destination-policy-controller validate -`.
 //
 // Exit codes: 0 no problem, 1 problems found, 2 a path could not be read.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { readInputs, readProcessStdin } from "./inputs.ts";
 import { emptyTenancy, readBindings } from "./validate-bindings.ts";
 import {
@@ -14,6 +14,7 @@ import {
   type Problem,
   type ValidateOptions,
 } from "./validate-core.ts";
+import { validateReport } from "./validate-report.ts";
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;
@@ -25,9 +26,13 @@ export interface ValidateIo {
   err(line: string): void;
 }
 
+export const VALIDATE_FORMATS = ["text", "json"] as const;
+
 export interface ValidateCommandOptions extends Omit<ValidateOptions, "tenancy"> {
   /** Files or directories of LogDestinationPolicyBinding (and Namespace) manifests. */
   bindings?: readonly string[];
+  /** text: `file:line: path: message` per problem; json: one report (validate-report.ts). */
+  output?: (typeof VALIDATE_FORMATS)[number];
 }
 
 /** Runs the command and returns its exit code. */
@@ -37,7 +42,7 @@ async function validatePaths(
   commandOptions: ValidateCommandOptions = {},
 ): Promise<number> {
   const problems: Problem[] = [];
-  const { bindings: bindingPaths, ...rest } = commandOptions;
+  const { bindings: bindingPaths, output = "text", ...rest } = commandOptions;
   const options: ValidateOptions = rest;
   const bindingInputs = bindingPaths
     ? await readInputs(bindingPaths, () => Promise.reject(new Error("bindings are files")))
@@ -62,8 +67,20 @@ async function validatePaths(
     ignored += result.ignored;
   }
 
-  for (const problem of problems) io.out(formatProblem(problem));
-  for (const warning of warnings) io.out(formatWarning(warning));
+  if (output === "json") {
+    const report = validateReport({
+      inputs: texts.length,
+      checked,
+      ignored,
+      problems,
+      warnings,
+      unreadable,
+    });
+    io.out(JSON.stringify(report, null, 2));
+  } else {
+    for (const problem of problems) io.out(formatProblem(problem));
+    for (const warning of warnings) io.out(formatWarning(warning));
+  }
   for (const { message } of unreadable) io.err(`error: ${message}`);
   const files = texts.length === 1 ? "1 input" : `${texts.length} inputs`;
   const objects = checked === 1 ? "1 LogDestinationPolicy" : `${checked} LogDestinationPolicies`;
@@ -81,6 +98,7 @@ async function validatePaths(
 }
 
 interface ValidateFlags {
+  output: (typeof VALIDATE_FORMATS)[number];
   denyPublicAccessOverride?: boolean;
   bindings?: string[];
   namespace?: string;
@@ -97,6 +115,11 @@ export function registerValidateCommand(program: Command): void {
     .argument(
       "<paths...>",
       "files, directories (*.yaml, *.yml, *.json, recursively) or - for stdin",
+    )
+    .addOption(
+      new Option("-o, --output <format>", "text (file:line: path: message) or json")
+        .choices(VALIDATE_FORMATS)
+        .default("text"),
     )
     .option(
       "--deny-public-access-override",
@@ -115,6 +138,7 @@ export function registerValidateCommand(program: Command): void {
     .action(async (paths: string[], flags: ValidateFlags) => {
       const options: ValidateCommandOptions = {
         denyPublicAccessOverride: flags.denyPublicAccessOverride === true,
+        output: flags.output,
         ...(flags.bindings ? { bindings: flags.bindings } : {}),
         ...(flags.namespace ? { namespace: flags.namespace } : {}),
         ...(flags.awsRegion ? { region: flags.awsRegion } : {}),

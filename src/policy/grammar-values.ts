@@ -26,8 +26,10 @@ const PRINCIPAL_TYPES: readonly PrincipalType[] = ["AWS", "Service", "Federated"
 // Checking the shape rather than a closed list keeps future operators usable while still
 // rejecting keys such as "__proto__" or accidental whitespace.
 const CONDITION_OPERATOR = /^(?:ForAnyValue:|ForAllValues:)?[A-Za-z]+$/;
-// Every condition key is "<service prefix>:<name>"; the name may hold tag keys with spaces.
-const CONDITION_KEY = /^[A-Za-z0-9-]+:.+$/;
+// Every condition key is "<prefix>:<name>"; the name may hold tag keys with spaces. The
+// prefix is a service (aws, sts) or, in web-identity keys, an identity provider's host and
+// path: oidc.eks.us-east-1.amazonaws.com/id/<id>:sub.
+const CONDITION_KEY = /^[A-Za-z0-9][A-Za-z0-9./-]*:.+$/;
 
 export function stringOrList(field: string): Validator<StringOrList> {
   return (value, report) => {

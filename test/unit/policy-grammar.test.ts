@@ -262,6 +262,23 @@ void describe("policy grammar", () => {
     assert.match(issue.message, /must look like "service:name"/);
   });
 
+  void it("a web-identity condition key, prefixed by the provider's host and path, is accepted", () => {
+    const key = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub";
+    assert.ok(
+      validatePolicyDocument(
+        withStatement({
+          ...allow,
+          Condition: { StringEquals: { [key]: "system:serviceaccount:a:b" } },
+        }),
+      ).ok,
+    );
+    const issue = issueAt(
+      withStatement({ ...allow, Condition: { StringEquals: { "/aws:x": "1" } } }),
+      `${PREFIX}.Statement[0].Condition.StringEquals["/aws:x"]`,
+    );
+    assert.match(issue.message, /must look like "service:name"/);
+  });
+
   void it("null and empty-list condition values are rejected naming the key", () => {
     const issues = issuesOf(
       withStatement({
