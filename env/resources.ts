@@ -21,6 +21,7 @@ import {
   BINDING_KIND,
   BINDING_PLURAL,
   CRD_NAME,
+  GRANT_CRD_NAME,
   GROUP,
   VERSION,
 } from "../src/api/names.ts";
@@ -30,7 +31,7 @@ import { dummyCredentials } from "./variables.ts";
 const root = join(import.meta.dirname, "..");
 
 /**
- * Installs both CRDs with kubectl, as a user would (passing the parsed YAML
+ * Installs the CRDs with kubectl, as a user would (passing the parsed YAML
  * through client-node's typed API would silently drop x-kubernetes-* keys,
  * which its serializer only knows in camelCase), and the binding that lets
  * every test namespace manage any destination: the controller requires a
@@ -43,7 +44,7 @@ export async function installCrd(
 ): Promise<void> {
   await applyCrds(
     env,
-    [CRD_NAME, BINDING_CRD_NAME].map((name) => ({
+    [CRD_NAME, BINDING_CRD_NAME, GRANT_CRD_NAME].map((name) => ({
       file: join(root, "crds", `${name}.yaml`),
       name,
     })),

@@ -9,8 +9,8 @@ import { z } from "zod";
 import { diffReportSchema } from "../src/cli/diff-report.ts";
 import { validateReportSchema } from "../src/cli/validate-report.ts";
 import { argocdOutputs } from "./argocd.ts";
-import { buildBindingCrd, buildCrd } from "../src/api/crd.ts";
-import { BINDING_CRD_NAME, CRD_NAME } from "../src/api/names.ts";
+import { buildBindingCrd, buildCrd, buildGrantCrd } from "../src/api/crd.ts";
+import { BINDING_CRD_NAME, CRD_NAME, GRANT_CRD_NAME } from "../src/api/names.ts";
 import { chartOutputs } from "./chart.ts";
 import { docsOutputs } from "./docs.ts";
 import { installOutputs } from "./install-manifest.ts";
@@ -23,6 +23,7 @@ const outputs: Record<string, string> = {
   [join("crds", `${CRD_NAME}.yaml`)]: header + stringify(buildCrd(), { lineWidth: 0 }),
   [join("crds", `${BINDING_CRD_NAME}.yaml`)]:
     header + stringify(buildBindingCrd(), { lineWidth: 0 }),
+  [join("crds", `${GRANT_CRD_NAME}.yaml`)]: header + stringify(buildGrantCrd(), { lineWidth: 0 }),
 };
 // The Helm chart's copies of the CRD and alerts, its dashboard, values schema and table.
 Object.assign(outputs, await chartOutputs(root, outputs));

@@ -10,7 +10,7 @@ import {
   DESTINATION_NAME_MAX,
   metadataSchema,
   REGION_PATTERN,
-} from "./v1alpha1.ts";
+} from "./common.ts";
 
 /** Bounds that keep a binding cheap to hold and to match, whatever an admin writes. */
 const BINDING_LIMITS = {

@@ -8,7 +8,7 @@
 // a shared policy by exactly the principals its own bindings permit.
 import { z } from "zod";
 import { ACCOUNT_PATTERN, labelSelectorSchema, ORGANIZATION_PATTERN } from "./binding.ts";
-import { celRules, conditionFields, metadataSchema } from "./v1alpha1.ts";
+import { celRules, conditionFields, metadataSchema } from "./common.ts";
 
 export const GRANT_LIMITS = {
   accounts: 400,

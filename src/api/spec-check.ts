@@ -7,6 +7,7 @@ import {
   type AccessPolicyResult,
   type ResolvedAccessPolicy,
 } from "../policy/index.ts";
+import { ownerlessPolicy } from "../policy/ownerless.ts";
 import { isRecord } from "../util/record.ts";
 import { formatPath } from "./field-path.ts";
 import { specSchema, type LogDestinationPolicySpec } from "./v1alpha1.ts";
@@ -60,11 +61,19 @@ export function checkSpec(raw: unknown): SpecCheck {
   return { ok: true, spec: parsed.data, policy };
 }
 
-/** The spec's policy, from whichever of accessPolicy and accessPolicyJson carries it. */
+/**
+ * The owner's policy, from whichever of accessPolicy and accessPolicyJson carries
+ * it; a policy that accepts grants and sets neither has no statements of its own.
+ */
 export function resolvePolicy(spec: {
   accessPolicy?: unknown;
   accessPolicyJson?: unknown;
+  grants?: unknown;
 }): AccessPolicyResult {
+  const unset = (value: unknown) => value === undefined || value === null;
+  if (unset(spec.accessPolicy) && unset(spec.accessPolicyJson) && !unset(spec.grants)) {
+    return ownerlessPolicy();
+  }
   return resolveAccessPolicy(
     {
       ...(spec.accessPolicy === undefined ? {} : { accessPolicy: spec.accessPolicy }),

@@ -3,10 +3,28 @@
 // and the offline validator parse objects with it.
 import { z } from "zod";
 import { accessPolicyStructure } from "./access-policy-schema.ts";
+import { policyGrantsSchema } from "./grant.ts";
 import { MAX_POLICY_BYTES } from "../util/limits.ts";
+import {
+  celRules,
+  conditionFields,
+  DESTINATION_NAME_MAX,
+  metadataSchema,
+  REGION_MAX,
+  REGION_PATTERN,
+} from "./common.ts";
 
-/** Limits published by CloudWatch Logs for PutDestinationPolicy. */
-export const DESTINATION_NAME_MAX = 512;
+export {
+  celRules,
+  conditionFields,
+  conditionSchema,
+  DESTINATION_NAME_MAX,
+  metadataSchema,
+  REGION_MAX,
+  REGION_PATTERN,
+  type CelRule,
+  type Condition,
+} from "./common.ts";
 
 /**
  * A structured policy whose JSON is longer than this cannot fit AWS's limit
@@ -21,23 +39,13 @@ export const OVERSIZED_POLICY_MARK = "$oversizedJsonChars";
 // characters are refused as well, as no real destination has them and they would
 // reach every message that names the destination.
 const DESTINATION_NAME_PATTERN = "^[^:*\\x00-\\x1f\\x7f-\\x9f]*$";
-// us-east-1, us-gov-west-1, ap-southeast-5, us-isob-east-1: two letters, one to three words, a number.
-export const REGION_PATTERN = "^[a-z]{2}(-[a-z]{1,12}){1,3}-[0-9]{1,2}$";
-export const REGION_MAX = 32;
 const ROLE_ARN_PATTERN = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$";
 // Go-style durations as Kubernetes users write them: 30s, 10m, 1h30m; "0" disables.
 const DURATION_PATTERN = "^(0|([0-9]+(\\.[0-9]+)?(ms|s|m|h))+)$";
 
-// CEL rules travel in the schema's metadata so that the CRD generator can emit them
-// as x-kubernetes-validations next to the structural schema.
-interface CelRule {
-  rule: string;
-  message: string;
-  fieldPath?: string;
-  reason?:
-    "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
-}
-export const celRules = (rules: CelRule[]) => ({ "x-kubernetes-validations": rules });
+const ONE_POLICY_FIELD = "set at most one of accessPolicy and accessPolicyJson";
+const SOME_POLICY_SOURCE =
+  "set accessPolicy or accessPolicyJson, or grants for a policy made only of LogDestinationGrants";
 
 export const specSchema = z
   .object({
@@ -60,7 +68,7 @@ export const specSchema = z
       .meta(accessPolicyStructure)
       .optional()
       .describe(
-        "The IAM policy document, written as YAML. Exactly one of accessPolicy and accessPolicyJson is set.",
+        "The owner's IAM policy document, written as YAML. At most one of accessPolicy and accessPolicyJson is set; both may be left out when grants is set.",
       ),
     accessPolicyJson: z
       .string()
@@ -68,8 +76,9 @@ export const specSchema = z
       .max(MAX_POLICY_BYTES)
       .optional()
       .describe(
-        "The IAM policy document as a JSON string. Exactly one of accessPolicy and accessPolicyJson is set.",
+        "The owner's IAM policy document as a JSON string. At most one of accessPolicy and accessPolicyJson is set; both may be left out when grants is set.",
       ),
+    grants: policyGrantsSchema.optional(),
     forceUpdate: z
       .boolean()
       .default(false)
@@ -131,50 +140,31 @@ export const specSchema = z
   .meta(
     celRules([
       {
-        rule: "has(self.accessPolicy) != has(self.accessPolicyJson)",
-        message: "exactly one of accessPolicy and accessPolicyJson must be set",
+        rule: "!(has(self.accessPolicy) && has(self.accessPolicyJson))",
+        message: ONE_POLICY_FIELD,
         reason: "FieldValueInvalid",
+      },
+      {
+        rule: "has(self.accessPolicy) || has(self.accessPolicyJson) || has(self.grants)",
+        message: SOME_POLICY_SOURCE,
+        reason: "FieldValueRequired",
       },
     ]),
   )
   .superRefine((spec, ctx) => {
-    const both = spec.accessPolicy !== undefined && spec.accessPolicyJson !== undefined;
-    const neither = spec.accessPolicy === undefined && spec.accessPolicyJson === undefined;
-    if (both || neither) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["accessPolicy"],
-        message: "exactly one of accessPolicy and accessPolicyJson must be set",
-      });
+    if (spec.accessPolicy !== undefined && spec.accessPolicyJson !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["accessPolicy"], message: ONE_POLICY_FIELD });
+    } else if (
+      spec.accessPolicy === undefined &&
+      spec.accessPolicyJson === undefined &&
+      spec.grants === undefined
+    ) {
+      ctx.addIssue({ code: "custom", path: ["accessPolicy"], message: SOME_POLICY_SOURCE });
     }
   })
   .describe("The desired access policy of one CloudWatch Logs destination.");
 
 export type LogDestinationPolicySpec = z.output<typeof specSchema>;
-
-export const conditionSchema = z.object({
-  type: z.string().min(1).max(316),
-  status: z.enum(["True", "False", "Unknown"]),
-  observedGeneration: z.int().min(0).optional(),
-  lastTransitionTime: z.iso.datetime(),
-  reason: z.string().min(1).max(1024),
-  message: z.string().max(32768),
-});
-export type Condition = z.output<typeof conditionSchema>;
-
-/** What every status of this group starts with: the generation seen, and conditions by type. */
-export const conditionFields = (conditions: string) => ({
-  observedGeneration: z
-    .int()
-    .min(0)
-    .optional()
-    .describe("The metadata.generation that the conditions describe."),
-  conditions: z
-    .array(conditionSchema)
-    .optional()
-    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
-    .describe(conditions),
-});
 
 export const statusSchema = z
   .object({
@@ -240,19 +230,6 @@ export const statusSchema = z
   .describe("Observed state, written only by the controller.");
 
 export type LogDestinationPolicyStatus = z.output<typeof statusSchema>;
-
-export const metadataSchema = z.looseObject({
-  name: z.string().min(1),
-  namespace: z.string().optional(),
-  uid: z.string().optional(),
-  generation: z.int().optional(),
-  resourceVersion: z.string().optional(),
-  creationTimestamp: z.union([z.string(), z.date()]).optional(),
-  deletionTimestamp: z.union([z.string(), z.date()]).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  finalizers: z.array(z.string()).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-});
 
 /** The whole object as the API server returns it; spec is validated separately. */
 export interface LogDestinationPolicy {

@@ -1,4 +1,5 @@
 // What every reconcile phase receives and may fill in for the phases after it.
+import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy, LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
 import type { AwsAccount } from "../util/arn.ts";
@@ -45,6 +46,8 @@ export interface ReconcileDeps {
   destinationOf: (region: string, destinationName: string, roleArn: string | undefined) => string;
   /** What this process has seen at each destination (see evidence.ts and record.ts). */
   evidence: DestinationEvidence;
+  /** The grants that name a policy, by its key, as the cache holds them. */
+  grantsOf: (policyKey: string) => LogDestinationGrant[];
   now: () => Date;
 }
 

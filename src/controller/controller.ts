@@ -4,6 +4,7 @@
 // runner's (runner.ts); what a result says, the outcome table's.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
+import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { DestinationSweepApi } from "../aws/destinations.ts";
 import type { EventSink } from "../kube/events.ts";
@@ -14,6 +15,7 @@ import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
 import { DeletionObserved, PermissionWithdrawn } from "./phases/aws-failure.ts";
+import { GrantIndex } from "./grant-index.ts";
 import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -59,6 +61,7 @@ export class PolicyController {
   #own: AwsAccount | undefined;
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
+  readonly #grants = new GrantIndex();
 
   constructor(
     cache: PolicyCache,
@@ -98,6 +101,7 @@ export class PolicyController {
       destinationOf: (region, name, roleArn) =>
         destinationId(region, name, roleArn, this.#own?.accountId),
       evidence: this.#evidence,
+      grantsOf: (key) => this.#grantsOf(key),
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
@@ -219,6 +223,25 @@ export class PolicyController {
       const obj = this.#cache.get(ref.namespace, ref.name);
       if (obj) for (const other of this.#claim(key, obj)) this.#queue.add(other);
     }
+  }
+
+  /** A grant's change is a change of the policies it names, before and after. */
+  upsertGrant(obj: LogDestinationGrant): void {
+    for (const key of this.#grants.set(obj)) this.#queue.add(key);
+  }
+
+  removeGrant(obj: LogDestinationGrant): void {
+    for (const key of this.#grants.delete(obj)) this.#queue.add(key);
+  }
+
+  #grantsOf(policyKey: string): LogDestinationGrant[] {
+    const cache = this.#options.grants;
+    if (!cache) return [];
+    return this.#grants.grantsOf(policyKey).flatMap((key) => {
+      const ref = refOf(key);
+      const grant = cache.get(ref.namespace, ref.name);
+      return grant ? [grant] : [];
+    });
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {

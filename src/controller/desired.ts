@@ -9,6 +9,7 @@ import {
   type AccessPolicyResult,
   type PolicyDocument,
 } from "../policy/index.ts";
+import { sendablePolicy } from "../policy/ownerless.ts";
 import { ReconcileFailure } from "./outcomes.ts";
 import { isRecord } from "../util/record.ts";
 import { formatIssues } from "../util/issues.ts";
@@ -46,10 +47,11 @@ export function desiredState(
   if (!resolved.ok) {
     throw new ReconcileFailure("InvalidSpec", formatIssues(resolved.issues));
   }
+  const policy = sendablePolicy(resolved);
   const annotation = canonicalJson({
     destinationName: spec.destinationName,
     forceUpdate: spec.forceUpdate,
-    policy: resolved.document,
+    policy: policy.document,
     region,
     ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
     ...(uid === undefined ? {} : { uid }),
@@ -59,9 +61,9 @@ export function desiredState(
     ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
     destinationName: spec.destinationName,
     forceUpdate: spec.forceUpdate,
-    canonical: resolved.canonical,
-    hash: resolved.hash,
-    document: resolved.document,
+    canonical: policy.canonical,
+    hash: policy.hash,
+    document: policy.document,
     annotation,
   };
 }

@@ -1,5 +1,6 @@
 // What the controller is built from besides its collaborators: the watch cache
 // it reads objects from, and the settings the command line gives it.
+import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { BindingStatusWriter } from "../kube/resources.ts";
 import type { Clock } from "../util/clock.ts";
@@ -10,6 +11,11 @@ export interface PolicyCache {
   get(namespace: string, name: string): LogDestinationPolicy | undefined;
   /** True once the cache has listed every object: ownership is only decided on a complete view. */
   readonly synced: boolean;
+}
+
+/** The grant cache: read only through the index of the policy a grant names. */
+export interface GrantCache {
+  get(namespace: string, name: string): LogDestinationGrant | undefined;
 }
 
 export interface ControllerOptions {
@@ -26,6 +32,8 @@ export interface ControllerOptions {
   tenancy?: Tenancy;
   /** Where each binding's Ready condition is written; absent: not written. */
   bindingStatus?: BindingStatusWriter;
+  /** The LogDestinationGrant cache; absent: no grants (as in clusters without the kind). */
+  grants?: GrantCache;
   /** Absent: the system clock and real timers. */
   clock?: Clock;
 }

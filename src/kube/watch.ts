@@ -9,12 +9,14 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import { BINDING_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
+import { BINDING_PLURAL, GRANT_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
+import type { LogDestinationGrant } from "../api/grant.ts";
 import { resetConnections } from "./client.ts";
 import { Reflector, type Cached, type WatchHandlers, type WatcherOptions } from "./reflector.ts";
 import { trimBinding, trimForCache, trimNamespace } from "./trim.ts";
+import { trimGrant } from "./trim-grant.ts";
 import type { WatchTransport } from "./watch-stream.ts";
 
 /** The LogDestinationPolicy cache: only the fields reconciling reads (see trim.ts). */
@@ -27,6 +29,16 @@ export class PolicyWatcher extends Reflector<LogDestinationPolicy> {
   ) {
     super(transport, namespaces, handlers, { ...options, trim: trimForCache });
   }
+}
+
+/** The LogDestinationGrant cache, over the same namespaces as the policy cache. */
+export function grantReflector(
+  transport: WatchTransport,
+  namespaces: readonly string[] | undefined,
+  handlers: WatchHandlers<LogDestinationGrant>,
+  options: WatcherOptions = {},
+): Reflector<LogDestinationGrant> {
+  return new Reflector(transport, namespaces, handlers, { ...options, trim: trimGrant });
 }
 
 /** A cache of a cluster-scoped kind, holding what `trim` keeps of each object. */
@@ -58,6 +70,11 @@ export const BINDING_RESOURCE: ResourceKind = {
   group: GROUP,
   version: VERSION,
   plural: BINDING_PLURAL,
+};
+export const GRANT_RESOURCE: ResourceKind = {
+  group: GROUP,
+  version: VERSION,
+  plural: GRANT_PLURAL,
 };
 export const NAMESPACE_RESOURCE: ResourceKind = { group: "", version: "v1", plural: "namespaces" };
 

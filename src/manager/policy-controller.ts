@@ -4,6 +4,7 @@
 import { hostname } from "node:os";
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { LogDestinationPolicyBinding } from "../api/binding.ts";
+import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
 import { DestinationPolicyClient } from "../aws/destinations.ts";
 import { DEFAULT_RETRY_POLICY } from "../aws/retry.ts";
@@ -13,9 +14,12 @@ import { Tenancy } from "../controller/tenancy.ts";
 import { KubeEventRecorder } from "../kube/events.ts";
 import { KubeBindingStatusWriter, KubePolicyWriter } from "../kube/resources.ts";
 import { trimBinding, trimNamespace } from "../kube/trim.ts";
+import { trimGrant } from "../kube/trim-grant.ts";
 import {
   BINDING_RESOURCE,
   bindingReflector,
+  GRANT_RESOURCE,
+  grantReflector,
   KubeWatchTransport,
   NAMESPACE_RESOURCE,
   namespaceReflector,
@@ -104,7 +108,7 @@ export function composePolicyController(
   const cache = {
     get: (namespace: string, name: string) => watcher.get(namespace, name),
     get synced() {
-      return watcher.synced && tenancyWatchers.every((w) => w.synced);
+      return watcher.synced && grants.synced && tenancyWatchers.every((w) => w.synced);
     },
   };
   const controller = new PolicyController(
@@ -123,6 +127,7 @@ export function composePolicyController(
       denyPublicAccessOverride: settings.denyPublicAccessOverride,
       tenancy,
       bindingStatus: fenced(new KubeBindingStatusWriter(kc, FIELD_MANAGER), mayWrite),
+      grants: { get: (namespace, name) => grants.get(namespace, name) },
     },
   );
 
@@ -149,6 +154,20 @@ export function composePolicyController(
       },
       (obj) => {
         controller.remove(obj);
+      },
+    ),
+    watchOptions,
+  );
+  const grants = grantReflector(
+    transport(GRANT_RESOURCE, trimGrant),
+    settings.watchNamespace,
+    handlers<LogDestinationGrant>(
+      "LogDestinationGrant",
+      (obj) => {
+        controller.upsertGrant(obj);
+      },
+      (obj) => {
+        controller.removeGrant(obj);
       },
     ),
     watchOptions,
@@ -187,7 +206,8 @@ export function composePolicyController(
     : [];
 
   return {
-    caches: [tenancyWatchers, [watcher]],
+    // Grants before policies, so a policy's first reconcile sees every grant that names it.
+    caches: [tenancyWatchers, [grants], [watcher]],
     run: () => controller.run(),
     started: () => {
       log.info(

@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import {
   API_VERSION,
   BINDING_CRD_NAME,
+  GRANT_CRD_NAME,
   BINDING_KIND,
   BINDING_PLURAL,
   CRD_NAME,
@@ -705,7 +706,7 @@ function shellWord(arg: string): string {
 async function installCrd(cp: ControlPlane): Promise<void> {
   const run = promisify(execFile);
   const kubeconfig = ["--kubeconfig", cp.kubeconfigPath];
-  for (const name of [CRD_NAME, BINDING_CRD_NAME]) {
+  for (const name of [CRD_NAME, BINDING_CRD_NAME, GRANT_CRD_NAME]) {
     const file = join(repoRoot, "crds", `${name}.yaml`);
     await run(cp.kubectl, [...kubeconfig, "apply", "--server-side", "-f", file]);
   }
@@ -716,6 +717,7 @@ async function installCrd(cp: ControlPlane): Promise<void> {
     "--timeout=60s",
     `crd/${CRD_NAME}`,
     `crd/${BINDING_CRD_NAME}`,
+    `crd/${GRANT_CRD_NAME}`,
   ]);
 }
 

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { BINDING_CRD_NAME, CRD_NAME } from "../../src/api/names.ts";
+import { BINDING_CRD_NAME, CRD_NAME, GRANT_CRD_NAME } from "../../src/api/names.ts";
 import { FLAGS } from "../../src/cli/config.ts";
 import { resolveBinaries } from "../../env/binaries.ts";
 import { chartNodeOptions, describeValues } from "../../scripts/chart.ts";
@@ -155,6 +155,7 @@ describe("the Helm chart", () => {
       "ClusterRoleBinding",
       "CustomResourceDefinition",
       "CustomResourceDefinition",
+      "CustomResourceDefinition",
       `Deployment ${NAMESPACE}`,
       `ServiceAccount ${NAMESPACE}`,
       "ValidatingAdmissionPolicy",
@@ -232,6 +233,7 @@ describe("the Helm chart", () => {
         "ClusterRoleBinding",
         "ClusterRoleBinding",
         `Deployment ${NAMESPACE}`,
+        "CustomResourceDefinition",
         "CustomResourceDefinition",
         "CustomResourceDefinition",
         "Role team-a",
@@ -475,7 +477,7 @@ describe("the Helm chart", () => {
 
   test("CRDs off renders no CRD, and crds.keep=false drops the keep annotation", () => {
     assert.ok(!objects("CRDs off").some((o) => o.kind === "CustomResourceDefinition"));
-    for (const crd of [CRD_NAME, BINDING_CRD_NAME]) {
+    for (const crd of [CRD_NAME, BINDING_CRD_NAME, GRANT_CRD_NAME]) {
       const kept = only("default values", "CustomResourceDefinition", crd);
       assert.equal(kept.metadata.annotations?.["helm.sh/resource-policy"], "keep");
       const dropped = only("CRDs not kept on uninstall", "CustomResourceDefinition", crd);
@@ -484,7 +486,7 @@ describe("the Helm chart", () => {
   });
 
   test("the rendered CRDs are the ones in crds/, byte for byte in the chart and equal once rendered", async () => {
-    for (const name of [CRD_NAME, BINDING_CRD_NAME]) {
+    for (const name of [CRD_NAME, BINDING_CRD_NAME, GRANT_CRD_NAME]) {
       const file = `${name}.yaml`;
       const source = await readFile(join(root, "crds", file), "utf8");
       assert.equal(await readFile(join(chartDir, "files", "crds", file), "utf8"), source);

@@ -4,7 +4,14 @@
 // monitoring.coreos.com CRDs from the prometheus-operator module.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { BINDING_CRD_NAME, BINDING_PLURAL, CRD_NAME, GROUP, VERSION } from "../../src/api/names.ts";
+import {
+  BINDING_CRD_NAME,
+  BINDING_PLURAL,
+  CRD_NAME,
+  GRANT_CRD_NAME,
+  GROUP,
+  VERSION,
+} from "../../src/api/names.ts";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { installCrd, Policies, samplePolicy } from "../support/policies.ts";
@@ -101,7 +108,7 @@ describe("the chart on a real API server", () => {
     // with Helm's ownership metadata, as here.
     const kubectl = (...args: string[]) =>
       run(env.kubectl, ["--kubeconfig", env.kubeconfigPath, ...args]);
-    const crds = [`crd/${CRD_NAME}`, `crd/${BINDING_CRD_NAME}`];
+    const crds = [`crd/${CRD_NAME}`, `crd/${BINDING_CRD_NAME}`, `crd/${GRANT_CRD_NAME}`];
     await installCrd(env);
     for (const crd of crds) {
       await kubectl("label", crd, "app.kubernetes.io/managed-by=Helm", "--overwrite");

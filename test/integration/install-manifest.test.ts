@@ -150,7 +150,7 @@ describe("install.yaml on a real API server", () => {
     assert.ok(first("ServiceAccount") < first("Deployment"));
     assert.ok(first("Deployment") < first("Service"));
     assert.ok(last("Service") < first("ValidatingAdmissionPolicy"));
-    assert.equal(ofKind("CustomResourceDefinition").length, 2);
+    assert.equal(ofKind("CustomResourceDefinition").length, 3);
     for (const o of objects.slice(1)) {
       const scoped = o.metadata.namespace;
       if (scoped !== undefined)

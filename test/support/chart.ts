@@ -62,6 +62,19 @@ export const POLICY_RULES: PolicyRule[] = [
     resources: ["logdestinationpolicies/status"],
     verbs: ["patch"],
   },
+  // Grants: listed and watched with the policies; a merge patch of metadata holds the
+  // finalizer that keeps a grant until its principals left AWS.
+  {
+    apiGroups: ["logs.gitops.dev"],
+    resources: ["logdestinationgrants"],
+    verbs: ["list", "watch", "patch"],
+  },
+  // A grant's Ready condition, and the principals AWS holds for it.
+  {
+    apiGroups: ["logs.gitops.dev"],
+    resources: ["logdestinationgrants/status"],
+    verbs: ["patch"],
+  },
   // An event per outcome; a repeat bumps series.count.
   { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
 ];

@@ -35,7 +35,15 @@ describe("the CRD generated from the zod schema", () => {
       true,
     );
     const rules = get(spec, "x-kubernetes-validations") as Json[];
-    assert.ok(rules.some((r) => r.rule === "has(self.accessPolicy) != has(self.accessPolicyJson)"));
+    assert.ok(
+      rules.some((r) => r.rule === "!(has(self.accessPolicy) && has(self.accessPolicyJson))"),
+    );
+    assert.ok(
+      rules.some(
+        (r) =>
+          r.rule === "has(self.accessPolicy) || has(self.accessPolicyJson) || has(self.grants)",
+      ),
+    );
   });
 
   test("lists every spec field that zod knows, so neither side can drift", () => {

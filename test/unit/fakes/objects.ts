@@ -111,6 +111,7 @@ export function phaseWorld(
     destinationOf: (region, name, roleArn) =>
       destinationId(region, name, roleArn, OWN_ACCOUNT.accountId),
     evidence: new DestinationEvidence(),
+    grantsOf: () => [],
     now: () => new Date(clock.now()),
     ...overrides,
   };
