@@ -226,6 +226,22 @@ export const statusSchema = z
       .describe(
         `Size of the applied canonical policy in bytes; PutDestinationPolicy accepts at most ${MAX_POLICY_BYTES}.`,
       ),
+    grants: z
+      .object({
+        accepted: z.int().min(0).describe("Grants whose principals the policy AWS holds carries."),
+        waiting: z
+          .int()
+          .min(0)
+          .describe("Grants waiting for room (PolicySizeExceeded) or for forceUpdate."),
+        refused: z
+          .int()
+          .min(0)
+          .describe("Grants not accepted, not permitted by a binding, or with an invalid spec."),
+      })
+      .optional()
+      .describe(
+        "The LogDestinationGrants that name this policy, by state; set while spec.grants is.",
+      ),
   })
   .describe("Observed state, written only by the controller.");
 

@@ -25,7 +25,11 @@ export type Reason =
   | "AccessDenied"
   | "AWSUnavailable"
   | "Interrupted"
-  | "ReconcileError";
+  | "ReconcileError"
+  | "NotAccepted"
+  | "PolicySizeExceeded"
+  | "ForceUpdateRequired"
+  | "PolicyNotFound";
 
 /** none: wait for a change; backoff: retry with per-object backoff; interval: look again after the drift interval. */
 export type Requeue = "none" | "backoff" | "interval";
@@ -114,6 +118,20 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   AWSUnavailable: retrying,
   Interrupted: retrying,
   ReconcileError: retrying,
+  // The reasons below are a LogDestinationGrant's own; a grant whose policy is
+  // not Ready reports the policy's reason, so it settles exactly as the policy does.
+  /** The policy does not accept grants from this namespace (spec.grants.from), or is in Observe mode. */
+  NotAccepted: stalled,
+  /**
+   * The grant's new principals do not fit the 5,120 bytes left (what it had
+   * stays); on a policy, the owner's new statements would evict applied grants.
+   * Decided again whenever a grant or the policy changes.
+   */
+  PolicySizeExceeded: stalled,
+  /** Admitting the grant would switch the destination from accounts to organizations, which needs the owner's forceUpdate. */
+  ForceUpdateRequired: stalled,
+  /** spec.policyRef names no LogDestinationPolicy; decided again when one appears. */
+  PolicyNotFound: stalled,
 };
 
 export interface Outcome {

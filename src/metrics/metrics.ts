@@ -49,6 +49,8 @@ export class ControllerMetrics {
   readonly sweepLast: Gauge<"account" | "region">;
   readonly sweepObjects: Gauge<"account" | "region">;
   readonly eventsDropped: Counter<"reason">;
+  readonly grants: Gauge<"reason">;
+  readonly sharedPolicyBytes: Gauge<"namespace" | "name">;
 
   constructor(registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -175,6 +177,18 @@ export class ControllerMetrics {
       "log_destination_policy_drift_detected_total",
       "Times the live policy in AWS was found to differ from the one last applied",
       [],
+    );
+    this.grants = gauge(
+      "log_destination_policy_grants",
+      "LogDestinationGrant objects by their current Ready reason",
+      ["reason"],
+    );
+    // One series per policy that accepts grants: those are the platform team's
+    // shared destinations, few by design; a grant adds no series.
+    this.sharedPolicyBytes = gauge(
+      "log_destination_policy_shared_policy_bytes",
+      "Bytes of the merged policy (owner's statements and admitted grants) of each LogDestinationPolicy that accepts grants; PutDestinationPolicy takes at most 5120",
+      ["namespace", "name"],
     );
     this.nearSizeLimit = gauge(
       "log_destination_policy_policies_near_size_limit",

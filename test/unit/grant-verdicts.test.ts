@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import type { LogDestinationGrant } from "../../src/api/grant.ts";
 import type { LogDestinationPolicySpec } from "../../src/api/v1alpha1.ts";
 import { checkSpec } from "../../src/api/spec-check.ts";
-import { judgeGrants } from "../../src/controller/grant-verdicts.ts";
+import { judgeGrants } from "../../src/tenancy/grant-verdicts.ts";
 import type { Permission, PermissionRequest } from "../../src/tenancy/index.ts";
 
 const target = {

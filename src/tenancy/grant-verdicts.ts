@@ -14,7 +14,7 @@ import {
   type Labels,
   type Permission,
   type PermissionRequest,
-} from "../tenancy/index.ts";
+} from "./index.ts";
 import { formatPath } from "../api/field-path.ts";
 
 export type GrantRefusal = "InvalidSpec" | "NotAccepted" | "NotPermitted";
