@@ -51,7 +51,11 @@ export function refusalProblem(
   );
   const index =
     Array.isArray(values) && first
-      ? values.findIndex((v) => JSON.stringify(v) === first.value || v === first.value)
+      ? values.findIndex((v) => {
+          // The refusal quotes the value, after its kind: account "444455556666".
+          const quoted = JSON.stringify(v);
+          return first.value === quoted || first.value.endsWith(` ${quoted}`);
+        })
       : -1;
   const line = grant.lineOf(index >= 0 ? [...segments, index] : segments);
   const text =
