@@ -1,6 +1,8 @@
 // Every file in examples/ is applied with kubectl, as the README tells users to,
 // and reconciled by the real controller to Ready, with the policy in the emulator.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { startController, type RunningController } from "../support/controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
@@ -10,11 +12,53 @@ import {
   EXAMPLES_NAMESPACE_LABELS,
   expectedPolicy,
   loadExamples,
+  loadSharedExample,
+  type KubectlTarget,
 } from "../../env/examples.ts";
 import { createDestination, storedPolicy } from "../support/aws.ts";
 import { installCrd, Policies } from "../support/policies.ts";
 
 const examples = loadExamples();
+
+/** `kubectl apply --dry-run=server`: the API server's schemas and CEL rules, nothing stored. */
+function dryRun(target: KubectlTarget, objects: readonly unknown[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      target.kubectl,
+      ["--kubeconfig", target.kubeconfigPath, "apply", "--dry-run=server", "-f", "-"],
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`kubectl apply: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
+    child.stdin?.end(JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+  });
+}
+
+/**
+ * The shared example's objects with every namespace renamed to one made for
+ * this run (`renamed`) and every binding renamed apart, so that it can be checked
+ * on a cluster other tests share: metadata, policyRef and the bindings'
+ * namespace selectors all follow.
+ */
+function renameSharedExample(
+  objects: readonly Record<string, unknown>[],
+  renamed: ReadonlyMap<string, string>,
+  suffix: string,
+): Record<string, unknown>[] {
+  const text = JSON.stringify(
+    objects.filter((o) => o.kind !== "Namespace"),
+    (key, value: unknown) =>
+      typeof value === "string" && (key === "namespace" || key === "kubernetes.io/metadata.name")
+        ? (renamed.get(value) ?? value)
+        : value,
+  );
+  return (JSON.parse(text) as Record<string, unknown>[]).map((object) => {
+    if (object.kind !== "LogDestinationPolicyBinding") return object;
+    const metadata = object.metadata as { name: string };
+    return { ...object, metadata: { ...metadata, name: `${metadata.name}-${suffix}` } };
+  });
+}
 
 describe("the examples", () => {
   let env: TestEnv;
@@ -69,6 +113,41 @@ describe("the examples", () => {
     const organization = examples.find((e) => e.file === "organization.yaml")?.objects[0];
     assert.equal(organization?.spec.forceUpdate, true);
     assert.match(JSON.stringify(organization.spec.accessPolicy), /aws:PrincipalOrgID/);
+  });
+
+  test("examples/shared-destination.yaml passes the API server's schemas for every kind it holds", async () => {
+    const example = loadSharedExample();
+    const renamed = new Map<string, string>();
+    for (const object of example) {
+      if (object.kind !== "Namespace") continue;
+      const { name, labels } = object.metadata as { name: string; labels?: Record<string, string> };
+      renamed.set(name, await newNamespace(env.kubeConfig, name, labels ?? {}));
+    }
+    const objects = renameSharedExample(example, renamed, randomBytes(4).toString("hex"));
+    assert.deepEqual(objects.map((o) => String(o.kind)).sort(), [
+      "LogDestinationGrant",
+      "LogDestinationGrant",
+      "LogDestinationPolicy",
+      "LogDestinationPolicyBinding",
+      "LogDestinationPolicyBinding",
+    ]);
+    const out = await dryRun(env, objects);
+    for (const kind of [
+      "logdestinationgrant",
+      "logdestinationpolicy",
+      "logdestinationpolicybinding",
+    ]) {
+      assert.match(
+        out,
+        new RegExp(`${kind}\\.logs\\.gitops\\.dev/\\S+ created \\(server dry run\\)`),
+      );
+    }
+    // The CRD's own rules are in force: a grant that names nobody is refused.
+    const grant = objects.find((o) => o.kind === "LogDestinationGrant") ?? {};
+    await assert.rejects(
+      dryRun(env, [{ ...grant, spec: { ...(grant.spec as object), principals: {} } }]),
+      /name at least one account, organization ID or organization path/,
+    );
   });
 
   for (const example of examples) {

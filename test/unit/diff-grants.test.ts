@@ -51,7 +51,11 @@ const owner = `  accessPolicy:
 const namespace = (name: string, sender: boolean) =>
   `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n${sender ? '  labels: {logs-sender: "true"}\n' : ""}`;
 
-const grant = (ns: string, name: string, accounts: string[]) => `apiVersion: logs.gitops.dev/v1alpha1
+const grant = (
+  ns: string,
+  name: string,
+  accounts: string[],
+) => `apiVersion: logs.gitops.dev/v1alpha1
 kind: LogDestinationGrant
 metadata: {name: ${name}, namespace: ${ns}}
 spec:
@@ -143,7 +147,10 @@ describe("diff: a policy that accepts grants", () => {
       assert.ok(lines.includes(expected), `${expected}\nin\n${ran.out}`);
     }
     const markdown = await diff(inputs, livePolicy(["333333333333"]), "markdown");
-    assert.match(markdown.out, /- account `333333333333` removed: no grant or owner statement names it/);
+    assert.match(
+      markdown.out,
+      /- account `333333333333` removed: no grant or owner statement names it/,
+    );
   });
 
   test("a live policy equal to the merged one is no change", async () => {

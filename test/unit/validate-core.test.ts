@@ -44,6 +44,7 @@ describe("validate: the examples", () => {
       "organization.yaml",
       "json-string.yaml",
       "multi-region.yaml",
+      "shared-destination.yaml",
     ]) {
       assert.ok(files.includes(file), `examples/${file} exists`);
     }

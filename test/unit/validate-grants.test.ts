@@ -173,7 +173,8 @@ spec:
     const ran = run(text);
     assert.deepEqual(verdicts(ran), ["big admitted Applied", "more waiting PolicySizeExceeded"]);
     const [shared] = ran.shared;
-    const more = shared?.grants[1];
+    assert.ok(shared);
+    const more = shared.grants[1];
     assert.equal(more?.neededBytes, 30 * 15);
     assert.ok(more.leftBytes !== undefined && more.leftBytes < 30 * 15);
     assert.equal(shared.bytes, shared.merge.bytes);
