@@ -70,7 +70,15 @@ describe("validate: problems and their lines", () => {
   test("a valid object has no problem", () => {
     const text = `${header("ok")}spec:\n  destinationName: central\n${validPolicy}`;
     const { policies, ...counts } = validateManifests(text, "ok.yaml");
-    assert.deepEqual(counts, { problems: [], warnings: [], checked: 1, ignored: 0 });
+    assert.deepEqual(counts, {
+      problems: [],
+      warnings: [],
+      checked: 1,
+      grantsChecked: 0,
+      ignored: 0,
+      grants: [],
+      namespaces: new Map(),
+    });
     // What diff compares: the parsed spec with its defaults, and lines to report against.
     const [policy] = policies;
     assert.equal(policies.length, 1);
