@@ -114,7 +114,8 @@ async function validatePaths(
   } else {
     for (const problem of problems) io.out(formatProblem(problem));
     for (const warning of warnings) io.out(formatWarning(warning));
-    for (const block of shared.map(sharedText)) io.out(block);
+    // Not a problem: on stderr with the summary, so that a clean run prints nothing on stdout.
+    for (const block of shared.map(sharedText)) io.err(block);
   }
   for (const { message } of unreadable) io.err(`error: ${message}`);
   const files = texts.length === 1 ? "1 input" : `${texts.length} inputs`;

@@ -2,7 +2,6 @@
 // and reconciled by the real controller to Ready, with the policy in the emulator.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { startController, type RunningController } from "../support/controller.ts";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
@@ -37,27 +36,18 @@ function dryRun(target: KubectlTarget, objects: readonly unknown[]): Promise<str
 
 /**
  * The shared example's objects with every namespace renamed to one made for
- * this run (`renamed`) and every binding renamed apart, so that it can be checked
- * on a cluster other tests share: metadata, policyRef and the bindings'
- * namespace selectors all follow.
+ * this run, so that it can be checked on a cluster other tests share.
  */
 function renameSharedExample(
   objects: readonly Record<string, unknown>[],
   renamed: ReadonlyMap<string, string>,
-  suffix: string,
 ): Record<string, unknown>[] {
   const text = JSON.stringify(
     objects.filter((o) => o.kind !== "Namespace"),
     (key, value: unknown) =>
-      typeof value === "string" && (key === "namespace" || key === "kubernetes.io/metadata.name")
-        ? (renamed.get(value) ?? value)
-        : value,
+      typeof value === "string" && key === "namespace" ? (renamed.get(value) ?? value) : value,
   );
-  return (JSON.parse(text) as Record<string, unknown>[]).map((object) => {
-    if (object.kind !== "LogDestinationPolicyBinding") return object;
-    const metadata = object.metadata as { name: string };
-    return { ...object, metadata: { ...metadata, name: `${metadata.name}-${suffix}` } };
-  });
+  return JSON.parse(text) as Record<string, unknown>[];
 }
 
 describe("the examples", () => {
@@ -123,20 +113,14 @@ describe("the examples", () => {
       const { name, labels } = object.metadata as { name: string; labels?: Record<string, string> };
       renamed.set(name, await newNamespace(env.kubeConfig, name, labels ?? {}));
     }
-    const objects = renameSharedExample(example, renamed, randomBytes(4).toString("hex"));
+    const objects = renameSharedExample(example, renamed);
     assert.deepEqual(objects.map((o) => String(o.kind)).sort(), [
       "LogDestinationGrant",
       "LogDestinationGrant",
       "LogDestinationPolicy",
-      "LogDestinationPolicyBinding",
-      "LogDestinationPolicyBinding",
     ]);
     const out = await dryRun(env, objects);
-    for (const kind of [
-      "logdestinationgrant",
-      "logdestinationpolicy",
-      "logdestinationpolicybinding",
-    ]) {
+    for (const kind of ["logdestinationgrant", "logdestinationpolicy"]) {
       assert.match(
         out,
         new RegExp(`${kind}\\.logs\\.gitops\\.dev/\\S+ created \\(server dry run\\)`),
