@@ -204,7 +204,7 @@ spec:
       `${grants}:26: warning: spec.principals: would wait for room: its principals need 4800 more bytes and the merged policy has 4670 of 5120 left`,
     ]);
     assert.match(ran.stderr, /merged policy 450 of 5120 bytes/);
-    assert.match(ran.stderr, /waiting  PolicySizeExceeded: payments\/zzz-huge/);
+    assert.match(ran.stderr, /waiting {2}PolicySizeExceeded: payments\/zzz-huge/);
     assert.match(
       ran.stderr,
       /1 LogDestinationPolicy and 5 LogDestinationGrants checked in 2 inputs \(4 other documents ignored\): 2 problems, 1 warning/,
