@@ -174,36 +174,40 @@ export function composePolicyController(
   );
   // Bindings and namespace labels are complete before the first object is
   // decided, so no object is refused at start-up for want of its binding.
-  const tenancyWatchers = settings.requireBinding
-    ? [
-        bindingReflector(
-          transport(BINDING_RESOURCE, trimBinding),
-          handlers<LogDestinationPolicyBinding>(
-            "LogDestinationPolicyBinding",
-            (obj) => {
-              controller.upsertBinding(obj);
-            },
-            (obj) => {
-              controller.removeBinding(obj);
-            },
+  // Namespace labels are read always: a policy's spec.grants.from selects them.
+  const namespaces = namespaceReflector(
+    transport(NAMESPACE_RESOURCE, trimNamespace),
+    handlers<KubernetesObject>(
+      "Namespace",
+      (obj) => {
+        controller.upsertNamespace(obj);
+      },
+      (obj) => {
+        controller.removeNamespace(obj);
+      },
+    ),
+    watchOptions,
+  );
+  const tenancyWatchers = [
+    namespaces,
+    ...(settings.requireBinding
+      ? [
+          bindingReflector(
+            transport(BINDING_RESOURCE, trimBinding),
+            handlers<LogDestinationPolicyBinding>(
+              "LogDestinationPolicyBinding",
+              (obj) => {
+                controller.upsertBinding(obj);
+              },
+              (obj) => {
+                controller.removeBinding(obj);
+              },
+            ),
+            watchOptions,
           ),
-          watchOptions,
-        ),
-        namespaceReflector(
-          transport(NAMESPACE_RESOURCE, trimNamespace),
-          handlers<KubernetesObject>(
-            "Namespace",
-            (obj) => {
-              controller.upsertNamespace(obj);
-            },
-            (obj) => {
-              controller.removeNamespace(obj);
-            },
-          ),
-          watchOptions,
-        ),
-      ]
-    : [];
+        ]
+      : []),
+  ];
 
   return {
     // Grants before policies, so a policy's first reconcile sees every grant that names it.
