@@ -326,8 +326,8 @@ describe("the admission policy shipped in the chart", () => {
       /remove-grant is added only by the log-destination-policy-controller/,
     );
 
-    // The controller, impersonated with the verbs the chart gives it on grants.
-    await kubectlApply(env, controllerRbac("grant-records-test", GRANT_PLURAL, ["patch"]));
+    // The controller, impersonated with just enough RBAC for kubectl patch (which reads first).
+    await kubectlApply(env, controllerRbac("grant-records-test", GRANT_PLURAL, ["get", "patch"]));
     const patch = JSON.stringify(addFinalizer);
     await waitFor("the impersonated controller adds the finalizer", async () => {
       const out = await run(env.kubectl, [
