@@ -34,6 +34,8 @@ const SYNTHETIC = new Set(["up"]);
  */
 const NO_SAMPLES_IN_SCENARIO = new Map([
   ["log_destination_policy_aws_assume_role_total", "no object sets spec.roleArn"],
+  ["log_destination_policy_grants", "no LogDestinationGrant exists"],
+  ["log_destination_policy_shared_policy_bytes", "no object sets spec.grants"],
 ]);
 
 describe("the dashboard and alert expressions in a real Prometheus", () => {
