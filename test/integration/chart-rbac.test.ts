@@ -415,7 +415,7 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
       200,
     );
     // What the controller never does: create or delete grants, replace one whole, or read one alone.
-    const current = await admin.getNamespacedCustomObject(grant);
+    const current = (await admin.getNamespacedCustomObject(grant)) as object;
     const refused = {
       create: await code(
         asController.createNamespacedCustomObject({
