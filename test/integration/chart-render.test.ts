@@ -151,6 +151,8 @@ describe("the Helm chart", () => {
       "ClusterRole",
       "ClusterRole",
       "ClusterRole",
+      "ClusterRole",
+      "ClusterRoleBinding",
       "ClusterRoleBinding",
       "ClusterRoleBinding",
       "ClusterRoleBinding",
@@ -224,13 +226,15 @@ describe("the Helm chart", () => {
     assert.ok(c.resources.requests && c.resources.limits, "requests and limits are set");
   });
 
-  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, only the tenancy ClusterRole, and --watch-namespace", () => {
+  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, only the namespaces and tenancy ClusterRoles, and --watch-namespace", () => {
     assert.deepEqual(
       kinds("namespaced RBAC"),
       [
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
         "ClusterRoleBinding",
         "ClusterRoleBinding",
         `Deployment ${NAMESPACE}`,
