@@ -19,6 +19,8 @@ import { GrantIndex } from "./grant-index.ts";
 import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
+  GRANT_MAX_WAIT_MS,
+  GRANT_QUIET_MS,
   REQUEUE_BACKOFF,
   type ControllerOptions,
   type PolicyCache,
@@ -33,6 +35,8 @@ import type { ReconcileDeps } from "./reconcile.ts";
 import { ReconcileRunner } from "./runner.ts";
 import { Tenancy } from "./tenancy.ts";
 import { pause } from "../util/sleep.ts";
+import { Debouncer } from "../util/debounce.ts";
+import { grantMetrics, grantSignature, NO_GRANT_WRITER } from "./grant-wiring.ts";
 
 export {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -62,6 +66,9 @@ export class PolicyController {
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
   readonly #grants = new GrantIndex();
+  /** What of each grant was last seen that a policy's rebuild depends on, by grant key. */
+  readonly #grantSeen = new Map<string, string>();
+  readonly #grantBursts: Debouncer;
 
   constructor(
     cache: PolicyCache,
@@ -102,9 +109,16 @@ export class PolicyController {
         destinationId(region, name, roleArn, this.#own?.accountId),
       evidence: this.#evidence,
       grantsOf: (key) => this.#grantsOf(key),
+      grantWriter: options.grantWriter ?? NO_GRANT_WRITER,
+      namespaceLabels: (namespace) => this.#tenancy.labels(namespace),
+      grantDecision: (request) => this.#tenancy.decide(request),
+      grantMetrics: grantMetrics(metrics),
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
+    this.#grantBursts = new Debouncer(clock, GRANT_QUIET_MS, GRANT_MAX_WAIT_MS, (key) => {
+      this.#queue.add(key);
+    });
     this.#queue = new WorkQueue(queueMetrics(metrics), options.backoff ?? REQUEUE_BACKOFF, clock);
     metrics.maxWorkers.set(ControllerMetrics.controllerLabels, options.concurrency);
     this.#runner = new ReconcileRunner({
@@ -155,6 +169,8 @@ export class PolicyController {
     this.#permissions.forget(obj);
     this.#queue.cancel(key);
     this.#runner.forget(key);
+    // Its grants learn that it is gone, and give up their finalizers.
+    if (this.#grants.grantsOf(key).length > 0) this.#queue.add(key);
   }
 
   /** What is kept per uid, for an object that is gone. */
@@ -225,13 +241,25 @@ export class PolicyController {
     }
   }
 
-  /** A grant's change is a change of the policies it names, before and after. */
+  /**
+   * A grant's change is a change of the policies it names, before and after.
+   * Only what the rebuild reads counts (spec, deletion, a new object under the
+   * name): the controller's own status and finalizer writes queue nothing.
+   */
   upsertGrant(obj: LogDestinationGrant): void {
-    for (const key of this.#grants.set(obj)) this.#queue.add(key);
+    const key = keyOf(obj.metadata);
+    const policies = this.#grants.set(obj);
+    const seen = grantSignature(obj, policies);
+    if (this.#grantSeen.get(key) === seen) return;
+    this.#grantSeen.set(key, seen);
+    for (const policy of policies) this.#grantBursts.poke(policy);
   }
 
   removeGrant(obj: LogDestinationGrant): void {
-    for (const key of this.#grants.delete(obj)) this.#queue.add(key);
+    const key = keyOf(obj.metadata);
+    this.#grantSeen.delete(key);
+    this.#deps.grantMetrics.reason(key, undefined);
+    for (const policy of this.#grants.delete(obj)) this.#grantBursts.poke(policy);
   }
 
   #grantsOf(policyKey: string): LogDestinationGrant[] {
@@ -301,6 +329,8 @@ export class PolicyController {
       count++;
     }
     if (count > 0) this.#metrics.tenancyReevaluations.inc(count);
+    // Both consents of a grant hang on its namespace's labels and bindings.
+    for (const policy of this.#grants.policiesOfNamespaces(namespaces)) this.#queue.add(policy);
   }
 
   /** Keys waiting for a worker; none once stopping, since those are dropped. */
@@ -332,6 +362,7 @@ export class PolicyController {
 
   /** Stops taking work and aborts AWS retries of in-flight reconciles. */
   stop(abortInFlight: boolean): void {
+    this.#grantBursts.stop();
     this.#queue.shutdown();
     this.#runner.stop(abortInFlight);
   }
