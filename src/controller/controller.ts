@@ -15,12 +15,10 @@ import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
 import { DeletionObserved, PermissionWithdrawn } from "./phases/aws-failure.ts";
-import { GrantIndex } from "./grant-index.ts";
+import { GrantWatch } from "./grant-watch.ts";
 import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
-  GRANT_MAX_WAIT_MS,
-  GRANT_QUIET_MS,
   REQUEUE_BACKOFF,
   type ControllerOptions,
   type PolicyCache,
@@ -35,8 +33,7 @@ import type { ReconcileDeps } from "./reconcile.ts";
 import { ReconcileRunner } from "./runner.ts";
 import { Tenancy } from "./tenancy.ts";
 import { pause } from "../util/sleep.ts";
-import { Debouncer } from "../util/debounce.ts";
-import { grantMetrics, grantSignature, NO_GRANT_WRITER } from "./grant-wiring.ts";
+import { grantMetrics, NO_GRANT_WRITER } from "./grant-wiring.ts";
 
 export {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -65,10 +62,7 @@ export class PolicyController {
   #own: AwsAccount | undefined;
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
-  readonly #grants = new GrantIndex();
-  /** What of each grant was last seen that a policy's rebuild depends on, by grant key. */
-  readonly #grantSeen = new Map<string, string>();
-  readonly #grantBursts: Debouncer;
+  readonly #grants: GrantWatch;
 
   constructor(
     cache: PolicyCache,
@@ -108,7 +102,7 @@ export class PolicyController {
       destinationOf: (region, name, roleArn) =>
         destinationId(region, name, roleArn, this.#own?.accountId),
       evidence: this.#evidence,
-      grantsOf: (key) => this.#grantsOf(key),
+      grantsOf: (key) => this.#grants.of(key),
       grantWriter: options.grantWriter ?? NO_GRANT_WRITER,
       namespaceLabels: (namespace) => this.#tenancy.labels(namespace),
       grantDecision: (request) => this.#tenancy.decide(request),
@@ -116,7 +110,7 @@ export class PolicyController {
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
-    this.#grantBursts = new Debouncer(clock, GRANT_QUIET_MS, GRANT_MAX_WAIT_MS, (key) => {
+    this.#grants = new GrantWatch(options.grants, clock, this.#deps.grantMetrics, (key) => {
       this.#queue.add(key);
     });
     this.#queue = new WorkQueue(queueMetrics(metrics), options.backoff ?? REQUEUE_BACKOFF, clock);
@@ -170,7 +164,7 @@ export class PolicyController {
     this.#queue.cancel(key);
     this.#runner.forget(key);
     // Its grants learn that it is gone, and give up their finalizers.
-    if (this.#grants.grantsOf(key).length > 0) this.#queue.add(key);
+    if (this.#grants.named(key)) this.#queue.add(key);
   }
 
   /** What is kept per uid, for an object that is gone. */
@@ -241,35 +235,13 @@ export class PolicyController {
     }
   }
 
-  /**
-   * A grant's change is a change of the policies it names, before and after.
-   * Only what the rebuild reads counts (spec, deletion, a new object under the
-   * name): the controller's own status and finalizer writes queue nothing.
-   */
+  /** A grant's change is a change of the policies it names (see grant-watch.ts). */
   upsertGrant(obj: LogDestinationGrant): void {
-    const key = keyOf(obj.metadata);
-    const policies = this.#grants.set(obj);
-    const seen = grantSignature(obj, policies);
-    if (this.#grantSeen.get(key) === seen) return;
-    this.#grantSeen.set(key, seen);
-    for (const policy of policies) this.#grantBursts.poke(policy);
+    this.#grants.upsert(obj);
   }
 
   removeGrant(obj: LogDestinationGrant): void {
-    const key = keyOf(obj.metadata);
-    this.#grantSeen.delete(key);
-    this.#deps.grantMetrics.reason(key, undefined);
-    for (const policy of this.#grants.delete(obj)) this.#grantBursts.poke(policy);
-  }
-
-  #grantsOf(policyKey: string): LogDestinationGrant[] {
-    const cache = this.#options.grants;
-    if (!cache) return [];
-    return this.#grants.grantsOf(policyKey).flatMap((key) => {
-      const ref = refOf(key);
-      const grant = cache.get(ref.namespace, ref.name);
-      return grant ? [grant] : [];
-    });
+    this.#grants.remove(obj);
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {
@@ -330,7 +302,7 @@ export class PolicyController {
     }
     if (count > 0) this.#metrics.tenancyReevaluations.inc(count);
     // Both consents of a grant hang on its namespace's labels and bindings.
-    for (const policy of this.#grants.policiesOfNamespaces(namespaces)) this.#queue.add(policy);
+    for (const policy of this.#grants.policiesIn(namespaces)) this.#queue.add(policy);
   }
 
   /** Keys waiting for a worker; none once stopping, since those are dropped. */
@@ -362,7 +334,7 @@ export class PolicyController {
 
   /** Stops taking work and aborts AWS retries of in-flight reconciles. */
   stop(abortInFlight: boolean): void {
-    this.#grantBursts.stop();
+    this.#grants.stop();
     this.#queue.shutdown();
     this.#runner.stop(abortInFlight);
   }

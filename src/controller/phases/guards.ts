@@ -89,8 +89,14 @@ export function yieldToOwner(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   };
 }
 
-/** An object AWS rejected stays stalled until its generation changes, also across restarts. */
+/**
+ * An object AWS rejected stays stalled until its generation changes, also across
+ * restarts. Not a policy that accepts grants: its document also changes with
+ * its grants, and one grant's rejected principal must not hold the others back
+ * once that grant is fixed or deleted.
+ */
 export function skipWhileStalled(ctx: ReconcileContext): PhaseResult {
+  if (ctx.spec?.grants !== undefined) return undefined;
   const stalled = ctx.object.status?.conditions?.find(
     (c) => c.type === STALLED && c.status === "True",
   );
