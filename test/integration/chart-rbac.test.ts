@@ -54,6 +54,7 @@ import {
 import { createDestination, storedPolicy } from "../support/aws.ts";
 import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
+import type { LogDestinationGrant } from "../../src/api/grant.ts";
 import { sampleObject, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
@@ -454,6 +455,51 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
       merge,
     );
     await admin.deleteNamespacedCustomObject(grant);
+  });
+
+  test("with the account's own token the controller admits a grant: its finalizer, its status and the merged policy in AWS", async () => {
+    const name = unique("shared");
+    await createDestination(env, name);
+    await policies.create(name, {
+      destinationName: name,
+      grants: { from: { namespaceSelector: {} } },
+    });
+    const api = env.kubeConfig.makeApiClient(CustomObjectsApi);
+    const grant = { group: GROUP, version: VERSION, plural: GRANT_PLURAL, namespace, name };
+    await api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace,
+      body: {
+        ...grantBody(name),
+        spec: { policyRef: { name }, principals: { accounts: ["444455556666"] } },
+      },
+    });
+    await waitFor(
+      "the grant is Applied, holding its finalizer",
+      async () => {
+        const g = (await api.getNamespacedCustomObject(grant)) as LogDestinationGrant;
+        return (
+          (g.metadata.finalizers ?? []).includes(GRANT_FINALIZER) &&
+          (g.status?.conditions ?? []).some((c) => c.type === "Ready" && c.reason === "Applied")
+        );
+      },
+      20_000,
+    );
+    assert.match((await storedPolicy(env, name)) ?? "", /444455556666/);
+    // Deleting it removes its principals, then its finalizer, with the same token.
+    await api.deleteNamespacedCustomObject(grant);
+    await waitFor(
+      "the grant is gone",
+      () =>
+        api.getNamespacedCustomObject(grant).then(
+          () => false,
+          () => true,
+        ),
+      20_000,
+    );
+    assert.doesNotMatch((await storedPolicy(env, name)) ?? "", /444455556666/);
   });
 
   test("the controller hit no permission error", () => {
