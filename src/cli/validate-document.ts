@@ -118,6 +118,15 @@ export class DocumentChecker {
     this.result.grantsChecked++;
     const before = this.result.problems.length;
     this.checkName(value.metadata, base);
+    const namespace = isRecord(value.metadata) ? value.metadata.namespace : undefined;
+    if (namespace !== undefined && (typeof namespace !== "string" || !NAMESPACE.test(namespace))) {
+      // The API server would refuse it; offline it would otherwise reach every message unchecked.
+      this.report(
+        [...base, "metadata", "namespace"],
+        "metadata.namespace",
+        "must be a namespace name: lower-case letters, digits and '-', at most 63 characters",
+      );
+    }
     const named = this.result.problems.length === before;
     const spec = checkGrantSpec(value, base, (segments, path, message) => {
       this.report(segments, path, message);
@@ -272,6 +281,8 @@ export class DocumentChecker {
     });
   }
 }
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function isOurs(value: Record<string, unknown>): boolean {
   return typeof value.apiVersion === "string" && value.apiVersion.startsWith(`${GROUP}/`);

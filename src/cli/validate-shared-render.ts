@@ -2,6 +2,7 @@
 // part of the JSON reports, the JSON itself, and the text block.
 import { z } from "zod";
 import { MAX_POLICY_BYTES } from "../util/limits.ts";
+import { printable } from "../util/quote.ts";
 import type { GrantOutcome, SharedPolicy } from "./validate-shared.ts";
 import { PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION } from "./validate-shared.ts";
 
@@ -125,5 +126,6 @@ export function sharedText(shared: SharedPolicy): string {
   if (shared.grants.length === 0)
     lines.push("    no LogDestinationGrant among the inputs names it");
   for (const outcome of shared.grants) lines.push(`    ${grantLine(outcome)}`);
-  return lines.join("\n");
+  // Names and namespaces come from manifests that may be a stranger's pull request: no terminal escapes.
+  return lines.map(printable).join("\n");
 }

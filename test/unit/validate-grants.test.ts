@@ -219,6 +219,23 @@ spec:
     ]);
   });
 
+  test("a grant's namespace is checked, and nothing from a manifest reaches the terminal raw", () => {
+    const bad = grant("Payments\u001b[2J", "x", accounts(["444455556666"])).replace(
+      "namespace: Payments\u001b[2J",
+      'namespace: "Payments\\e[2J"',
+    );
+    const ran = run(bad);
+    assert.deepEqual(ran.problems, [
+      "input.yaml:3: metadata.namespace: must be a namespace name: lower-case letters, digits and '-', at most 63 characters",
+    ]);
+    assert.equal(ran.result.grants.length, 0);
+    // A policy's namespace is not checked offline, so the report escapes it.
+    const text = policy().replace("namespace: logging", 'namespace: "log\\eging"');
+    const [shared] = run(text).shared;
+    assert.ok(shared);
+    assert.match(sharedText(shared), /log\\u001bging\/central-logs/);
+  });
+
   test("the destination's account comes from spec.roleArn when it names one", () => {
     const ran = run(policy("  roleArn: arn:aws:iam::111122223333:role/logs\n"));
     assert.equal(
