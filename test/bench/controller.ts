@@ -100,21 +100,27 @@ export class ControllerProcess {
   }
 
   /** Sum of a metric's samples, or undefined while /metrics does not answer. */
-  async metric(name: string): Promise<number | undefined> {
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
     try {
       const res = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(5_000) });
-      return sumMetric(await res.text(), name);
+      return sumMetric(await res.text(), name, labels);
     } catch {
       return undefined;
     }
   }
 
   /** Polls a metric until it reaches `target`; returns when it did (epoch ms). */
-  async waitForMetric(name: string, target: number, timeoutMs: number, everyMs = 100) {
+  async waitForMetric(
+    name: string,
+    target: number,
+    timeoutMs: number,
+    everyMs = 100,
+    labels: Record<string, string> = {},
+  ) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.exited) throw new Error("the controller exited");
-      const value = await this.metric(name);
+      const value = await this.metric(name, labels);
       if (value !== undefined && value >= target) return Date.now();
       if (Date.now() > deadline)
         throw new Error(`${name} is ${String(value)} after ${timeoutMs} ms, expected ${target}`);

@@ -222,12 +222,24 @@ async function restart(bench: GrantsBench, n: number, d: number): Promise<Grants
     const before = await counts(bench);
     const putsBefore = bench.endpoint.puts().length;
     second = await bench.startController(namespaces, args(bench));
-    // Each policy is looked at once for itself and once for its grants' burst at start.
-    const verifiedAt = await second.waitForMetric(
+    // Verified: every grant judged Applied by this process and every policy's put found needless.
+    // (Counting skips alone is not enough: a policy's start reconcile and its grants' burst may
+    // fold into one when the key is still queued.)
+    const grantsApplied = second.waitForMetric(
+      "log_destination_policy_grants",
+      n,
+      10 * 60_000,
+      100,
+      {
+        reason: "Applied",
+      },
+    );
+    const skipped = second.waitForMetric(
       "log_destination_policy_apply_skipped_total",
-      2 * d,
+      d,
       10 * 60_000,
     );
+    const verifiedAt = Math.max(...(await Promise.all([grantsApplied, skipped])));
     const writes = countWrites(diffCounts(await settled(bench), before));
     const footprint = second.footprint();
     const result = {
