@@ -53,6 +53,8 @@ export interface GrantsBench {
 }
 
 const SETUP_CONCURRENCY = 32;
+/** Grants come from this many namespaces, as tenants' would. */
+const SENDER_NAMESPACES = 10;
 const RESOURCES = [PLURAL, GRANT_PLURAL, "events"] as const;
 
 /** The p99 from a grant's create to the put that carries it. */
@@ -65,15 +67,61 @@ const account = (n: number) => String(200_000_000_000 + n);
 
 interface Layout {
   policies: string;
-  senders: string;
+  /** Grant i lives in senders[i mod S]. */
+  senders: string[];
   destinations: string[];
+}
+
+const senderOf = (where: Layout, i: number) => where.senders[i % where.senders.length] ?? "";
+const namespacesOf = (where: Layout) => [where.policies, ...where.senders].join(",");
+
+/** The Ready grants of every sender namespace, one watch each. */
+class GrantsReady {
+  readonly #watches: ReadyWatch[];
+
+  private constructor(watches: ReadyWatch[]) {
+    this.#watches = watches;
+  }
+
+  static async start(bench: GrantsBench, where: Layout): Promise<GrantsReady> {
+    const watches = await Promise.all(
+      where.senders.map((ns) => ReadyWatch.start(bench.kube, ns, grantPath(ns))),
+    );
+    return new GrantsReady(watches);
+  }
+
+  /** When grants 0..n-1 were all Ready. */
+  async waitForAll(n: number, timeoutMs: number): Promise<number> {
+    const s = this.#watches.length;
+    const times = await Promise.all(
+      this.#watches.map((watch, k) =>
+        watch.waitForAll(Math.floor(n / s) + (k < n % s ? 1 : 0), timeoutMs),
+      ),
+    );
+    return Math.max(...times);
+  }
+
+  waitFor(i: number, timeoutMs: number): Promise<number> {
+    const watch = this.#watches[i % this.#watches.length];
+    if (!watch) throw new Error(`no watch for grant ${String(i)}`);
+    return watch.waitFor(`g${String(i)}`, 1, timeoutMs);
+  }
+
+  stop(): void {
+    for (const watch of this.#watches) watch.stop();
+  }
+}
+
+async function deleteAll(bench: GrantsBench, where: Layout): Promise<void> {
+  for (const ns of where.senders) await bench.kube.request("DELETE", grantPath(ns));
+  await bench.kube.request("DELETE", policyPath(where.policies));
 }
 
 async function layout(bench: GrantsBench, tag: string, destinations: number): Promise<Layout> {
   const policies = `grants-${tag}-policies`;
-  const senders = `grants-${tag}-senders`;
+  const senders = Array.from({ length: SENDER_NAMESPACES }, (_, k) => `grants-${tag}-s${k}`);
   await createNamespace(bench.kube, policies);
-  await createNamespace(bench.kube, senders);
+  for (const ns of senders) await createNamespace(bench.kube, ns);
   const names = Array.from({ length: destinations }, (_, i) => `${policies}-d${i}`);
   await bench.endpoint.createDestinations(names);
   await forEachConcurrent(destinations, SETUP_CONCURRENCY, async (i) => {
@@ -96,7 +144,7 @@ async function createGrants(bench: GrantsBench, where: Layout, from: number, n: 
   const d = where.destinations.length;
   await forEachConcurrent(n, SETUP_CONCURRENCY, async (k) => {
     const i = from + k;
-    await bench.kube.request("POST", grantPath(where.senders), {
+    await bench.kube.request("POST", grantPath(senderOf(where, i)), {
       apiVersion: API_VERSION,
       kind: GRANT_KIND,
       metadata: { name: `g${i}` },
@@ -128,8 +176,8 @@ async function burst(bench: GrantsBench, n: number, d: number): Promise<GrantsRe
   log(`grants: ${n} grants created at once on ${d} destinations`);
   const where = await layout(bench, `burst-${n}`, d);
   const policiesReady = await ReadyWatch.start(bench.kube, where.policies);
-  const grantsReady = await ReadyWatch.start(bench.kube, where.senders, grantPath(where.senders));
-  const controller = await bench.startController(`${where.policies},${where.senders}`, args(bench));
+  const grantsReady = await GrantsReady.start(bench, where);
+  const controller = await bench.startController(namespacesOf(where), args(bench));
   try {
     await policiesReady.waitForAll(d, 5 * 60_000);
     const putsBefore = bench.endpoint.puts().length;
@@ -164,8 +212,7 @@ async function burst(bench: GrantsBench, n: number, d: number): Promise<GrantsRe
     policiesReady.stop();
     grantsReady.stop();
     await controller.stop();
-    await bench.kube.request("DELETE", grantPath(where.senders));
-    await bench.kube.request("DELETE", policyPath(where.policies));
+    await deleteAll(bench, where);
   }
 }
 
@@ -178,8 +225,8 @@ async function addToFull(
   log(`grants: ${changes} grants added one at a time to a destination holding ${holding}`);
   const where = await layout(bench, `full-${holding}`, 1);
   await createGrants(bench, where, 0, holding);
-  const grantsReady = await ReadyWatch.start(bench.kube, where.senders, grantPath(where.senders));
-  const controller = await bench.startController(`${where.policies},${where.senders}`, args(bench));
+  const grantsReady = await GrantsReady.start(bench, where);
+  const controller = await bench.startController(namespacesOf(where), args(bench));
   try {
     await grantsReady.waitForAll(holding, 5 * 60_000);
     const toPut: number[] = [];
@@ -188,7 +235,7 @@ async function addToFull(
       const putIndex = bench.endpoint.puts().length;
       const writtenAt = Date.now();
       await createGrants(bench, where, holding + k, 1);
-      await grantsReady.waitFor(`g${holding + k}`, 1, 60_000);
+      await grantsReady.waitFor(holding + k, 60_000);
       const put = bench.endpoint.puts().slice(putIndex)[0];
       if (!put) throw new Error(`no PutDestinationPolicy after grant ${holding + k}`);
       toPut.push(put.at - writtenAt);
@@ -199,8 +246,7 @@ async function addToFull(
   } finally {
     grantsReady.stop();
     await controller.stop();
-    await bench.kube.request("DELETE", grantPath(where.senders));
-    await bench.kube.request("DELETE", policyPath(where.policies));
+    await deleteAll(bench, where);
   }
 }
 
@@ -209,8 +255,8 @@ async function restart(bench: GrantsBench, n: number, d: number): Promise<Grants
   log(`grants: restart with ${n} applied grants on ${d} destinations`);
   const where = await layout(bench, `restart-${n}`, d);
   await createGrants(bench, where, 0, n);
-  const namespaces = `${where.policies},${where.senders}`;
-  const grantsReady = await ReadyWatch.start(bench.kube, where.senders, grantPath(where.senders));
+  const namespaces = namespacesOf(where);
+  const grantsReady = await GrantsReady.start(bench, where);
   let first: ControllerProcess | undefined = await bench.startController(namespaces, args(bench));
   let second: ControllerProcess | undefined;
   try {
@@ -259,8 +305,7 @@ async function restart(bench: GrantsBench, n: number, d: number): Promise<Grants
     grantsReady.stop();
     await first?.stop();
     await second?.stop();
-    await bench.kube.request("DELETE", grantPath(where.senders));
-    await bench.kube.request("DELETE", policyPath(where.policies));
+    await deleteAll(bench, where);
   }
 }
 
