@@ -103,23 +103,32 @@ export class Grants {
   }
 
   /**
-   * Counts every write to the grants of this namespace from now on, by name: each
-   * MODIFIED event of a watch is one new resourceVersion, so one write.
+   * Records every write to the grants of this namespace from now on, by name:
+   * each MODIFIED event of a watch is one new resourceVersion, so one write.
+   * `untilReady(name)` is the number of writes up to and including the first that
+   * made the grant Ready=True (undefined while none has).
    */
-  async countWrites(): Promise<{ writes: Map<string, number>; stop: () => void }> {
-    const writes = new Map<string, number>();
+  async watchWrites(): Promise<{
+    untilReady: (name: string) => number | undefined;
+    stop: () => void;
+  }> {
+    const writes = new Map<string, LogDestinationGrant[]>();
     const abort = await new Watch(this.#kc).watch(
       `/apis/${GROUP}/${VERSION}/namespaces/${this.namespace}/${GRANT_PLURAL}`,
       {},
       (phase, obj: LogDestinationGrant) => {
         if (phase !== "MODIFIED") return;
         const name = obj.metadata.name;
-        writes.set(name, (writes.get(name) ?? 0) + 1);
+        writes.set(name, [...(writes.get(name) ?? []), obj]);
       },
       () => undefined,
     );
     return {
-      writes,
+      untilReady: (name) => {
+        const seen = writes.get(name) ?? [];
+        const index = seen.findIndex((obj) => this.condition(obj, "Ready")?.status === "True");
+        return index < 0 ? undefined : index + 1;
+      },
       stop: () => {
         abort.abort();
       },

@@ -1,0 +1,197 @@
+// What happens to grants over time, on the real API server and the emulator:
+// deleted while AWS fails, outliving their policy, drifted away in AWS, offered
+// to a policy that only observes, waited on with kubectl, and how many writes
+// the API server takes to make one Ready. AWS calls are counted at the fault proxy.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { describe, test } from "node:test";
+import { promisify } from "node:util";
+import { GRANT_FINALIZER } from "../../src/api/names.ts";
+import { mergeGrants } from "../../src/policy/merge.ts";
+import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
+import { destinationArn, grantedAccounts, Grants } from "../support/grants.ts";
+import { samplePolicy, TEST_NAMESPACE_LABEL, waitFor } from "../support/policies.ts";
+import { DRIFT_EVERY_2S, suite, unique } from "../support/setup.ts";
+
+const PUT = "PutDestinationPolicy";
+const ACTION = "logs:PutSubscriptionFilter";
+const run = promisify(execFile);
+
+describe("grants over their lifetime", () => {
+  const { env, namespaces } = suite(["grants-life-owner", "grants-life-team"], DRIFT_EVERY_2S, {
+    clearsFaults: true,
+  });
+  const [owner, teamNamespace] = namespaces;
+  let cachedTeam: Grants | undefined;
+  const team = (): Grants => (cachedTeam ??= new Grants(env.kubeConfig, teamNamespace.namespace));
+
+  const puts = async (name: string) => (await callsFor(env, name, PUT)).length;
+  const failedPuts = async (name: string) =>
+    (await callsFor(env, name, PUT)).filter((c) => c.fault !== undefined).length;
+  const ref = (name: string) => ({ namespace: owner.namespace, name });
+  const grantsFrom = {
+    from: { namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } } },
+  };
+
+  async function sharedPolicy(name: string, spec: Record<string, unknown> = {}) {
+    await createDestination(env, name);
+    await owner.create(name, { destinationName: name, grants: grantsFrom, ...spec });
+    if (spec.mode === "Observe") return;
+    await owner.waitForReason(name, "Applied");
+  }
+
+  /** The merged document of these accounts, one grant each, all admitted. */
+  function merged(name: string, parts: string[][]): string {
+    return mergeGrants({
+      resource: destinationArn(env, name),
+      actions: [ACTION],
+      grants: parts.map((list, i) => ({
+        namespace: "ns",
+        name: `g${String(i)}`,
+        createdAt: i,
+        desired: { accounts: list, organizationIds: [], organizationPaths: [] },
+      })),
+      forceUpdate: false,
+    }).canonical;
+  }
+
+  test("a grant deleted while AWS fails keeps its finalizer until the put without it lands, then goes", async (t) => {
+    const name = unique("delete-fails");
+    await sharedPolicy(name);
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().create(`${name}-stays`, ref(name), { accounts: ["777788889999"] });
+    await team().waitForReason(name, "Applied");
+    await team().waitForReason(`${name}-stays`, "Applied");
+    const failedBefore = await failedPuts(name);
+
+    await env.proxy.inject({
+      operation: PUT,
+      fault: { kind: "error", name: "ServiceUnavailableException" },
+      count: Infinity,
+      destination: name,
+    });
+    try {
+      await team().delete(name);
+      await waitFor(
+        "two failed puts",
+        async () => (await failedPuts(name)) >= failedBefore + 2,
+        60_000,
+      );
+      const held = await team().get(name);
+      assert.ok(held.metadata.deletionTimestamp, "deletion was asked for");
+      assert.ok(
+        held.metadata.finalizers?.includes(GRANT_FINALIZER),
+        "the finalizer stays while the removal has not landed",
+      );
+      assert.deepEqual(
+        await grantedAccounts(env, name),
+        ["444455556666", "777788889999"],
+        "AWS still holds the deleted grant's account",
+      );
+    } finally {
+      await env.proxy.clearFaults();
+    }
+    await team().waitUntilGone(name, 90_000);
+    t.diagnostic(`${String((await failedPuts(name)) - failedBefore)} failed puts before it landed`);
+    assert.deepEqual(await grantedAccounts(env, name), ["777788889999"]);
+    const last = (await callsFor(env, name, PUT)).at(-1);
+    assert.equal(last?.fault, undefined, "the last put landed");
+    await team().waitForReason(`${name}-stays`, "Applied");
+  });
+
+  test("when its policy is deleted, a grant reports PolicyNotFound and loses its finalizer, and Retain leaves AWS alone", async () => {
+    const name = unique("policy-gone");
+    await sharedPolicy(name);
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().waitForReason(name, "Applied");
+    const stored = await storedPolicy(env, name);
+    const before = await puts(name);
+
+    await owner.delete(name);
+    await owner.waitUntilGone(name);
+    const orphan = await team().waitForReason(name, "PolicyNotFound");
+    assert.equal(team().condition(orphan, "Ready")?.status, "False");
+    await waitFor(
+      "the grant's finalizer goes",
+      async () => !((await team().get(name)).metadata.finalizers ?? []).includes(GRANT_FINALIZER),
+    );
+    assert.equal(await storedPolicy(env, name), stored, "Retain: the policy stays in AWS");
+    assert.equal(await puts(name), before, "nothing put");
+    await team().delete(name);
+    await team().waitUntilGone(name);
+  });
+
+  test("a granted account removed in AWS behind the controller's back is put back under driftPolicy Correct and the grant is Applied again", async () => {
+    const name = unique("drift");
+    await sharedPolicy(name, { driftPolicy: "Correct" });
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().waitForReason(name, "Applied");
+    const expected = merged(name, [["444455556666"]]);
+    assert.equal(await storedPolicy(env, name), expected);
+    const before = await puts(name);
+
+    await putPolicyDirectly(env, name, samplePolicy(name, ["999999999999"]));
+    await waitFor(
+      "the granted account is put back",
+      async () => (await storedPolicy(env, name)) === expected,
+      30_000,
+    );
+    await team().waitForReason(name, "Applied");
+    await owner.waitForReason(name, "Applied");
+    assert.equal((await puts(name)) - before, 1, "one put corrected it");
+  });
+
+  test("a policy in Observe mode accepts no grant and nothing is put", async () => {
+    const name = unique("observe");
+    await sharedPolicy(name, { mode: "Observe", accessPolicy: samplePolicy(name) });
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    const grant = await team().waitForReason(name, "NotAccepted");
+    assert.equal(team().condition(grant, "Stalled")?.status, "True");
+    assert.ok(!(grant.metadata.finalizers ?? []).includes(GRANT_FINALIZER), "no finalizer");
+    assert.equal(await puts(name), 0, "Observe never writes");
+    await team().delete(name);
+    await team().waitUntilGone(name);
+  });
+
+  test("kubectl wait --for=condition=Ready on a grant returns once the grant is Applied", async () => {
+    const name = unique("kubectl-wait");
+    await sharedPolicy(name);
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    const { stdout } = await run(env.kubectl, [
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "-n",
+      teamNamespace.namespace,
+      "wait",
+      "--for=condition=Ready",
+      `ldg/${name}`,
+      "--timeout=60s",
+    ]);
+    assert.match(stdout, /condition met/);
+    const grant = await team().get(name);
+    assert.equal(team().condition(grant, "Ready")?.reason, "Applied");
+  });
+
+  test("each of three grants created at once takes at most 2 API-server writes to reach Ready", async (t) => {
+    const name = unique("writes");
+    await sharedPolicy(name);
+    const watch = await team().watchWrites();
+    try {
+      const names = ["a", "b", "c"].map((suffix) => `${name}-${suffix}`);
+      for (const [i, grant] of names.entries()) {
+        await team().create(grant, ref(name), { accounts: [String(444455556660 + i)] });
+      }
+      for (const grant of names) {
+        await team().waitForReason(grant, "Applied");
+        await waitFor(`the watch saw ${grant} Ready`, () =>
+          Promise.resolve(watch.untilReady(grant) !== undefined),
+        );
+        const writes = watch.untilReady(grant) ?? 0;
+        t.diagnostic(`${grant}: ${String(writes)} writes to reach Ready`);
+        assert.ok(writes <= 2, `${grant} took ${String(writes)} writes to reach Ready`);
+      }
+    } finally {
+      watch.stop();
+    }
+  });
+});
