@@ -4,12 +4,14 @@ import type { LogDestinationPolicy, LogDestinationPolicySpec } from "../api/v1al
 import type { DestinationPolicyApi } from "../aws/destinations.ts";
 import type { AwsAccount } from "../util/arn.ts";
 import type { ObjectRef } from "../kube/keys.ts";
-import type { PolicyWriter } from "../kube/resources.ts";
+import type { GrantWriter, PolicyWriter } from "../kube/resources.ts";
+import type { GrantPass, GrantMetrics } from "./grant-pass.ts";
 import type { DesiredState } from "./desired.ts";
 import type { DestinationEvidence } from "./evidence.ts";
 import type { Outcome } from "./outcomes.ts";
 import type { RecordMemory } from "./record.ts";
-import type { Permission } from "../tenancy/index.ts";
+import type { Labels, Permission, PermissionRequest } from "../tenancy/index.ts";
+import type { PolicyDocument } from "../policy/index.ts";
 import type { SweptAnswer } from "./sweep.ts";
 
 export interface ReconcileDeps {
@@ -48,6 +50,13 @@ export interface ReconcileDeps {
   evidence: DestinationEvidence;
   /** The grants that name a policy, by its key, as the cache holds them. */
   grantsOf: (policyKey: string) => LogDestinationGrant[];
+  /** Where grants' finalizers and status are written. */
+  grantWriter: GrantWriter;
+  /** A namespace's labels as the namespace cache holds them; undefined when unknown. */
+  namespaceLabels: (namespace: string) => Labels | undefined;
+  /** The bindings' decision for what a grant would add (permitted when bindings are not required). */
+  grantDecision: (request: PermissionRequest) => Permission;
+  grantMetrics: GrantMetrics;
   now: () => Date;
 }
 
@@ -60,6 +69,14 @@ export interface ReconcileContext {
   readonly swept?: SweptAnswer | undefined;
   spec?: LogDestinationPolicySpec;
   desired?: DesiredState;
+  /** The owner's own statements, before grants are merged in; undefined when it has none. */
+  ownerDocument?: PolicyDocument;
+  /** How the grants naming this policy were judged and merged, once the grants phase ran. */
+  grants?: GrantPass;
+  /** The owner's new statements would evict applied grants: the old ones are kept (bytes needed and left). */
+  ownerRefused?: { neededBytes: number; leftBytes: number };
+  /** Set by the record phase: the annotation now proves what AWS holds (see record.ts). */
+  recorded?: boolean;
   /** Set once AWS is known to hold the desired policy. */
   inSync?: "already" | "written";
   /** The record matches the desired state but proves nothing: the live policy must be read first. */

@@ -15,7 +15,7 @@ import { ControllerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logger.ts";
 import { ChangeFilter } from "./change-filter.ts";
 import { DeletionObserved, PermissionWithdrawn } from "./phases/aws-failure.ts";
-import { GrantIndex } from "./grant-index.ts";
+import { GrantWatch } from "./grant-watch.ts";
 import { systemClock } from "../util/clock.ts";
 import {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -33,6 +33,7 @@ import type { ReconcileDeps } from "./reconcile.ts";
 import { ReconcileRunner } from "./runner.ts";
 import { Tenancy } from "./tenancy.ts";
 import { pause } from "../util/sleep.ts";
+import { grantMetrics, NO_GRANT_WRITER } from "./grant-wiring.ts";
 
 export {
   DEFAULT_MIN_DRIFT_INTERVAL_MS,
@@ -61,7 +62,7 @@ export class PolicyController {
   #own: AwsAccount | undefined;
   readonly #tenancy: Tenancy;
   readonly #permissions: Permissions;
-  readonly #grants = new GrantIndex();
+  readonly #grants: GrantWatch;
 
   constructor(
     cache: PolicyCache,
@@ -101,10 +102,17 @@ export class PolicyController {
       destinationOf: (region, name, roleArn) =>
         destinationId(region, name, roleArn, this.#own?.accountId),
       evidence: this.#evidence,
-      grantsOf: (key) => this.#grantsOf(key),
+      grantsOf: (key) => this.#grants.of(key),
+      grantWriter: options.grantWriter ?? NO_GRANT_WRITER,
+      namespaceLabels: (namespace) => this.#tenancy.labels(namespace),
+      grantDecision: (request) => this.#tenancy.decide(request),
+      grantMetrics: grantMetrics(metrics),
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
+    this.#grants = new GrantWatch(options.grants, clock, this.#deps.grantMetrics, (key) => {
+      this.#queue.add(key);
+    });
     this.#queue = new WorkQueue(queueMetrics(metrics), options.backoff ?? REQUEUE_BACKOFF, clock);
     metrics.maxWorkers.set(ControllerMetrics.controllerLabels, options.concurrency);
     this.#runner = new ReconcileRunner({
@@ -155,6 +163,8 @@ export class PolicyController {
     this.#permissions.forget(obj);
     this.#queue.cancel(key);
     this.#runner.forget(key);
+    // Its grants learn that it is gone, and give up their finalizers.
+    if (this.#grants.named(key)) this.#queue.add(key);
   }
 
   /** What is kept per uid, for an object that is gone. */
@@ -225,23 +235,13 @@ export class PolicyController {
     }
   }
 
-  /** A grant's change is a change of the policies it names, before and after. */
+  /** A grant's change is a change of the policies it names (see grant-watch.ts). */
   upsertGrant(obj: LogDestinationGrant): void {
-    for (const key of this.#grants.set(obj)) this.#queue.add(key);
+    this.#grants.upsert(obj);
   }
 
   removeGrant(obj: LogDestinationGrant): void {
-    for (const key of this.#grants.delete(obj)) this.#queue.add(key);
-  }
-
-  #grantsOf(policyKey: string): LogDestinationGrant[] {
-    const cache = this.#options.grants;
-    if (!cache) return [];
-    return this.#grants.grantsOf(policyKey).flatMap((key) => {
-      const ref = refOf(key);
-      const grant = cache.get(ref.namespace, ref.name);
-      return grant ? [grant] : [];
-    });
+    this.#grants.remove(obj);
   }
 
   upsertBinding(obj: LogDestinationPolicyBinding): void {
@@ -301,6 +301,8 @@ export class PolicyController {
       count++;
     }
     if (count > 0) this.#metrics.tenancyReevaluations.inc(count);
+    // Both consents of a grant hang on its namespace's labels and bindings.
+    for (const policy of this.#grants.policiesIn(namespaces)) this.#queue.add(policy);
   }
 
   /** Keys waiting for a worker; none once stopping, since those are dropped. */
@@ -332,6 +334,7 @@ export class PolicyController {
 
   /** Stops taking work and aborts AWS retries of in-flight reconciles. */
   stop(abortInFlight: boolean): void {
+    this.#grants.stop();
     this.#queue.shutdown();
     this.#runner.stop(abortInFlight);
   }

@@ -6,9 +6,13 @@ import { resolvePolicy } from "../api/spec-check.ts";
 import {
   canonicalJson,
   policiesEqual,
+  policyHash,
+  utf8ByteLength,
   type AccessPolicyResult,
   type PolicyDocument,
+  type ResolvedAccessPolicy,
 } from "../policy/index.ts";
+import type { RecordedGrantJson } from "./grant-record.ts";
 import { sendablePolicy } from "../policy/ownerless.ts";
 import { ReconcileFailure } from "./outcomes.ts";
 import { isRecord } from "../util/record.ts";
@@ -48,24 +52,74 @@ export function desiredState(
     throw new ReconcileFailure("InvalidSpec", formatIssues(resolved.issues));
   }
   const policy = sendablePolicy(resolved);
-  const annotation = canonicalJson({
-    destinationName: spec.destinationName,
-    forceUpdate: spec.forceUpdate,
-    policy: policy.document,
+  const target = {
     region,
     ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
-    ...(uid === undefined ? {} : { uid }),
-  });
+    destinationName: spec.destinationName,
+    forceUpdate: spec.forceUpdate,
+  };
   return {
-    region,
-    ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
-    destinationName: spec.destinationName,
-    forceUpdate: spec.forceUpdate,
+    ...target,
     canonical: policy.canonical,
     hash: policy.hash,
     document: policy.document,
-    annotation,
+    annotation: annotationOf(target, policy.document, uid, undefined),
   };
+}
+
+/**
+ * The desired state of a policy that accepts grants: the merged document, and a
+ * record that also says which principals went in for which grant (grant-record.ts).
+ */
+export function mergedDesiredState(
+  base: DesiredState,
+  merged: PolicyDocument,
+  grants: Readonly<Record<string, RecordedGrantJson>>,
+  uid: string | undefined,
+): DesiredState {
+  const policy = sendablePolicy(documentResult(merged));
+  const { region, roleArn, destinationName, forceUpdate } = base;
+  const target = {
+    region,
+    ...(roleArn === undefined ? {} : { roleArn }),
+    destinationName,
+    forceUpdate,
+  };
+  return {
+    ...target,
+    canonical: policy.canonical,
+    hash: policy.hash,
+    document: policy.document,
+    annotation: annotationOf(target, policy.document, uid, grants),
+  };
+}
+
+function documentResult(document: PolicyDocument): ResolvedAccessPolicy {
+  const canonical = canonicalJson(document);
+  return {
+    ok: true,
+    document,
+    canonical,
+    hash: policyHash(document),
+    bytes: utf8ByteLength(canonical),
+  };
+}
+
+function annotationOf(
+  target: Omit<DesiredState, "canonical" | "hash" | "document" | "annotation">,
+  policy: PolicyDocument,
+  uid: string | undefined,
+  grants: Readonly<Record<string, RecordedGrantJson>> | undefined,
+): string {
+  return canonicalJson({
+    destinationName: target.destinationName,
+    forceUpdate: target.forceUpdate,
+    ...(grants === undefined ? {} : { grants }),
+    policy,
+    region: target.region,
+    ...(target.roleArn === undefined ? {} : { roleArn: target.roleArn }),
+    ...(uid === undefined ? {} : { uid }),
+  });
 }
 
 /** Semantic, not textual: an annotation written by an older version still matches. */

@@ -55,6 +55,17 @@ export class GrantIndex {
     return [...(this.#grantsOf.get(policyKey) ?? [])].sort();
   }
 
+  /** The policies named by grants in these namespaces. */
+  policiesOfNamespaces(namespaces: readonly string[]): string[] {
+    if (namespaces.length === 0) return [];
+    const wanted = new Set(namespaces);
+    const out = new Set<string>();
+    for (const [grant, policy] of this.#policyOf) {
+      if (wanted.has(grant.slice(0, grant.indexOf("/")))) out.add(policy);
+    }
+    return [...out];
+  }
+
   get size(): number {
     return this.#policyOf.size;
   }

@@ -2,7 +2,7 @@
 // it reads objects from, and the settings the command line gives it.
 import type { LogDestinationGrant } from "../api/grant.ts";
 import type { LogDestinationPolicy } from "../api/v1alpha1.ts";
-import type { BindingStatusWriter } from "../kube/resources.ts";
+import type { BindingStatusWriter, GrantWriter } from "../kube/resources.ts";
 import type { Clock } from "../util/clock.ts";
 import type { BackoffPolicy } from "./queue.ts";
 import type { Tenancy } from "./tenancy.ts";
@@ -17,6 +17,13 @@ export interface PolicyCache {
 export interface GrantCache {
   get(namespace: string, name: string): LogDestinationGrant | undefined;
 }
+
+/**
+ * How long grant events for one policy are gathered before it is rebuilt: a
+ * quiet spell, and the longest a burst may hold it back.
+ */
+export const GRANT_QUIET_MS = 250;
+export const GRANT_MAX_WAIT_MS = 3_000;
 
 export interface ControllerOptions {
   concurrency: number;
@@ -34,6 +41,8 @@ export interface ControllerOptions {
   bindingStatus?: BindingStatusWriter;
   /** The LogDestinationGrant cache; absent: no grants (as in clusters without the kind). */
   grants?: GrantCache;
+  /** Where grants' finalizers and status go; absent: grants are never written (no grant cache either). */
+  grantWriter?: GrantWriter;
   /** Absent: the system clock and real timers. */
   clock?: Clock;
 }

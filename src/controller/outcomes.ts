@@ -134,6 +134,14 @@ export const OUTCOMES: Readonly<Record<Reason, OutcomeRule>> = {
   PolicyNotFound: stalled,
 };
 
+/** Reasons that belong to grants (PolicySizeExceeded also to a policy whose owner change would evict grants). */
+export const GRANT_REASONS: readonly Reason[] = [
+  "NotAccepted",
+  "PolicySizeExceeded",
+  "ForceUpdateRequired",
+  "PolicyNotFound",
+];
+
 export interface Outcome {
   reason: Reason;
   message: string;

@@ -5,7 +5,7 @@ import { quote } from "../util/quote.ts";
 import { conditionsFor, sameConditions } from "./conditions.ts";
 import type { Phase, ReconcileContext, ReconcileDeps } from "./context.ts";
 import { rfc3339 } from "../util/time.ts";
-import { utf8ByteLength } from "../policy/index.ts";
+import { canonicalJson, utf8ByteLength } from "../policy/index.ts";
 import { liveFields, liveFieldsPatch } from "./live-status.ts";
 import { ReconcileFailure, type Outcome } from "./outcomes.ts";
 import { applyPolicy, compareWithLastApplied, recordApplied } from "./phases/apply.ts";
@@ -23,6 +23,9 @@ import { checkPermission } from "./phases/permission.ts";
 import { locateDestination } from "./phases/locate.ts";
 import { identifyDestination, weighRecord } from "./phases/identify.ts";
 import { destinationArn } from "../aws/identity.ts";
+import { mergeAcceptedGrants } from "./phases/grants.ts";
+import { settleGrants } from "./grant-settle.ts";
+import { grantCounts } from "./grant-counts.ts";
 
 export type { ReconcileContext, ReconcileDeps } from "./context.ts";
 
@@ -38,6 +41,7 @@ const PHASES: readonly (readonly [string, Phase])[] = [
   ["observe", observeLivePolicy],
   ["conflict", yieldToOwner],
   ["stalled", skipWhileStalled],
+  ["grants", mergeAcceptedGrants],
   ["compare", compareWithLastApplied],
   ["drift", detectDrift],
   ["apply", applyPolicy],
@@ -108,6 +112,7 @@ export async function reconcile(
   if (note) outcome = { ...outcome, message: `${outcome.message}. ${note}` };
   locateDestination(ctx);
   await summarize(ctx, deps, outcome);
+  await settleGrants(ctx, deps, outcome);
   return finish(ctx, deps, outcome);
 }
 
@@ -166,7 +171,7 @@ async function summarize(
   }
   // The record proves what AWS holds once recordApplied has written it (see record.ts).
   const record = ctx.inSync && ctx.desired ? recordHash(ctx.desired.annotation) : undefined;
-  if (record && outcome.reason === "Applied") {
+  if (record && ctx.recorded === true) {
     if (status.appliedRecordHash !== record) patch.appliedRecordHash = record;
   } else if (ctx.forgetRecord && status.appliedRecordHash !== undefined) {
     patch.appliedRecordHash = null;
@@ -176,6 +181,8 @@ async function summarize(
     patch.livePolicyHash = ctx.liveHash;
   if (ctx.checkedAt) patch.lastDriftCheckTime = rfc3339(ctx.checkedAt);
   Object.assign(patch, liveFieldsPatch(status, liveFields(ctx, deps.defaultRegion)));
+  const counts = grantCounts(ctx);
+  if (counts && canonicalJson(counts) !== canonicalJson(status.grants)) patch.grants = counts;
   if (Object.keys(patch).length === 0) return;
   // Merge patch replaces lists whole, so conditions always travel complete.
   if (patch.observedGeneration !== undefined && patch.conditions === undefined)

@@ -16,6 +16,7 @@ import { reconcile, type ReconcileDeps, type ReconcileResult } from "./reconcile
 import { Reporter } from "./report.ts";
 import { DEFAULT_BATCH_INTERVAL_MS, type DriftSweeper, type SweptAnswer } from "./sweep.ts";
 import { wiredSweeper } from "./sweep-wiring.ts";
+import { orphanGrants } from "./grant-settle.ts";
 
 export interface RunnerParts {
   cache: PolicyCache;
@@ -89,6 +90,15 @@ export class ReconcileRunner {
       this.#sweeper.delete(key);
       queue.forget(key);
       this.#report.forget(key);
+      try {
+        await orphanGrants(key, deps);
+      } catch (err) {
+        log.warn(
+          { key, err: String(err) },
+          "could not settle the grants of a missing policy; retrying",
+        );
+        queue.addRateLimited(key);
+      }
       return;
     }
     const c = ControllerMetrics.controllerLabels;

@@ -92,6 +92,11 @@ export class Tenancy {
     return out;
   }
 
+  /** A namespace's labels; undefined until the namespace cache has it. */
+  labels(namespace: string): Labels | undefined {
+    return this.#namespaces.get(namespace);
+  }
+
   /** The bindings that select a namespace, sorted by name. */
   selecting(namespace: string): readonly CompiledBinding[] {
     let found = this.#selected.get(namespace);

@@ -11,7 +11,8 @@ import {
   type KubeConfig,
 } from "@kubernetes/client-node";
 import type { BindingStatus } from "../api/binding.ts";
-import { BINDING_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
+import type { GrantStatus } from "../api/grant.ts";
+import { BINDING_PLURAL, GRANT_PLURAL, GROUP, PLURAL, VERSION } from "../api/names.ts";
 import type { LogDestinationPolicyStatus } from "../api/v1alpha1.ts";
 import type { ObjectRef } from "./keys.ts";
 
@@ -26,6 +27,17 @@ export interface PolicyWriter {
    */
   patchFinalizers(ref: ObjectRef, finalizers: string[], resourceVersion: string): Promise<void>;
   patchStatus(ref: ObjectRef, status: Partial<LogDestinationPolicyStatus>): Promise<void>;
+}
+
+/** Writes to LogDestinationGrant objects: their finalizer and their status, nothing else. */
+export interface GrantWriter {
+  /** A compare-and-swap on resourceVersion, as for policies. */
+  patchGrantFinalizers(
+    ref: ObjectRef,
+    finalizers: string[],
+    resourceVersion: string,
+  ): Promise<void>;
+  patchGrantStatus(ref: ObjectRef, status: Partial<GrantStatus>): Promise<void>;
 }
 
 /** The part of undici's Dispatcher (client-node's connection pool) used here. */
@@ -46,7 +58,7 @@ interface Dispatcher {
  * goes straight to the same authenticated connection pool and the answer, of
  * which nothing is read, is discarded unparsed.
  */
-export class KubePolicyWriter implements PolicyWriter {
+export class KubePolicyWriter implements PolicyWriter, GrantWriter {
   readonly #kc: KubeConfig;
   readonly #fieldManager: string;
 
@@ -59,7 +71,7 @@ export class KubePolicyWriter implements PolicyWriter {
     ref: ObjectRef,
     annotations: Record<string, string | null>,
   ): Promise<void> {
-    await this.#mergePatch(ref, "", { metadata: { annotations } });
+    await this.#mergePatch(PLURAL, ref, "", { metadata: { annotations } });
   }
 
   async patchFinalizers(
@@ -67,20 +79,37 @@ export class KubePolicyWriter implements PolicyWriter {
     finalizers: string[],
     resourceVersion: string,
   ): Promise<void> {
-    await this.#mergePatch(ref, "", { metadata: { finalizers, resourceVersion } });
+    await this.#mergePatch(PLURAL, ref, "", { metadata: { finalizers, resourceVersion } });
   }
 
   async patchStatus(ref: ObjectRef, status: Partial<LogDestinationPolicyStatus>): Promise<void> {
-    await this.#mergePatch(ref, "/status", { status });
+    await this.#mergePatch(PLURAL, ref, "/status", { status });
   }
 
-  async #mergePatch(ref: ObjectRef, subresource: string, body: unknown): Promise<void> {
+  async patchGrantFinalizers(
+    ref: ObjectRef,
+    finalizers: string[],
+    resourceVersion: string,
+  ): Promise<void> {
+    await this.#mergePatch(GRANT_PLURAL, ref, "", { metadata: { finalizers, resourceVersion } });
+  }
+
+  async patchGrantStatus(ref: ObjectRef, status: Partial<GrantStatus>): Promise<void> {
+    await this.#mergePatch(GRANT_PLURAL, ref, "/status", { status });
+  }
+
+  async #mergePatch(
+    plural: string,
+    ref: ObjectRef,
+    subresource: string,
+    body: unknown,
+  ): Promise<void> {
     const server = this.#kc.getCurrentCluster()?.server;
     if (!server) throw new Error("the kubeconfig names no cluster server");
     const base = new URL(server);
     const path =
       `${base.pathname.replace(/\/$/, "")}/apis/${GROUP}/${VERSION}/namespaces/` +
-      `${encodeURIComponent(ref.namespace)}/${PLURAL}/${encodeURIComponent(ref.name)}${subresource}` +
+      `${encodeURIComponent(ref.namespace)}/${plural}/${encodeURIComponent(ref.name)}${subresource}` +
       `?fieldManager=${encodeURIComponent(this.#fieldManager)}`;
     // Asked for each request, as client-node does: tokens and certificates rotate.
     const context = new RequestContext(`${base.origin}${path}`, HttpMethod.PATCH);

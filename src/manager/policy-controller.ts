@@ -111,25 +111,19 @@ export function composePolicyController(
       return watcher.synced && grants.synced && tenancyWatchers.every((w) => w.synced);
     },
   };
-  const controller = new PolicyController(
-    cache,
-    aws,
-    fenced(new KubePolicyWriter(kc, FIELD_MANAGER), mayWrite),
-    events,
-    metrics,
-    log,
-    {
-      concurrency: settings.maxConcurrentReconciles,
-      defaultRegion: settings.awsRegion,
-      defaultDriftIntervalMs: settings.driftDetectionInterval,
-      minDriftIntervalMs: settings.minDriftDetectionInterval,
-      revokeTimeoutMs: settings.revokeTimeout,
-      denyPublicAccessOverride: settings.denyPublicAccessOverride,
-      tenancy,
-      bindingStatus: fenced(new KubeBindingStatusWriter(kc, FIELD_MANAGER), mayWrite),
-      grants: { get: (namespace, name) => grants.get(namespace, name) },
-    },
-  );
+  const writer = fenced(new KubePolicyWriter(kc, FIELD_MANAGER), mayWrite);
+  const controller = new PolicyController(cache, aws, writer, events, metrics, log, {
+    concurrency: settings.maxConcurrentReconciles,
+    defaultRegion: settings.awsRegion,
+    defaultDriftIntervalMs: settings.driftDetectionInterval,
+    minDriftIntervalMs: settings.minDriftDetectionInterval,
+    revokeTimeoutMs: settings.revokeTimeout,
+    denyPublicAccessOverride: settings.denyPublicAccessOverride,
+    tenancy,
+    bindingStatus: fenced(new KubeBindingStatusWriter(kc, FIELD_MANAGER), mayWrite),
+    grants: { get: (namespace, name) => grants.get(namespace, name) },
+    grantWriter: writer,
+  });
 
   controller.onIdle(() => {
     events.wake();
@@ -174,36 +168,40 @@ export function composePolicyController(
   );
   // Bindings and namespace labels are complete before the first object is
   // decided, so no object is refused at start-up for want of its binding.
-  const tenancyWatchers = settings.requireBinding
-    ? [
-        bindingReflector(
-          transport(BINDING_RESOURCE, trimBinding),
-          handlers<LogDestinationPolicyBinding>(
-            "LogDestinationPolicyBinding",
-            (obj) => {
-              controller.upsertBinding(obj);
-            },
-            (obj) => {
-              controller.removeBinding(obj);
-            },
+  // Namespace labels are read always: a policy's spec.grants.from selects by them.
+  const namespaces = namespaceReflector(
+    transport(NAMESPACE_RESOURCE, trimNamespace),
+    handlers<KubernetesObject>(
+      "Namespace",
+      (obj) => {
+        controller.upsertNamespace(obj);
+      },
+      (obj) => {
+        controller.removeNamespace(obj);
+      },
+    ),
+    watchOptions,
+  );
+  const tenancyWatchers = [
+    namespaces,
+    ...(settings.requireBinding
+      ? [
+          bindingReflector(
+            transport(BINDING_RESOURCE, trimBinding),
+            handlers<LogDestinationPolicyBinding>(
+              "LogDestinationPolicyBinding",
+              (obj) => {
+                controller.upsertBinding(obj);
+              },
+              (obj) => {
+                controller.removeBinding(obj);
+              },
+            ),
+            watchOptions,
           ),
-          watchOptions,
-        ),
-        namespaceReflector(
-          transport(NAMESPACE_RESOURCE, trimNamespace),
-          handlers<KubernetesObject>(
-            "Namespace",
-            (obj) => {
-              controller.upsertNamespace(obj);
-            },
-            (obj) => {
-              controller.removeNamespace(obj);
-            },
-          ),
-          watchOptions,
-        ),
-      ]
-    : [];
+        ]
+      : []),
+  ];
 
   return {
     // Grants before policies, so a policy's first reconcile sees every grant that names it.

@@ -76,8 +76,19 @@ export async function recordApplied(
   const desired = required(ctx.desired);
   if (ctx.object.metadata.annotations?.[LAST_APPLIED_ANNOTATION] !== desired.annotation) {
     await deps.writer.patchAnnotations(ctx.ref, { [LAST_APPLIED_ANNOTATION]: desired.annotation });
+    // AWS holds this document (written or proven): what went in for each grant may have changed without a put.
+    const uid = ctx.object.metadata.uid;
+    if (uid) deps.memory.set(uid, { generation: ctx.generation, annotation: desired.annotation });
   }
+  ctx.recorded = true;
   const applied = `Policy ${desired.hash} is applied to ${whereText(desired)}`;
+  const refused = ctx.ownerRefused;
+  if (refused) {
+    return {
+      reason: "PolicySizeExceeded",
+      message: `spec.accessPolicy: the new statements need ${String(refused.neededBytes)} more bytes, but the merged policy has ${String(refused.leftBytes)} bytes left after the grants it holds; the statements applied before stay in AWS. ${applied}`,
+    };
+  }
   return {
     reason: "Applied",
     message: ctx.drift ? `${applied}; corrected drift. ${ctx.drift}` : applied,

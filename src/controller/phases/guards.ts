@@ -5,6 +5,7 @@ import { OVERSIZED_POLICY_MARK } from "../../api/v1alpha1.ts";
 import { MAX_POLICY_BYTES } from "../../util/limits.ts";
 import { keyOf } from "../../kube/keys.ts";
 import { describePublicStatements, findPublicStatements } from "../../policy/index.ts";
+import { statementList } from "../../policy/canonical.ts";
 import { STALLED } from "../conditions.ts";
 import {
   required,
@@ -51,6 +52,8 @@ export function validateSpec(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   // A missing region is named before the policy's issues, as the region is the controller's to default.
   const resolved = checked.ok ? checked.policy : { ok: false as const, issues: checked.issues };
   ctx.desired = desiredState(checked.spec, deps.defaultRegion, ctx.object.metadata.uid, resolved);
+  if (resolved.ok && statementList(resolved.document).length > 0)
+    ctx.ownerDocument = resolved.document;
   return undefined;
 }
 
@@ -86,8 +89,14 @@ export function yieldToOwner(ctx: ReconcileContext, deps: ReconcileDeps): PhaseR
   };
 }
 
-/** An object AWS rejected stays stalled until its generation changes, also across restarts. */
+/**
+ * An object AWS rejected stays stalled until its generation changes, also across
+ * restarts. Not a policy that accepts grants: its document also changes with
+ * its grants, and one grant's rejected principal must not hold the others back
+ * once that grant is fixed or deleted.
+ */
 export function skipWhileStalled(ctx: ReconcileContext): PhaseResult {
+  if (ctx.spec?.grants !== undefined) return undefined;
   const stalled = ctx.object.status?.conditions?.find(
     (c) => c.type === STALLED && c.status === "True",
   );

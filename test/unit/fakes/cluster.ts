@@ -208,8 +208,15 @@ export class StatefulWorld {
   controller: PolicyController;
   #running: Promise<void>;
 
-  constructor(options: Partial<ControllerOptions> = {}) {
+  /** Called with each new controller before it sees any policy (a grant store attaches here). */
+  readonly #onStart: (controller: PolicyController) => void;
+
+  constructor(
+    options: Partial<ControllerOptions> = {},
+    onStart: (controller: PolicyController) => void = () => undefined,
+  ) {
     this.#options = options;
+    this.#onStart = onStart;
     [this.controller, this.#running] = this.#start();
   }
 
@@ -234,6 +241,7 @@ export class StatefulWorld {
       },
     );
     this.cluster.watcher = controller;
+    this.#onStart(controller);
     for (const object of this.cluster.objects.values()) controller.upsert(object);
     return [controller, controller.run()];
   }

@@ -1,5 +1,7 @@
 // LogDestinationPolicy objects, the reconcile context and deps built around
 // the fakes, so a test states only what its case is about.
+import { NO_GRANT_WRITER } from "../../../src/controller/grant-wiring.ts";
+import { NO_GRANT_METRICS } from "../../../src/controller/grant-pass.ts";
 import { API_VERSION, LAST_APPLIED_ANNOTATION } from "../../../src/api/names.ts";
 import { specSchema, type LogDestinationPolicy } from "../../../src/api/v1alpha1.ts";
 import type { ReconcileContext, ReconcileDeps } from "../../../src/controller/context.ts";
@@ -112,6 +114,10 @@ export function phaseWorld(
       destinationId(region, name, roleArn, OWN_ACCOUNT.accountId),
     evidence: new DestinationEvidence(),
     grantsOf: () => [],
+    grantWriter: NO_GRANT_WRITER,
+    namespaceLabels: () => undefined,
+    grantDecision: () => ({ permitted: true, binding: "" }),
+    grantMetrics: NO_GRANT_METRICS,
     now: () => new Date(clock.now()),
     ...overrides,
   };

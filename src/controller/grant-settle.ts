@@ -1,0 +1,132 @@
+// After a policy's reconcile: each grant that names it gets its status (only
+// when it changes) and keeps or loses its finalizer. The finalizer goes once
+// nothing of the grant can be in AWS through this policy: a put (or a proven
+// record) without it has landed, or the policy writes nothing for grants at all
+// (refused, yielding to another owner, observing) or is gone.
+import type { GrantStatus, LogDestinationGrant } from "../api/grant.ts";
+import { GRANT_FINALIZER } from "../api/names.ts";
+import { refOf } from "../kube/keys.ts";
+import { canonicalJson } from "../policy/canonical.ts";
+import { grantKey } from "../policy/merge.ts";
+import { conditionsFor, sameConditions } from "./conditions.ts";
+import type { ReconcileContext, ReconcileDeps } from "./context.ts";
+import { grantView, policyText, type GrantView } from "./grant-status.ts";
+import type { Outcome, Reason } from "./outcomes.ts";
+
+/** Outcomes after which the policy writes nothing for its grants. */
+const WRITES_NOTHING_FOR_GRANTS: ReadonlySet<Reason> = new Set<Reason>([
+  "NotPermitted",
+  "InvalidSpec",
+  "UnsafePolicy",
+  "RoleNotAllowed",
+  "Conflict",
+  "InSync",
+  "OutOfSync",
+]);
+
+const keyOfGrant = (grant: LogDestinationGrant) =>
+  grantKey({ namespace: grant.metadata.namespace ?? "", name: grant.metadata.name });
+
+export async function settleGrants(
+  ctx: ReconcileContext,
+  deps: ReconcileDeps,
+  outcome: Outcome,
+): Promise<void> {
+  const policyKey = `${ctx.ref.namespace}/${ctx.ref.name}`;
+  const accepts = ctx.spec?.grants !== undefined;
+  deps.grantMetrics.sharedBytes(
+    policyKey,
+    accepts && ctx.recorded && ctx.desired ? Buffer.byteLength(ctx.desired.canonical) : undefined,
+  );
+  const releaseAll = WRITES_NOTHING_FOR_GRANTS.has(outcome.reason);
+  for (const grant of deps.grantsOf(policyKey)) {
+    const key = keyOfGrant(grant);
+    const view = grantView(grant, key, ctx, deps, outcome);
+    if (view) await writeStatus(grant, view, deps);
+    deps.grantMetrics.reason(key, view?.reason);
+    const released = ctx.recorded === true && ctx.grants?.next.has(key) !== true;
+    if (releaseAll || released) await releaseFinalizer(grant, deps);
+  }
+}
+
+/** The policy a grant names does not exist (any more): nothing of the grant can be written. */
+export async function orphanGrants(policyKey: string, deps: ReconcileDeps): Promise<void> {
+  deps.grantMetrics.sharedBytes(policyKey, undefined);
+  const ref = refOf(policyKey);
+  for (const grant of deps.grantsOf(policyKey)) {
+    const key = keyOfGrant(grant);
+    if (!grant.metadata.deletionTimestamp) {
+      await writeStatus(
+        grant,
+        {
+          reason: "PolicyNotFound",
+          message: `spec.policyRef: ${policyText(ref)} does not exist; the grant is applied once it does and accepts it`,
+        },
+        deps,
+      );
+    }
+    deps.grantMetrics.reason(key, grant.metadata.deletionTimestamp ? undefined : "PolicyNotFound");
+    await releaseFinalizer(grant, deps);
+  }
+}
+
+async function releaseFinalizer(grant: LogDestinationGrant, deps: ReconcileDeps): Promise<void> {
+  const finalizers = grant.metadata.finalizers ?? [];
+  if (!finalizers.includes(GRANT_FINALIZER)) return;
+  await tolerateGone(
+    deps.grantWriter.patchGrantFinalizers(
+      refOf(keyOfGrant(grant)),
+      finalizers.filter((f) => f !== GRANT_FINALIZER),
+      grant.metadata.resourceVersion ?? "",
+    ),
+  );
+}
+
+async function writeStatus(
+  grant: LogDestinationGrant,
+  view: GrantView,
+  deps: ReconcileDeps,
+): Promise<void> {
+  const status = grant.status ?? {};
+  const generation = grant.metadata.generation ?? 0;
+  const conditions = conditionsFor(
+    status.conditions ?? [],
+    { reason: view.reason, message: view.message },
+    generation,
+    deps.now(),
+  );
+  const patch: Record<string, unknown> = {};
+  if (!sameConditions(status.conditions, conditions)) patch.conditions = conditions;
+  if (status.observedGeneration !== generation) patch.observedGeneration = generation;
+  const fields: (keyof GrantView & keyof GrantStatus)[] = [
+    "destinationArn",
+    "policyHash",
+    "bytes",
+    "applied",
+  ];
+  for (const field of fields) {
+    const next = view[field];
+    if (next === undefined) continue;
+    if (canonicalJson(status[field]) !== canonicalJson(next)) patch[field] = next;
+  }
+  if (Object.keys(patch).length === 0) return;
+  if (patch.observedGeneration !== undefined && patch.conditions === undefined)
+    patch.conditions = conditions;
+  // Merge patch merges objects: `applied` travels whole, so a principal that left does not linger.
+  if (patch.applied !== undefined) patch.applied = { ...nulls(status.applied), ...view.applied };
+  await tolerateGone(deps.grantWriter.patchGrantStatus(refOf(keyOfGrant(grant)), patch));
+}
+
+function nulls(applied: GrantStatus["applied"]): Record<string, null> {
+  return Object.fromEntries(Object.keys(applied ?? {}).map((k) => [k, null]));
+}
+
+/** A grant deleted since the cache last saw it needs nothing more. */
+async function tolerateGone(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 404) return;
+    throw error;
+  }
+}
