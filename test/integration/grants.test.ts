@@ -4,6 +4,7 @@
 // checked at the fault proxy (what was put) and in the emulator (what AWS holds).
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { isDeepStrictEqual } from "node:util";
 import { GRANT_FINALIZER } from "../../src/api/names.ts";
 import { mergeGrants, principalBytes, type GrantContribution } from "../../src/policy/merge.ts";
 import type { PolicyDocument } from "../../src/policy/types.ts";
@@ -118,7 +119,7 @@ describe("shared destinations: grants merged into one policy", () => {
       `${name} status.grants ${JSON.stringify(expected)}`,
       async () => {
         last = (await owner.get(name)).status?.grants;
-        return JSON.stringify(last) === JSON.stringify(expected);
+        return isDeepStrictEqual(last, expected);
       },
       20_000,
       () => JSON.stringify(last),
