@@ -1,7 +1,13 @@
 // Helpers for integration tests that work with LogDestinationGrant objects: the
 // objects themselves, waiting for their reasons, counting the writes made to
 // them, and reading the merged policy AWS holds.
-import { CustomObjectsApi, Watch, type KubeConfig } from "@kubernetes/client-node";
+import {
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+  type KubeConfig,
+} from "@kubernetes/client-node";
 import { API_VERSION, GRANT_KIND, GRANT_PLURAL, GROUP, VERSION } from "../../src/api/names.ts";
 import type { LogDestinationGrant } from "../../src/api/grant.ts";
 import type { PolicyStatement } from "../../src/policy/types.ts";
@@ -53,6 +59,34 @@ export class Grants {
       namespace: this.namespace,
       name,
     })) as LogDestinationGrant;
+  }
+
+  /** Replaces the grant's principals (a JSON merge patch; a list is replaced whole). */
+  async patchPrincipals(
+    name: string,
+    principals: GrantPrincipalsSpec,
+  ): Promise<LogDestinationGrant> {
+    return (await this.api.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: GRANT_PLURAL,
+        namespace: this.namespace,
+        name,
+        body: { spec: { principals } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    )) as LogDestinationGrant;
+  }
+
+  async list(): Promise<LogDestinationGrant[]> {
+    const list = (await this.api.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace: this.namespace,
+    })) as { items: LogDestinationGrant[] };
+    return list.items;
   }
 
   async delete(name: string): Promise<void> {

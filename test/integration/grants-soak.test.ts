@@ -1,0 +1,186 @@
+// A chaos soak for shared destinations: grants are created, changed and deleted
+// at random across two teams and three destinations, with throttling and
+// unavailability injected into PutDestinationPolicy along the way, and without
+// waiting for the controller between steps. At the end every grant and policy
+// must settle, and AWS must hold exactly the document the merge makes of the
+// grants that are left. The run is reproducible: its seed is printed, and
+// LDPC_SOAK_SEED replays one.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { GRANT_FINALIZER } from "../../src/api/names.ts";
+import { mergeGrants } from "../../src/policy/merge.ts";
+import { ownerlessPolicy, sendablePolicy } from "../../src/policy/ownerless.ts";
+import type { PolicyDocument } from "../../src/policy/types.ts";
+import { createDestination, storedPolicy } from "../support/aws.ts";
+import { accounts, destinationArn, Grants } from "../support/grants.ts";
+import { samplePolicy, TEST_NAMESPACE_LABEL, waitFor } from "../support/policies.ts";
+import { suite, unique } from "../support/setup.ts";
+
+const STEPS = 120;
+const PUT = "PutDestinationPolicy";
+const ACTION = "logs:PutSubscriptionFilter";
+
+/** mulberry32: a small seeded generator, so a failing run can be replayed. */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Living {
+  team: Grants;
+  name: string;
+  policy: string;
+  accounts: string[];
+}
+
+describe("grants chaos soak", () => {
+  const { env, namespaces } = suite(["soak-owner", "soak-team-a", "soak-team-b"], [], {
+    clearsFaults: true,
+  });
+  const [owner, a, b] = namespaces;
+
+  test("grants created, changed and deleted at random while AWS throttles all settle, and AWS holds exactly the merged document", async (t) => {
+    const seed = Number(process.env.LDPC_SOAK_SEED ?? Date.now() % 2 ** 31);
+    t.diagnostic(`seed ${String(seed)} (replay with LDPC_SOAK_SEED=${String(seed)})`);
+    const random = generator(seed);
+    const pick = <T>(list: readonly T[]): T => {
+      const item = list[Math.floor(random() * list.length)];
+      if (item === undefined) throw new Error("pick from an empty list");
+      return item;
+    };
+    const teams = [
+      new Grants(env.kubeConfig, a.namespace),
+      new Grants(env.kubeConfig, b.namespace),
+    ];
+    const pool = accounts(810_000_000_000, 30);
+    const someAccounts = () => {
+      const count = 1 + Math.floor(random() * 4);
+      return [...new Set(Array.from({ length: count }, () => pick(pool)))];
+    };
+
+    // Three destinations: two made of grants alone, one with the owner's own statement too.
+    const policies = [unique("soak-x"), unique("soak-y"), unique("soak-z")];
+    const ownerDocuments = new Map<string, PolicyDocument>();
+    for (const [i, name] of policies.entries()) {
+      await createDestination(env, name);
+      const own = i === 2 ? (samplePolicy(name) as PolicyDocument) : undefined;
+      if (own) ownerDocuments.set(name, own);
+      await owner.create(name, {
+        destinationName: name,
+        grants: {
+          from: { namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } } },
+        },
+        ...(own ? { accessPolicy: own } : {}),
+      });
+    }
+
+    const living = new Map<string, Living>();
+    const deleted: { team: Grants; name: string }[] = [];
+    const counts = { created: 0, changed: 0, deleted: 0, faults: 0, refusedCreates: 0 };
+    let serial = 0;
+    for (let step = 0; step < STEPS; step++) {
+      const roll = random();
+      if (roll < 0.5 || living.size === 0) {
+        const team = pick(teams);
+        // Now and then a name just deleted comes back while its removal may still be under way.
+        const reused = deleted.find((d) => d.team === team && random() < 0.3);
+        const name = reused?.name ?? `g${String(++serial)}`;
+        const policy = pick(policies);
+        const list = someAccounts();
+        try {
+          await team.create(name, { namespace: owner.namespace, name: policy }, { accounts: list });
+          living.set(`${team.namespace}/${name}`, { team, name, policy, accounts: list });
+          counts.created++;
+        } catch (error) {
+          // The old object still holds its finalizer: AlreadyExists, as for any user.
+          if ((error as { code?: number }).code !== 409) throw error;
+          counts.refusedCreates++;
+        }
+      } else if (roll < 0.7) {
+        const grant = pick([...living.values()]);
+        grant.accounts = someAccounts();
+        await grant.team.patchPrincipals(grant.name, { accounts: grant.accounts });
+        counts.changed++;
+      } else if (roll < 0.9) {
+        const grant = pick([...living.values()]);
+        await grant.team.delete(grant.name);
+        living.delete(`${grant.team.namespace}/${grant.name}`);
+        deleted.push({ team: grant.team, name: grant.name });
+        counts.deleted++;
+      } else {
+        await env.proxy.inject({
+          operation: PUT,
+          fault: {
+            kind: "error",
+            name: random() < 0.5 ? "ThrottlingException" : "ServiceUnavailableException",
+          },
+          count: 1 + Math.floor(random() * 4),
+          destination: pick(policies),
+        });
+        counts.faults++;
+      }
+    }
+    t.diagnostic(JSON.stringify(counts));
+    await env.proxy.clearFaults();
+
+    // Every deleted grant goes, unless a grant of the same name was created again.
+    for (const { team, name } of deleted) {
+      if (living.has(`${team.namespace}/${name}`)) continue;
+      await team.waitUntilGone(name, 120_000);
+    }
+    for (const grant of living.values()) {
+      const settled = await grant.team.waitForReason(grant.name, "Applied", 120_000);
+      assert.deepEqual(
+        [...(settled.status?.applied?.accounts ?? [])].sort(),
+        [...grant.accounts].sort(),
+        `${grant.name}: status.applied names what its spec asks for`,
+      );
+      assert.ok(
+        settled.metadata.finalizers?.includes(GRANT_FINALIZER),
+        `${grant.name} holds its finalizer`,
+      );
+    }
+    for (const name of policies) {
+      const mine = [...living.values()].filter((g) => g.policy === name);
+      await owner.waitForReason(name, "Applied", 60_000);
+      await waitFor(
+        `${name} counts its ${String(mine.length)} grants`,
+        async () => {
+          const counted = (await owner.get(name)).status?.grants;
+          return (
+            counted?.accepted === mine.length && counted.waiting === 0 && counted.refused === 0
+          );
+        },
+        30_000,
+      );
+      const result = mergeGrants({
+        resource: destinationArn(env, name),
+        actions: [ACTION],
+        owner: ownerDocuments.get(name),
+        grants: mine.map((g, i) => ({
+          namespace: g.team.namespace,
+          name: g.name,
+          createdAt: i,
+          desired: { accounts: g.accounts, organizationIds: [], organizationPaths: [] },
+        })),
+        forceUpdate: false,
+      });
+      const expected =
+        (Array.isArray(result.document.Statement) ? result.document.Statement.length : 1) > 0
+          ? result.canonical
+          : sendablePolicy(ownerlessPolicy()).canonical;
+      await waitFor(
+        `AWS holds exactly the merged document of ${name}`,
+        async () => (await storedPolicy(env, name)) === expected,
+        30_000,
+        () => `expected ${expected}`,
+      );
+    }
+  });
+});
