@@ -89,7 +89,8 @@ describe("grants chaos soak", () => {
       if (roll < 0.5 || living.size === 0) {
         const team = pick(teams);
         // Now and then a name just deleted comes back while its removal may still be under way.
-        const reused = deleted.find((d) => d.team === team && random() < 0.3);
+        const gone = deleted.filter((d) => d.team === team);
+        const reused = gone.length > 0 && random() < 0.2 ? pick(gone) : undefined;
         const name = reused?.name ?? `g${String(++serial)}`;
         const policy = pick(policies);
         const list = someAccounts();
