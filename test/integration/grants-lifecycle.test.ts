@@ -6,10 +6,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { describe, test } from "node:test";
 import { promisify } from "node:util";
-import { GRANT_FINALIZER } from "../../src/api/names.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { GRANT_FINALIZER, GRANT_PLURAL, GROUP, VERSION } from "../../src/api/names.ts";
+import { DENY_ALL_POLICY } from "../../src/controller/phases/deletion.ts";
 import { mergeGrants } from "../../src/policy/merge.ts";
 import { callsFor, createDestination, putPolicyDirectly, storedPolicy } from "../support/aws.ts";
-import { destinationArn, grantedAccounts, Grants } from "../support/grants.ts";
+import { accounts, destinationArn, grantedAccounts, Grants } from "../support/grants.ts";
 import { samplePolicy, TEST_NAMESPACE_LABEL, waitFor } from "../support/policies.ts";
 import { DRIFT_EVERY_2S, suite, unique } from "../support/setup.ts";
 
@@ -18,9 +21,13 @@ const ACTION = "logs:PutSubscriptionFilter";
 const run = promisify(execFile);
 
 describe("grants over their lifetime", () => {
-  const { env, namespaces } = suite(["grants-life-owner", "grants-life-team"], DRIFT_EVERY_2S, {
-    clearsFaults: true,
-  });
+  const { env, namespaces, controller, startAgain } = suite(
+    ["grants-life-owner", "grants-life-team"],
+    DRIFT_EVERY_2S,
+    {
+      clearsFaults: true,
+    },
+  );
   const [owner, teamNamespace] = namespaces;
   let cachedTeam: Grants | undefined;
   const team = (): Grants => (cachedTeam ??= new Grants(env.kubeConfig, teamNamespace.namespace));
@@ -190,6 +197,99 @@ describe("grants over their lifetime", () => {
         t.diagnostic(`${grant}: ${String(writes)} writes to reach Ready`);
         assert.ok(writes <= 2, `${grant} took ${String(writes)} writes to reach Ready`);
       }
+    } finally {
+      watch.stop();
+    }
+  });
+
+  test("a grant moved to another policy leaves the first policy's document and joins the second's", async () => {
+    const first = unique("move-from");
+    const second = unique("move-to");
+    await sharedPolicy(first);
+    await sharedPolicy(second);
+    await team().create(first, ref(first), { accounts: ["444455556666"] });
+    await team().waitForReason(first, "Applied");
+    assert.deepEqual(await grantedAccounts(env, first), ["444455556666"]);
+
+    await team().api.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: GRANT_PLURAL,
+        namespace: teamNamespace.namespace,
+        name: first,
+        body: { spec: { policyRef: ref(second) } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    const moved = await team().waitForReason(first, "Applied");
+    assert.equal(moved.status?.destinationArn, destinationArn(env, second));
+    assert.deepEqual(await grantedAccounts(env, second), ["444455556666"]);
+    await waitFor(
+      "the account leaves the first policy",
+      async () => (await grantedAccounts(env, first)).length === 0,
+    );
+    await team().delete(first);
+    await team().waitUntilGone(first);
+    assert.deepEqual(await grantedAccounts(env, second), []);
+  });
+
+  test("a waiting grant holds no finalizer and is deleted without a put", async () => {
+    const name = unique("waiting-deleted");
+    await sharedPolicy(name);
+    await team().create(`${name}-big`, ref(name), { accounts: accounts(100_000_000_000, 310) });
+    await team().waitForReason(`${name}-big`, "Applied");
+    await team().create(name, ref(name), { accounts: accounts(200_000_000_000, 20) });
+    const waiting = await team().waitForReason(name, "PolicySizeExceeded");
+    assert.ok(!(waiting.metadata.finalizers ?? []).includes(GRANT_FINALIZER), "no finalizer");
+    const before = await puts(name);
+    await team().delete(name);
+    await team().waitUntilGone(name);
+    assert.equal(await puts(name), before, "nothing to remove from AWS");
+  });
+
+  test("a policy deleted with deletionPolicy Revoke denies everyone in AWS and its grants report PolicyNotFound without a finalizer", async () => {
+    const name = unique("revoked");
+    await sharedPolicy(name, { deletionPolicy: "Revoke" });
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().waitForReason(name, "Applied");
+    await owner.delete(name);
+    await owner.waitUntilGone(name);
+    await team().waitForReason(name, "PolicyNotFound");
+    await waitFor(
+      "the grant's finalizer goes",
+      async () => !((await team().get(name)).metadata.finalizers ?? []).includes(GRANT_FINALIZER),
+    );
+    assert.equal(await storedPolicy(env, name), DENY_ALL_POLICY);
+  });
+
+  test("a controller restart puts nothing and writes no grant", async () => {
+    const name = unique("restart");
+    await sharedPolicy(name);
+    for (const suffix of ["a", "b"]) {
+      await team().create(`${name}-${suffix}`, ref(name), {
+        accounts: [`44445555666${suffix === "a" ? "1" : "2"}`],
+      });
+      await team().waitForReason(`${name}-${suffix}`, "Applied");
+    }
+    await controller.stop();
+    const before = (await env.proxy.calls(PUT)).length;
+    const watch = await team().watchWrites();
+    try {
+      await startAgain();
+      const applied = (await owner.list()).filter(
+        (p) => owner.condition(p, "Ready")?.reason === "Applied",
+      ).length;
+      await waitFor(
+        "every applied policy verified",
+        async () =>
+          (await controller.metric("log_destination_policy_apply_skipped_total")) >= applied,
+      );
+      await team().waitForReason(`${name}-a`, "Applied");
+      // Nothing announces that no write follows; give a stray one a moment to show.
+      await sleep(1000);
+      assert.equal((await env.proxy.calls(PUT)).length - before, 0, "no put after the restart");
+      assert.equal(watch.total(), 0, "no grant written after the restart");
     } finally {
       watch.stop();
     }

@@ -144,6 +144,8 @@ export class Grants {
    */
   async watchWrites(): Promise<{
     untilReady: (name: string) => number | undefined;
+    /** Writes to any grant of the namespace so far. */
+    total: () => number;
     stop: () => void;
   }> {
     const writes = new Map<string, LogDestinationGrant[]>();
@@ -163,6 +165,7 @@ export class Grants {
         const index = seen.findIndex((obj) => this.condition(obj, "Ready")?.status === "True");
         return index < 0 ? undefined : index + 1;
       },
+      total: () => [...writes.values()].reduce((sum, seen) => sum + seen.length, 0),
       stop: () => {
         abort.abort();
       },
