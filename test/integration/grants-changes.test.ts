@@ -270,4 +270,50 @@ describe("grants when something else changes", () => {
     assert.equal((await puts(name)) - before, 1, "one put, for the small grant only");
     assert.notEqual(await storedPolicy(env, name), stored);
   });
+
+  test("a grant on a suspended policy reports Suspended, and when deleted keeps its finalizer until the policy resumes and the removal lands", async () => {
+    const name = unique("suspended");
+    await sharedPolicy(name);
+    await ns("team").create(name, ref(name), { accounts: ["444455556666"] });
+    await ns("team").waitForReason(name, "Applied");
+    await owner.patchSpec(name, { suspend: true });
+    await owner.waitForReason(name, "Suspended");
+    await ns("team").waitForReason(name, "Suspended");
+    const before = await puts(name);
+
+    await ns("team").delete(name);
+    await waitFor("the deletion is seen", async () => {
+      const grant = await ns("team").get(name);
+      return grant.metadata.deletionTimestamp !== undefined;
+    });
+    // The policy is suspended: nothing may be put, so nothing releases the finalizer.
+    await owner.patchSpec(name, { suspend: true, driftPolicy: "Correct" });
+    await owner.waitForReason(name, "Suspended");
+    assert.ok(await ns("team").exists(name), "the grant waits for its removal");
+    assert.ok(await hasFinalizer(ns("team"), name));
+    assert.equal(await puts(name), before, "a suspended policy puts nothing");
+    assert.deepEqual(await grantedAccounts(env, name), ["444455556666"]);
+
+    await owner.patchSpec(name, { suspend: false });
+    await ns("team").waitUntilGone(name);
+    assert.deepEqual(await grantedAccounts(env, name), []);
+  });
+
+  test("a grant on a policy that lost its destination to an older policy reports Conflict and adds nothing", async () => {
+    const name = unique("conflict");
+    await sharedPolicy(name);
+    await ns("team").create(name, ref(name), { accounts: ["444455556666"] });
+    await ns("team").waitForReason(name, "Applied");
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // creationTimestamp has one-second resolution
+    const late = `${name}-late`;
+    await owner.create(late, { destinationName: name, grants: grantsFrom });
+    await owner.waitForReason(late, "Conflict");
+    const stored = await storedPolicy(env, name);
+    await ns("team").create(late, ref(late), { accounts: ["777788889999"] });
+    const grant = await ns("team").waitForReason(late, "Conflict");
+    assert.ok(!(grant.metadata.finalizers ?? []).includes(GRANT_FINALIZER), "no finalizer");
+    assert.equal(await storedPolicy(env, name), stored, "nothing of it reaches AWS");
+    await ns("team").delete(late);
+    await ns("team").waitUntilGone(late);
+  });
 });
