@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { GRANT_FINALIZER, GRANT_PLURAL, GROUP, VERSION } from "../../src/api/names.ts";
+import {
+  GRANT_FINALIZER,
+  GRANT_PLURAL,
+  GROUP,
+  LAST_APPLIED_ANNOTATION,
+  PLURAL,
+  VERSION,
+} from "../../src/api/names.ts";
 import { mergeGrants, type GrantContribution } from "../../src/policy/merge.ts";
 import { callsFor, createDestination, storedPolicy } from "../support/aws.ts";
 import { newNamespace } from "../support/env.ts";
@@ -315,5 +322,47 @@ describe("grants when something else changes", () => {
     assert.equal(await storedPolicy(env, name), stored, "nothing of it reaches AWS");
     await ns("team").delete(late);
     await ns("team").waitUntilGone(late);
+  });
+
+  test("a forged last-applied record claiming a waiting grant is in AWS is not believed", async () => {
+    const name = unique("forged-record");
+    const big = accounts(100_000_000_000, 300);
+    const late = accounts(400_000_000_000, 30);
+    assert.ok(!fits(name, [big, late]));
+    await sharedPolicy(name);
+    await ns("team").create(`${name}-big`, ref(name), { accounts: big });
+    await ns("team").waitForReason(`${name}-big`, "Applied");
+    const waiting = await ns("team").create(name, ref(name), { accounts: late });
+    await ns("team").waitForReason(name, "PolicySizeExceeded");
+    const stored = await storedPolicy(env, name);
+
+    const policy = await owner.get(name);
+    const record = JSON.parse(policy.metadata.annotations?.[LAST_APPLIED_ANNOTATION] ?? "{}") as {
+      grants?: Record<string, unknown>;
+    };
+    record.grants = {
+      ...record.grants,
+      [`${ns("team").namespace}/${name}`]: { uid: waiting.metadata.uid, accounts: late },
+    };
+    await owner.api.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: owner.namespace,
+        name,
+        body: { metadata: { annotations: { [LAST_APPLIED_ANNOTATION]: JSON.stringify(record) } } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    // Another grant makes the policy rebuild on top of whatever record it believes.
+    await ns("team").create(`${name}-small`, ref(name), { accounts: ["121212121212"] });
+    await ns("team").waitForReason(`${name}-small`, "Applied");
+    const still = await ns("team").waitForReason(name, "PolicySizeExceeded");
+    assert.deepEqual(still.status?.applied?.accounts ?? [], [], "nothing claimed as applied");
+    const held = await grantedAccounts(env, name);
+    assert.ok(!held.some((a) => late.includes(a)), "the forged accounts are not in AWS");
+    assert.deepEqual(held, [...big, "121212121212"].sort(), "the applied grant stays");
+    assert.notEqual(await storedPolicy(env, name), stored);
   });
 });
