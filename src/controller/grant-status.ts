@@ -59,12 +59,16 @@ export function grantView(
       ...common,
     };
   }
-  return { ...waitingView(verdict, ctx), ...common };
+  const holders = [...(pass.merge?.verdicts.values() ?? [])].filter(
+    (v) => v.state === "Admitted" || !isEmpty(v.kept),
+  ).length;
+  return { ...waitingView(verdict, ctx, holders), ...common };
 }
 
 function waitingView(
   verdict: Extract<GrantVerdict, { state: "Waiting" }>,
   ctx: ReconcileContext,
+  holders: number,
 ): Pick<GrantView, "reason" | "message"> {
   const kept = isEmpty(verdict.kept)
     ? "nothing of it is in AWS"
@@ -72,7 +76,7 @@ function waitingView(
   if (verdict.reason === "PolicySizeExceeded") {
     return {
       reason: "PolicySizeExceeded",
-      message: `spec.principals: needs ${String(verdict.neededBytes)} more bytes, but the merged policy of ${policyText(ctx.ref)} has ${String(verdict.leftBytes)} of ${String(MAX_POLICY_BYTES)} bytes left; ${kept}. It is admitted when room frees up (oldest grants first); organizationIds or organizationPaths take far less room than accounts`,
+      message: `spec.principals: needs ${String(verdict.neededBytes)} more bytes, but the merged policy of ${policyText(ctx.ref)} has ${String(verdict.leftBytes)} of ${String(MAX_POLICY_BYTES)} bytes left (the owner's statements and ${String(holders)} grant${holders === 1 ? "" : "s"} hold the rest); ${kept}. It is admitted when room frees up (oldest grants first); organizationIds or organizationPaths take far less room than accounts`,
     };
   }
   return {
