@@ -48,7 +48,11 @@ describe("shared destinations: grants merged into one policy", () => {
     if (!grants) throw new Error(`namespace ${key} is used before the suite's before hook ran`);
     return grants;
   };
-  const { env, policies: owner } = suite(["grants-owner"], [], {
+  const {
+    env,
+    policies: owner,
+    controller,
+  } = suite(["grants-owner"], [], {
     alsoWatch: async (env) => {
       await applyBinding(env.kubeConfig, NARROW_BINDING, {
         namespaceSelector: { matchLabels: { [NARROW]: run } },
@@ -342,5 +346,100 @@ describe("shared destinations: grants merged into one policy", () => {
     assert.deepEqual(orgs?.Condition, { StringEquals: { "aws:PrincipalOrgID": [org] } });
     assert.equal(orgs.Resource, destinationArn(env, name));
     assert.deepEqual(await grantedAccounts(env, name), ["444455556666"]);
+  });
+
+  test("when room frees up, waiting grants are admitted oldest first", async () => {
+    const name = unique("in-order");
+    const big = accounts(100_000_000_000, 290);
+    const blocker = accounts(200_000_000_000, 20);
+    const older = accounts(300_000_000_000, 22);
+    const newer = accounts(400_000_000_000, 22);
+    assert.ok(merged(name, [big, blocker]).bytes <= 5120);
+    assert.ok(merged(name, [big, older]).bytes <= 5120);
+    assert.ok(merged(name, [big, older, newer]).verdicts.get("ns/g2")?.state === "Waiting");
+    await sharedPolicy(name);
+    await team("a").create(`${name}-big`, ref(name), { accounts: big });
+    await team("a").create(`${name}-blocker`, ref(name), { accounts: blocker });
+    await team("a").waitForReason(`${name}-big`, "Applied");
+    await team("a").waitForReason(`${name}-blocker`, "Applied");
+    // Created in this order, a second apart: team b's newer grant would come first by namespace name alone.
+    await team("b").create(`${name}-older`, ref(name), { accounts: older });
+    await team("b").waitForReason(`${name}-older`, "PolicySizeExceeded");
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // creationTimestamp has one-second resolution
+    await team("a").create(`${name}-newer`, ref(name), { accounts: newer });
+    await team("a").waitForReason(`${name}-newer`, "PolicySizeExceeded");
+
+    await team("a").delete(`${name}-blocker`);
+    await team("b").waitForReason(`${name}-older`, "Applied");
+    await team("a").waitForReason(`${name}-newer`, "PolicySizeExceeded");
+    assert.deepEqual(await grantedAccounts(env, name), [...big, ...older].sort());
+  });
+
+  test("a grant created before its policy is PolicyNotFound and is applied once the policy appears", async () => {
+    const name = unique("grant-first");
+    await createDestination(env, name);
+    await team("a").create(name, ref(name), { accounts: ["444455556666"] });
+    await team("a").waitForReason(name, "PolicyNotFound");
+    await owner.create(name, { destinationName: name, grants: grantsFrom });
+    await team("a").waitForReason(name, "Applied");
+    await owner.waitForReason(name, "Applied");
+    assert.deepEqual(await grantedAccounts(env, name), ["444455556666"]);
+    assert.equal(await puts(name), 1, "one put, with the grant in it");
+  });
+
+  test("organization paths and both actions are merged into their own statement on the destination", async () => {
+    const name = unique("paths");
+    const path = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/";
+    await sharedPolicy(name, {
+      grants: { ...grantsFrom, actions: ["logs:PutSubscriptionFilter", "logs:PutAccountPolicy"] },
+    });
+    await team("a").create(name, ref(name), { organizationPaths: [path] });
+    await team("a").waitForReason(name, "Applied");
+    const statement = (await liveStatements(env, name)).find(
+      (s) => s.Sid === "GrantedOrganizationPaths",
+    );
+    assert.deepEqual(statement?.Condition, {
+      "ForAnyValue:StringLike": { "aws:PrincipalOrgPaths": [path] },
+    });
+    assert.deepEqual(statement.Action, ["logs:PutAccountPolicy", "logs:PutSubscriptionFilter"]);
+    assert.equal(statement.Resource, destinationArn(env, name));
+  });
+
+  test("a grant whose policyRef leaves out the namespace names a policy in its own namespace", async () => {
+    const name = unique("same-namespace");
+    await createDestination(env, name);
+    const own = new Policies(env.kubeConfig, team("a").namespace);
+    await own.create(name, { destinationName: name, grants: grantsFrom });
+    await team("a").create(name, { name } as { namespace: string; name: string }, {
+      accounts: ["444455556666"],
+    });
+    await team("a").waitForReason(name, "Applied");
+    assert.deepEqual(await grantedAccounts(env, name), ["444455556666"]);
+  });
+
+  test("the metrics show grants by reason and the bytes each shared policy uses", async () => {
+    const name = unique("metrics");
+    await sharedPolicy(name);
+    await team("a").create(name, ref(name), { accounts: ["444455556666"] });
+    await team("outsider").create(name, ref(name), { accounts: ["777788889999"] });
+    await team("a").waitForReason(name, "Applied");
+    await team("outsider").waitForReason(name, "NotAccepted");
+    await grantCounts(name, { accepted: 1, waiting: 0, refused: 1 });
+    const policy = await owner.get(name);
+    const bytes = policy.status?.policySizeBytes ?? 0;
+    assert.equal(bytes, Buffer.byteLength((await storedPolicy(env, name)) ?? "", "utf8"));
+    await waitFor("the bytes metric", async () => {
+      const seen = await controller.metric("log_destination_policy_shared_policy_bytes", {
+        namespace: owner.namespace,
+        name,
+      });
+      return seen === bytes;
+    });
+    assert.ok(
+      (await controller.metric("log_destination_policy_grants", { reason: "Applied" })) >= 1,
+    );
+    assert.ok(
+      (await controller.metric("log_destination_policy_grants", { reason: "NotAccepted" })) >= 1,
+    );
   });
 });
