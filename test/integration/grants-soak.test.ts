@@ -1,6 +1,7 @@
 // A chaos soak for shared destinations: grants are created, changed and deleted
-// at random across two teams and three destinations, with throttling and
-// unavailability injected into PutDestinationPolicy along the way, and without
+// at random across two teams and three destinations, with throttling,
+// unavailability, dropped connections and latency injected into
+// PutDestinationPolicy along the way and a controller restart halfway, and without
 // waiting for the controller between steps. At the end every grant and policy
 // must settle, and AWS must hold exactly the document the merge makes of the
 // grants that are left. The run is reproducible: its seed is printed, and
@@ -40,12 +41,16 @@ interface Living {
 }
 
 describe("grants chaos soak", () => {
-  const { env, namespaces } = suite(["soak-owner", "soak-team-a", "soak-team-b"], [], {
-    clearsFaults: true,
-  });
+  const { env, namespaces, controller, startAgain } = suite(
+    ["soak-owner", "soak-team-a", "soak-team-b"],
+    [],
+    {
+      clearsFaults: true,
+    },
+  );
   const [owner, a, b] = namespaces;
 
-  test("grants created, changed and deleted at random while AWS throttles all settle, and AWS holds exactly the merged document", async (t) => {
+  test("grants created, changed and deleted at random while AWS fails and the controller restarts all settle, and AWS holds exactly the merged document", async (t) => {
     const seed = Number(process.env.LDPC_SOAK_SEED ?? Date.now() % 2 ** 31);
     t.diagnostic(`seed ${String(seed)} (replay with LDPC_SOAK_SEED=${String(seed)})`);
     const random = generator(seed);
@@ -85,6 +90,11 @@ describe("grants chaos soak", () => {
     const counts = { created: 0, changed: 0, deleted: 0, faults: 0, refusedCreates: 0 };
     let serial = 0;
     for (let step = 0; step < STEPS; step++) {
+      if (step === STEPS / 2) {
+        // Halfway, the controller restarts, with whatever it had in flight.
+        assert.equal(await controller.stop(), 0);
+        await startAgain();
+      }
       const roll = random();
       if (roll < 0.5 || living.size === 0) {
         const team = pick(teams);
@@ -117,10 +127,13 @@ describe("grants chaos soak", () => {
       } else {
         await env.proxy.inject({
           operation: PUT,
-          fault: {
-            kind: "error",
-            name: random() < 0.5 ? "ThrottlingException" : "ServiceUnavailableException",
-          },
+          fault: pick([
+            { kind: "error", name: "ThrottlingException" },
+            { kind: "error", name: "ServiceUnavailableException" },
+            { kind: "error", name: "OperationAbortedException" },
+            { kind: "drop" },
+            { kind: "latency", ms: 300 },
+          ] as const),
           count: 1 + Math.floor(random() * 4),
           destination: pick(policies),
         });
