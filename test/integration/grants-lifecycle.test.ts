@@ -294,4 +294,88 @@ describe("grants over their lifetime", () => {
       watch.stop();
     }
   });
+
+  test("a grant holds its finalizer before the put that carries it, and is Applied only once that put landed", async () => {
+    const name = unique("in-flight");
+    await sharedPolicy(name);
+    await env.proxy.inject({
+      operation: PUT,
+      fault: { kind: "latency", ms: 2000 },
+      destination: name,
+    });
+    const before = (await callsFor(env, name, PUT)).length;
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await waitFor("the put is in flight", async () => {
+      const calls = await callsFor(env, name, PUT);
+      return calls.length > before && calls.at(-1)?.status === 0;
+    });
+    const inFlight = await team().get(name);
+    assert.ok(inFlight.metadata.finalizers?.includes(GRANT_FINALIZER), "finalizer first");
+    assert.notEqual(team().condition(inFlight, "Ready")?.status, "True", "not Ready yet");
+    await waitFor("the grant is Applied", async () => {
+      const grant = await team().get(name);
+      if (team().condition(grant, "Ready")?.reason !== "Applied") return false;
+      const last = (await callsFor(env, name, PUT)).at(-1);
+      assert.equal(last?.status, 200, "Applied only after the put landed");
+      return true;
+    });
+  });
+
+  test("a policy switched to Observe releases its grants' finalizers and leaves AWS as it is", async () => {
+    const name = unique("to-observe");
+    await sharedPolicy(name);
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().waitForReason(name, "Applied");
+    const before = await puts(name);
+    await owner.patchSpec(name, { mode: "Observe" });
+    await team().waitForReason(name, "NotAccepted");
+    await waitFor(
+      "the finalizer goes",
+      async () => !((await team().get(name)).metadata.finalizers ?? []).includes(GRANT_FINALIZER),
+    );
+    assert.equal(await puts(name), before, "Observe writes nothing");
+    assert.deepEqual(await grantedAccounts(env, name), ["444455556666"]);
+  });
+
+  test("a policy moved to another destination takes its grants along", async () => {
+    const name = unique("moved-from");
+    const target = unique("moved-to");
+    await sharedPolicy(name);
+    await createDestination(env, target);
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().waitForReason(name, "Applied");
+    await owner.patchSpec(name, { destinationName: target });
+    await owner.waitForReason(name, "Applied");
+    const grant = await team().waitForReason(name, "Applied");
+    assert.equal(grant.status?.destinationArn, destinationArn(env, target));
+    assert.equal(await storedPolicy(env, target), merged(target, [["444455556666"]]));
+  });
+
+  test("an owner statement that uses a Sid the merge writes is refused and nothing is put", async () => {
+    const name = unique("owner-sid");
+    await createDestination(env, name);
+    await owner.create(name, {
+      destinationName: name,
+      grants: grantsFrom,
+      accessPolicy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "GrantedAccounts",
+            Effect: "Allow",
+            Principal: { AWS: ["111111111111"] },
+            Action: ACTION,
+            Resource: destinationArn(env, name),
+          },
+        ],
+      },
+    });
+    await waitFor("the policy is refused", async () => {
+      const ready = owner.condition(await owner.get(name), "Ready");
+      return ready?.status === "False" && ready.reason !== "Reconciling";
+    });
+    const ready = owner.condition(await owner.get(name), "Ready");
+    assert.match(ready?.message ?? "", /GrantedAccounts/);
+    assert.equal(await puts(name), 0);
+  });
 });
