@@ -4,6 +4,7 @@
 // evaluated by a real Prometheus against the running controller in
 // test/integration/monitoring.test.ts.
 import { CONTROLLER_NAME } from "../src/api/names.ts";
+import { MAX_POLICY_BYTES } from "../src/util/limits.ts";
 
 const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
 const SCOPE = 'job=~"$job", namespace=~"$namespace"';
@@ -30,6 +31,7 @@ interface PanelSpec {
   height?: number;
   stack?: boolean;
   min?: number;
+  max?: number;
   thresholds?: { color: string; value: number | null }[];
   /** Table panels: the labels shown as columns, in order, with their headers. */
   columns?: Record<string, string>;
@@ -136,6 +138,48 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
           {
             expr: `count(controller_runtime_max_concurrent_reconciles{${CONTROLLER}})`,
             legend: "pods",
+          },
+        ],
+      },
+    ],
+  },
+  {
+    // Policies that accept grants (spec.grants) and the grants merged into them.
+    // The policy's own namespace label meets the scrape target's, so Prometheus
+    // keeps it as exported_namespace.
+    title: "Shared destinations",
+    panels: [
+      {
+        title: "Bytes used per shared destination",
+        description: `Bytes of the merged policy (the owner's statements and every admitted LogDestinationGrant) of each LogDestinationPolicy that accepts grants, against the ${String(MAX_POLICY_BYTES)} bytes PutDestinationPolicy takes. Above 90 % the LogDestinationPolicySharedNearlyFull alert fires; when it is full, new or grown grants wait with reason PolicySizeExceeded.`,
+        type: "bargauge",
+        unit: "bytes",
+        width: 16,
+        min: 0,
+        max: MAX_POLICY_BYTES,
+        thresholds: [
+          { color: "green", value: null },
+          { color: "orange", value: 0.8 * MAX_POLICY_BYTES },
+          { color: "red", value: 0.9 * MAX_POLICY_BYTES },
+        ],
+        targets: [
+          {
+            expr: `max by (exported_namespace, name) (log_destination_policy_shared_policy_bytes{${SCOPE}})`,
+            legend: "{{exported_namespace}}/{{name}}",
+          },
+        ],
+      },
+      {
+        title: "Grants by state",
+        description:
+          "LogDestinationGrant objects by the reason of their Ready condition: Applied; waiting for room (PolicySizeExceeded) or for the owner's forceUpdate (ForceUpdateRequired); refused (InvalidSpec, NotAccepted, NotPermitted); PolicyNotFound; or the reason of a policy that is not Ready.",
+        type: "bargauge",
+        unit: "short",
+        width: 8,
+        targets: [
+          {
+            expr: `sum by (reason) (log_destination_policy_grants{${SCOPE}})`,
+            legend: "{{reason}}",
           },
         ],
       },
@@ -540,6 +584,7 @@ const rows: { title: string; panels: PanelSpec[] }[] = [
 function panel(spec: PanelSpec, id: number, x: number, y: number): Panel {
   const defaults: Record<string, unknown> = { unit: spec.unit };
   if (spec.min !== undefined) defaults.min = spec.min;
+  if (spec.max !== undefined) defaults.max = spec.max;
   if (spec.thresholds) defaults.thresholds = { mode: "absolute", steps: spec.thresholds };
   if (spec.type === "timeseries") {
     defaults.custom = {

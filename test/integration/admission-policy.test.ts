@@ -1,6 +1,7 @@
 // The chart's ValidatingAdmissionPolicy on the real API server: it rejects at
 // apply time the YAML policies the controller would refuse as UnsafePolicy,
-// and nothing the controller accepts.
+// and nothing the controller accepts; it keeps the controller's records (its
+// annotations, and the finalizers of policies and grants) the controller's.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,7 +9,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
-import { installCrd, Policies } from "../support/policies.ts";
+import { installCrd, Policies, waitFor } from "../support/policies.ts";
+import { GRANT_LIMITS } from "../../src/api/grant.ts";
+import { GRANT_FINALIZER, GRANT_KIND, GRANT_PLURAL, GROUP, VERSION } from "../../src/api/names.ts";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubectlApply, renderChart, run, type K8sObject } from "../support/chart.ts";
 import { readShapeTable } from "../support/public-access-table.ts";
 
@@ -114,6 +118,31 @@ describe("the admission policy shipped in the chart", () => {
     }) as Promise<object>;
   }
 
+  /** A Role and RoleBinding giving the controller's ServiceAccount these verbs on one resource. */
+  function controllerRbac(name: string, resource: string, verbs: string[]): K8sObject[] {
+    return [
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name, namespace: policies.namespace },
+        rules: [{ apiGroups: [GROUP], resources: [resource], verbs }],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name, namespace: policies.namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+        subjects: [
+          {
+            kind: "ServiceAccount",
+            name: controllerUser.split(":")[3] ?? "",
+            namespace: controllerUser.split(":")[2] ?? "",
+          },
+        ],
+      },
+    ];
+  }
+
   async function attempt(
     accessPolicy: unknown,
     extra: Record<string, unknown> = {},
@@ -215,34 +244,7 @@ describe("the admission policy shipped in the chart", () => {
     assert.equal(await create({ annotations: { "team.example.com/owner": "a" } }), "");
 
     // The controller itself, impersonated with just enough RBAC for the request.
-    const rbac = [
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: "records-test", namespace: policies.namespace },
-        rules: [
-          {
-            apiGroups: ["logs.gitops.dev"],
-            resources: ["logdestinationpolicies"],
-            verbs: ["create"],
-          },
-        ],
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: "records-test", namespace: policies.namespace },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "records-test" },
-        subjects: [
-          {
-            kind: "ServiceAccount",
-            name: controllerUser.split(":")[3] ?? "",
-            namespace: controllerUser.split(":")[2] ?? "",
-          },
-        ],
-      },
-    ] as K8sObject[];
-    await kubectlApply(env, rbac);
+    await kubectlApply(env, controllerRbac("records-test", "logdestinationpolicies", ["create"]));
     const manifest = JSON.stringify({
       apiVersion: "logs.gitops.dev/v1alpha1",
       kind: "LogDestinationPolicy",
@@ -265,6 +267,169 @@ describe("the admission policy shipped in the chart", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test("only the controller's ServiceAccount may add the remove-grant finalizer to a grant, and anyone who may edit the grant may remove it", async () => {
+    const name = `grant-${++seq}`;
+    const grant = {
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace: policies.namespace,
+      name,
+    };
+    const body = (metadata: Record<string, unknown>) => ({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: GRANT_KIND,
+      metadata: { name, ...metadata },
+      spec: { policyRef: { name: "shared" }, principals: { accounts: ["444455556666"] } },
+    });
+    const refusal = (call: Promise<unknown>) =>
+      call.then(
+        () => "",
+        (err: unknown) => String((err as { body?: unknown }).body),
+      );
+    const create = (metadata: Record<string, unknown>) =>
+      refusal(
+        policies.api.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: GRANT_PLURAL,
+          namespace: policies.namespace,
+          body: body(metadata),
+          dryRun: "All",
+        }),
+      );
+    assert.match(
+      await create({ finalizers: [GRANT_FINALIZER] }),
+      /metadata\.finalizers: logs\.gitops\.dev\/remove-grant is added only by the log-destination-policy-controller \(it adds it once the grant is admitted\)/,
+    );
+    assert.match(
+      await create({ annotations: { "logs.gitops.dev/last-applied-policy": "{}" } }),
+      /written only by the log-destination-policy-controller/,
+    );
+    // The policy kind's finalizer means nothing on a grant, and is not the controller's there.
+    assert.equal(await create({ finalizers: ["logs.gitops.dev/revoke-policy"] }), "");
+    await policies.api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace: policies.namespace,
+      body: body({}),
+    });
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    const addFinalizer = { metadata: { finalizers: [GRANT_FINALIZER] } };
+    assert.match(
+      await refusal(
+        policies.api.patchNamespacedCustomObject({ ...grant, body: addFinalizer }, merge),
+      ),
+      /remove-grant is added only by the log-destination-policy-controller/,
+    );
+
+    // The controller, impersonated with just enough RBAC for kubectl patch (which reads first).
+    await kubectlApply(env, controllerRbac("grant-records-test", GRANT_PLURAL, ["get", "patch"]));
+    const patch = JSON.stringify(addFinalizer);
+    await waitFor("the impersonated controller adds the finalizer", async () => {
+      const out = await run(env.kubectl, [
+        "--kubeconfig",
+        env.kubeconfigPath,
+        `--as=${controllerUser}`,
+        "patch",
+        "--namespace",
+        policies.namespace,
+        `${GRANT_PLURAL}.${GROUP}`,
+        name,
+        "--type=merge",
+        `--patch=${patch}`,
+      ]).then(
+        () => true,
+        () => false,
+      );
+      return out;
+    });
+    const held = (await policies.api.getNamespacedCustomObject(grant)) as {
+      metadata: { finalizers?: string[] };
+    };
+    assert.deepEqual(held.metadata.finalizers, [GRANT_FINALIZER]);
+    // Removing it is allowed: the document is rebuilt from the grants that exist.
+    assert.equal(
+      await refusal(
+        policies.api.patchNamespacedCustomObject(
+          { ...grant, body: { metadata: { finalizers: null } } },
+          merge,
+        ),
+      ),
+      "",
+    );
+    await policies.api.deleteNamespacedCustomObject(grant);
+  });
+
+  test("a grant's principals are checked at admission by the CRD generated from GRANT_LIMITS, naming the field and the limit", async () => {
+    const create = (principals: Record<string, unknown>) =>
+      policies.api
+        .createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: GRANT_PLURAL,
+          namespace: policies.namespace,
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: GRANT_KIND,
+            metadata: { name: `spec-${++seq}` },
+            spec: { policyRef: { name: "shared" }, principals },
+          },
+          dryRun: "All",
+        })
+        .then(
+          () => "",
+          (err: unknown) => String((err as { body?: unknown }).body),
+        );
+    const accounts = (n: number) => Array.from({ length: n }, (_, i) => String(100000000000 + i));
+    const orgs = (n: number) =>
+      Array.from({ length: n }, (_, i) => `o-${String(i).padStart(10, "a")}`);
+    const paths = (n: number) => orgs(n).map((o) => `${o}/r-ab12/`);
+    assert.equal(
+      await create({
+        accounts: accounts(GRANT_LIMITS.accounts),
+        organizationIds: orgs(GRANT_LIMITS.organizationIds),
+        organizationPaths: paths(GRANT_LIMITS.organizationPaths),
+      }),
+      "",
+    );
+    assert.match(
+      await create({ accounts: accounts(GRANT_LIMITS.accounts + 1) }),
+      new RegExp(
+        `spec\\.principals\\.accounts: Too many: ${String(GRANT_LIMITS.accounts + 1)}: must have at most ${String(GRANT_LIMITS.accounts)} items`,
+      ),
+    );
+    assert.match(
+      await create({ organizationIds: orgs(GRANT_LIMITS.organizationIds + 1) }),
+      new RegExp(
+        `spec\\.principals\\.organizationIds: Too many: .*at most ${String(GRANT_LIMITS.organizationIds)} items`,
+      ),
+    );
+    assert.match(
+      await create({ organizationPaths: paths(GRANT_LIMITS.organizationPaths + 1) }),
+      new RegExp(
+        `spec\\.principals\\.organizationPaths: Too many: .*at most ${String(GRANT_LIMITS.organizationPaths)} items`,
+      ),
+    );
+    assert.match(
+      await create({ accounts: ["1234"] }),
+      /spec\.principals\.accounts\[0\]: Invalid value/,
+    );
+    assert.match(
+      await create({ organizationPaths: ["*/r-ab12/"] }),
+      /spec\.principals\.organizationPaths\[0\]: Invalid value/,
+    );
+    assert.match(
+      await create({ accounts: ["444455556666", "444455556666"] }),
+      /spec\.principals\.accounts\[1\]: Duplicate value/,
+    );
+    assert.match(
+      await create({}),
+      /spec\.principals: Required value: name at least one account, organization ID or organization path/,
+    );
   });
 
   for (const [shape, policy] of accepted) {

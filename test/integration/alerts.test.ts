@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { OUTCOMES } from "../../src/controller/outcomes.ts";
+import { MAX_POLICY_BYTES } from "../../src/util/limits.ts";
 import { ControllerMetrics } from "../../src/metrics/metrics.ts";
 import { ResilienceMetrics } from "../../src/metrics/resilience.ts";
 import { READY_REASONS } from "../../scripts/dashboard.ts";
@@ -41,6 +42,8 @@ const ALERTS = [
   "LogDestinationPolicyRateLimitWait",
   "LogDestinationPolicyRevokeAbandoned",
   "LogDestinationPolicyNotPermitted",
+  "LogDestinationPolicySharedNearlyFull",
+  "LogDestinationGrantWaiting",
 ];
 
 let promtool: string;
@@ -58,7 +61,7 @@ before(async () => {
 });
 
 describe("the alert rules", () => {
-  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader, rate-limit waits, abandoned revokes and refusals", () => {
+  test("cover absence, objects not Ready, AWS error ratio, reconcile errors, queue backlog, drift, no leader, rate-limit waits, abandoned revokes, refusals, nearly full shared destinations and waiting grants", () => {
     assert.deepEqual(
       rules.map((r) => r.alert),
       ALERTS,
@@ -119,6 +122,15 @@ describe("the alert rules", () => {
     const excluded = /reason!~"([^"]+)"/.exec(rule?.expr ?? "")?.[1];
     assert.deepEqual(excluded?.split("|").sort(), [...ready, ...suspended].sort());
     assert.deepEqual(READY_REASONS.split("|").sort(), ready);
+  });
+
+  test("the shared-destination alerts use the controller's size limit and name only reasons of the outcome table", () => {
+    const full = rules.find((r) => r.alert === "LogDestinationPolicySharedNearlyFull");
+    assert.match(full?.expr ?? "", new RegExp(`> 0\\.9 \\* ${String(MAX_POLICY_BYTES)}\\s*$`));
+    const waiting = rules.find((r) => r.alert === "LogDestinationGrantWaiting");
+    const reasons = /reason=~"([^"]+)"/.exec(waiting?.expr ?? "")?.[1]?.split("|") ?? [];
+    assert.deepEqual(reasons.sort(), ["ForceUpdateRequired", "PolicySizeExceeded"]);
+    for (const reason of reasons) assert.ok(reason in OUTCOMES, reason);
   });
 
   test("every metric the alerts name is one the controller registers", () => {
@@ -184,6 +196,8 @@ describe("the Grafana dashboard", () => {
       "Event-loop lag",
       "Leader",
       "Watch restarts by reason",
+      "Bytes used per shared destination",
+      "Grants by state",
     ]) {
       assert.ok(titles.includes(title), title);
     }

@@ -16,16 +16,29 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
+  KubeConfig,
+  PatchStrategy,
   RbacAuthorizationV1Api,
+  setHeaderOptions,
 } from "@kubernetes/client-node";
-import { GROUP, PLURAL, REVOKE_FINALIZER, VERSION } from "../../src/api/names.ts";
+import {
+  BINDING_PLURAL,
+  GRANT_FINALIZER,
+  GRANT_KIND,
+  GRANT_PLURAL,
+  GROUP,
+  PLURAL,
+  REVOKE_FINALIZER,
+  VERSION,
+} from "../../src/api/names.ts";
 import { scrape, startController, type RunningController } from "../support/controller.ts";
-import { getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
+import { asToken, getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import {
   deletePolicies,
   leaseRules,
   METRICS_AUTH_RULES,
   METRICS_READER_RULES,
+  NAMESPACE_RULES,
   POLICY_RULES,
   TENANCY_RULES,
   run,
@@ -35,11 +48,13 @@ import {
 import {
   installRbac as installChartRbac,
   scraperAccount,
+  tokenFor,
   type Installed,
 } from "../support/rbac.ts";
 import { createDestination, storedPolicy } from "../support/aws.ts";
 import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
+import type { LogDestinationGrant } from "../../src/api/grant.ts";
 import { sampleObject, unique } from "../support/setup.ts";
 
 const PUT = "PutDestinationPolicy";
@@ -255,12 +270,13 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     await deletePolicies(env, [namespace]);
   });
 
-  test("the chart renders a ClusterRole with the rules the controller needs, one for tenancy, one for reviewing scrapes, a metrics-reader role, and no Lease Role", () => {
+  test("the chart renders a ClusterRole with the rules the controller needs, one for namespaces, one for tenancy, one for reviewing scrapes, a metrics-reader role, and no Lease Role", () => {
     const roles = installed.objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role");
     assert.deepEqual(
       roles.map((r) => [r.kind, (r as unknown as { rules: PolicyRule[] }).rules]),
       [
         ["ClusterRole", POLICY_RULES],
+        ["ClusterRole", NAMESPACE_RULES],
         ["ClusterRole", TENANCY_RULES],
         ["ClusterRole", METRICS_AUTH_RULES],
         ["ClusterRole", METRICS_READER_RULES],
@@ -359,6 +375,133 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
     assert.match((await storedPolicy(env, name)) ?? "", /"Effect":"Deny"/);
   });
 
+  test("with the account's own token, grants may be listed, watched and patched (metadata and status), and not created, replaced or deleted", async () => {
+    const name = unique("grant");
+    const admin = env.kubeConfig.makeApiClient(CustomObjectsApi);
+    await admin.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace,
+      body: grantBody(name),
+    });
+    const asController = controllerClient(installed.kubeconfig);
+    const grant = { group: GROUP, version: VERSION, plural: GRANT_PLURAL, namespace, name };
+    const list = (await asController.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace,
+    })) as { items: { metadata: { name: string } }[] };
+    assert.ok(list.items.some((g) => g.metadata.name === name));
+    // The grant watch under this token: the reflector listed, and then watches.
+    assert.ok(controller.logs.some((l) => l.msg === "listed LogDestinationGrant objects"));
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    assert.equal(
+      await code(
+        asController.patchNamespacedCustomObject(
+          { ...grant, body: { metadata: { finalizers: [GRANT_FINALIZER] } } },
+          merge,
+        ),
+      ),
+      200,
+    );
+    assert.equal(
+      await code(
+        asController.patchNamespacedCustomObjectStatus(
+          { ...grant, body: { status: { observedGeneration: 1 } } },
+          merge,
+        ),
+      ),
+      200,
+    );
+    // What the controller never does: create or delete grants, replace one whole, or read one alone.
+    const current = (await admin.getNamespacedCustomObject(grant)) as object;
+    const refused = {
+      create: await code(
+        asController.createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: GRANT_PLURAL,
+          namespace,
+          body: grantBody(unique("forged")),
+        }),
+      ),
+      update: await code(asController.replaceNamespacedCustomObject({ ...grant, body: current })),
+      "update status": await code(
+        asController.replaceNamespacedCustomObjectStatus({ ...grant, body: current }),
+      ),
+      delete: await code(asController.deleteNamespacedCustomObject(grant)),
+      "delete all": await code(
+        asController.deleteCollectionNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: GRANT_PLURAL,
+          namespace,
+        }),
+      ),
+      get: await code(asController.getNamespacedCustomObject(grant)),
+    };
+    assert.deepEqual(refused, {
+      create: 403,
+      update: 403,
+      "update status": 403,
+      delete: 403,
+      "delete all": 403,
+      get: 403,
+    });
+    await admin.patchNamespacedCustomObject(
+      { ...grant, body: { metadata: { finalizers: null } } },
+      merge,
+    );
+    await admin.deleteNamespacedCustomObject(grant);
+  });
+
+  test("with the account's own token the controller admits a grant: its finalizer, its status and the merged policy in AWS", async () => {
+    const name = unique("shared");
+    await createDestination(env, name);
+    await policies.create(name, {
+      destinationName: name,
+      grants: { from: { namespaceSelector: {} } },
+    });
+    const api = env.kubeConfig.makeApiClient(CustomObjectsApi);
+    const grant = { group: GROUP, version: VERSION, plural: GRANT_PLURAL, namespace, name };
+    await api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: GRANT_PLURAL,
+      namespace,
+      body: {
+        ...grantBody(name),
+        spec: { policyRef: { name }, principals: { accounts: ["444455556666"] } },
+      },
+    });
+    await waitFor(
+      "the grant is Applied, holding its finalizer",
+      async () => {
+        const g = (await api.getNamespacedCustomObject(grant)) as LogDestinationGrant;
+        return (
+          (g.metadata.finalizers ?? []).includes(GRANT_FINALIZER) &&
+          (g.status?.conditions ?? []).some((c) => c.type === "Ready" && c.reason === "Applied")
+        );
+      },
+      20_000,
+    );
+    assert.match((await storedPolicy(env, name)) ?? "", /444455556666/);
+    // Deleting it removes its principals, then its finalizer, with the same token.
+    await api.deleteNamespacedCustomObject(grant);
+    await waitFor(
+      "the grant is gone",
+      () =>
+        api.getNamespacedCustomObject(grant).then(
+          () => false,
+          () => true,
+        ),
+      20_000,
+    );
+    assert.doesNotMatch((await storedPolicy(env, name)) ?? "", /444455556666/);
+  });
+
   test("the controller hit no permission error", () => {
     const denied = controller.logs.filter((l) =>
       /forbidden|\b403\b|could not record event|could not write/i.test(JSON.stringify(l)),
@@ -390,6 +533,7 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
       [
         ...new Set([
           ...granted(POLICY_RULES, [namespace, ""]),
+          ...granted(NAMESPACE_RULES, [""]),
           ...granted(TENANCY_RULES, [""]),
           ...granted(METRICS_AUTH_RULES, [""]),
         ]),
@@ -432,6 +576,18 @@ describe("the chart's RBAC under the ServiceAccount's own token", () => {
       [`${GROUP}/${PLURAL} delete @${namespace}`, `/secrets get @${namespace}`].sort(),
     );
   });
+
+  function grantBody(name: string) {
+    return {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: GRANT_KIND,
+      metadata: { name, namespace },
+      spec: {
+        policyRef: { namespace, name: "shared" },
+        principals: { accounts: ["444455556666"] },
+      },
+    };
+  }
 
   async function waitForEvent(name: string, reason: string, type: string): Promise<void> {
     const events = env.kubeConfig.makeApiClient(EventsV1Api);
@@ -522,6 +678,7 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
       [...extra].sort(),
       [
         ...granted(POLICY_RULES, watched.slice(0, 1)),
+        ...granted(NAMESPACE_RULES, [""]),
         ...granted(TENANCY_RULES, [""]),
         ...granted(METRICS_AUTH_RULES, [""]),
       ].sort(),
@@ -537,10 +694,67 @@ describe("the chart's namespaced RBAC under the ServiceAccount's own token", () 
       [
         `ClusterRole ${sa}-metrics-auth`,
         `ClusterRole ${sa}-metrics-reader`,
+        `ClusterRole ${sa}-namespaces`,
         `ClusterRole ${sa}-tenancy`,
         `ClusterRoleBinding ${sa}-metrics-auth`,
+        `ClusterRoleBinding ${sa}-namespaces`,
         `ClusterRoleBinding ${sa}-tenancy`,
       ],
+    );
+  });
+});
+
+describe("the chart's RBAC without bindings under the ServiceAccount's own token", () => {
+  let env: TestEnv;
+  let namespace: string;
+  let installed: Installed;
+  let controller: RunningController;
+
+  before(async () => {
+    env = await getTestEnv();
+    await installCrd(env);
+    namespace = await newNamespace(env.kubeConfig, "chart-rbac-unbound-mode");
+    installed = await installRbac(env, "nobind", namespace, {
+      tenancy: { requireBinding: false },
+      watchNamespaces: [namespace],
+    });
+    const user = `system:serviceaccount:${namespace}:${installed.serviceAccount}`;
+    await waitUntilAllowed(env, user, namespace);
+    controller = await startController(env, {
+      args: [...installed.args, "--kubeconfig", installed.kubeconfig],
+    });
+  });
+
+  after(async () => {
+    assert.equal(await controller.stop(), 0);
+    await deletePolicies(env, [namespace]);
+  });
+
+  test("the controller still lists and watches namespaces, whose labels spec.grants.from selects, and not bindings", async () => {
+    assert.ok(installed.args.includes("--require-binding=false"));
+    const asController = controllerClient(installed.kubeconfig);
+    const core = asToken(
+      env.kubeConfig,
+      await tokenFor(env, namespace, installed.serviceAccount),
+    ).makeApiClient(CoreV1Api);
+    assert.equal(await code(core.listNamespace({ limit: 1 })), 200);
+    assert.equal(await code(core.readNamespace({ name: namespace })), 403);
+    assert.equal(
+      await code(
+        asController.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: BINDING_PLURAL,
+        }),
+      ),
+      403,
+    );
+    await waitFor("the controller listed namespaces", () =>
+      Promise.resolve(controller.logs.some((l) => l.msg === "listed Namespace objects")),
+    );
+    assert.deepEqual(
+      controller.logs.filter((l) => /forbidden|\b403\b/i.test(JSON.stringify(l))),
+      [],
     );
   });
 });
@@ -630,4 +844,23 @@ function leaseRulesOf(installed: Installed): PolicyRule[] {
   );
   assert.ok(role);
   return (role as unknown as { rules: PolicyRule[] }).rules;
+}
+
+/** A client that authenticates with the ServiceAccount token of a kubeconfig the RBAC install wrote. */
+function controllerClient(kubeconfig: string): CustomObjectsApi {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return kc.makeApiClient(CustomObjectsApi);
+}
+
+/** The HTTP status of a call: 200 for any success. */
+async function code(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+    return 200;
+  } catch (err) {
+    const status = (err as { code?: unknown }).code;
+    if (typeof status === "number") return status;
+    throw err;
+  }
 }

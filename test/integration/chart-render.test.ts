@@ -27,6 +27,7 @@ import {
   METRICS_READER_RULES,
   POLICY_RULES,
   TENANCY_RULES,
+  NAMESPACE_RULES,
   type AlertRule,
   type K8sObject,
   type PolicyRule,
@@ -150,6 +151,8 @@ describe("the Helm chart", () => {
       "ClusterRole",
       "ClusterRole",
       "ClusterRole",
+      "ClusterRole",
+      "ClusterRoleBinding",
       "ClusterRoleBinding",
       "ClusterRoleBinding",
       "ClusterRoleBinding",
@@ -223,13 +226,15 @@ describe("the Helm chart", () => {
     assert.ok(c.resources.requests && c.resources.limits, "requests and limits are set");
   });
 
-  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, only the tenancy ClusterRole, and --watch-namespace", () => {
+  test("namespaced RBAC renders a Role and RoleBinding per watched namespace, only the namespaces and tenancy ClusterRoles, and --watch-namespace", () => {
     assert.deepEqual(
       kinds("namespaced RBAC"),
       [
         "ClusterRole",
         "ClusterRole",
         "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
         "ClusterRoleBinding",
         "ClusterRoleBinding",
         `Deployment ${NAMESPACE}`,
@@ -269,7 +274,7 @@ describe("the Helm chart", () => {
         const id = /^--leader-election-id=(.*)$/
           .exec(container(name).args.find((a) => a.startsWith("--leader-election-id=")) ?? "")
           ?.at(1);
-        const suffix = /-(leader-election|tenancy|metrics-auth|metrics-reader)$/.exec(
+        const suffix = /-(leader-election|tenancy|namespaces|metrics-auth|metrics-reader)$/.exec(
           role.metadata.name,
         )?.[1];
         const expected =
@@ -277,11 +282,13 @@ describe("the Helm chart", () => {
             ? leaseRules(id ?? "")
             : suffix === "tenancy"
               ? TENANCY_RULES
-              : suffix === "metrics-auth"
-                ? METRICS_AUTH_RULES
-                : suffix === "metrics-reader"
-                  ? METRICS_READER_RULES
-                  : POLICY_RULES;
+              : suffix === "namespaces"
+                ? NAMESPACE_RULES
+                : suffix === "metrics-auth"
+                  ? METRICS_AUTH_RULES
+                  : suffix === "metrics-reader"
+                    ? METRICS_READER_RULES
+                    : POLICY_RULES;
         assert.deepEqual(rules, expected, `${name}: ${role.kind} ${role.metadata.name}`);
       }
       const leaseRole = objects(name).find((o) => o.metadata.name.endsWith("-leader-election"));
@@ -304,6 +311,13 @@ describe("the Helm chart", () => {
         Boolean(tenancyRole),
         container(name).args.includes("--require-binding=true"),
         `${name}: a tenancy ClusterRole exactly with --require-binding`,
+      );
+      // Namespace labels are read with or without bindings: spec.grants.from selects them.
+      assert.ok(
+        objects(name).some(
+          (o) => o.kind === "ClusterRole" && o.metadata.name.endsWith("-namespaces"),
+        ),
+        `${name}: a namespaces ClusterRole always`,
       );
       if (values.watchNamespaces === undefined && name !== "namespaced RBAC") {
         assert.ok(

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { promisify } from "node:util";
 import { EventsV1Api } from "@kubernetes/client-node";
 import { statusCases } from "../../scripts/argocd.ts";
+import { GRANT_KIND, KIND } from "../../src/api/names.ts";
 import type { LogDestinationPolicy } from "../../src/api/v1alpha1.ts";
 import { OUTCOMES, type Reason } from "../../src/controller/outcomes.ts";
 import { canonicalJson, utf8ByteLength } from "../../src/policy/index.ts";
@@ -17,15 +18,20 @@ import { createDestination, putPolicyDirectly } from "../support/aws.ts";
 import { Policies, samplePolicy, waitFor } from "../support/policies.ts";
 import { appliedSample, sampleObject, suite, unique } from "../support/setup.ts";
 
-describe("every reason of the outcome table", () => {
+describe("every reason of the outcome table, on a policy and on a grant", () => {
   test("reads in the kstatus library as the table declares", async () => {
     const cases = statusCases();
     const reasons = new Set(Object.keys(OUTCOMES));
-    const covered = cases.flatMap((c) => {
-      const conditions = (c.object.status as LogDestinationPolicy["status"])?.conditions;
-      return conditions?.map((x) => x.reason) ?? [];
-    });
-    assert.deepEqual(new Set(covered.filter((r) => reasons.has(r))), reasons);
+    // Both kinds, since a grant reports its policy's reasons as well as its own.
+    for (const kind of [KIND, GRANT_KIND]) {
+      const covered = cases
+        .filter((c) => c.object.kind === kind)
+        .flatMap((c) => {
+          const conditions = (c.object.status as LogDestinationPolicy["status"])?.conditions;
+          return conditions?.map((x) => x.reason) ?? [];
+        });
+      assert.deepEqual(new Set(covered.filter((r) => reasons.has(r))), reasons, kind);
+    }
     const results = await kstatusOf(cases.map((c) => c.object));
     assert.deepEqual(
       results.map((r, i) => [cases[i]?.name, r.error ?? r.status]),

@@ -12,6 +12,8 @@ import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import {
   API_VERSION,
+  GRANT_FINALIZER,
+  GRANT_KIND,
   GROUP,
   KIND,
   LAST_APPLIED_ANNOTATION,
@@ -27,7 +29,16 @@ import {
 } from "../../env/examples.ts";
 import { INSTALL_FILE, INSTALL_NAMESPACE } from "../../scripts/install-manifest.ts";
 import { createDestination, storedPolicy } from "../support/aws.ts";
-import { deletePolicies, root, run, type K8sObject } from "../support/chart.ts";
+import {
+  deletePolicies,
+  NAMESPACE_RULES,
+  POLICY_RULES,
+  root,
+  run,
+  TENANCY_RULES,
+  type K8sObject,
+  type PolicyRule,
+} from "../support/chart.ts";
 import { startController, type RunningController } from "../support/controller.ts";
 import { asToken, getTestEnv, newNamespace, type TestEnv } from "../support/env.ts";
 import { Policies, waitFor } from "../support/policies.ts";
@@ -161,6 +172,24 @@ describe("install.yaml on a real API server", () => {
         `${o.kind} is no Helm hook`,
       );
     }
+  });
+
+  test("carries the chart's RBAC for grants and namespaces, and its admission protection of grants", () => {
+    const rules = ofKind("ClusterRole")
+      .filter((r) => !r.metadata.name.includes("-metrics-"))
+      .map((r) => [r.metadata.name, (r as unknown as { rules: PolicyRule[] }).rules]);
+    assert.deepEqual(rules, [
+      ["log-destination-policy-controller", POLICY_RULES],
+      ["log-destination-policy-controller-namespaces", NAMESPACE_RULES],
+      ["log-destination-policy-controller-tenancy", TENANCY_RULES],
+    ]);
+    const records = ofKind("ValidatingAdmissionPolicy").find((p) =>
+      p.metadata.name.endsWith("-records"),
+    ) as unknown as { spec: { matchConstraints: { resourceRules: { resources: string[] }[] } } };
+    assert.deepEqual(records.spec.matchConstraints.resourceRules[0]?.resources, [
+      "logdestinationpolicies",
+      "logdestinationgrants",
+    ]);
   });
 
   test("runs the image of the chart's appVersion", async () => {
@@ -324,5 +353,20 @@ describe("install.yaml on a real API server", () => {
           String(err).includes("is written only by the log-destination-policy-controller"),
       ),
     );
+    const grant = join(scratch, "forged-grant.json");
+    await writeFile(
+      grant,
+      JSON.stringify({
+        apiVersion: API_VERSION,
+        kind: GRANT_KIND,
+        metadata: { name: "forged", namespace: "default", finalizers: [GRANT_FINALIZER] },
+        spec: { policyRef: { name: "central-logs" }, principals: { accounts: ["444455556666"] } },
+      }),
+    );
+    const refusal = await kubectl("create", "--dry-run=server", "-f", grant).then(
+      () => "",
+      (err: unknown) => String(err),
+    );
+    assert.match(refusal, /remove-grant is added only by the log-destination-policy-controller/);
   });
 });

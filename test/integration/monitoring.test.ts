@@ -23,6 +23,8 @@ import {
 import { startPrometheus, type RunningPrometheus } from "../support/prometheus.ts";
 import { createDestination } from "../support/aws.ts";
 import { installCrd, Policies, samplePolicy, waitFor } from "../support/policies.ts";
+import type { LogDestinationGrant } from "../../src/api/grant.ts";
+import { GRANT_KIND, GRANT_PLURAL, GROUP, VERSION } from "../../src/api/names.ts";
 
 const JOB = "log-destination-policy-controller";
 const NAMESPACE_LABEL = "ldpc-system";
@@ -114,6 +116,36 @@ describe("the dashboard and alert expressions in a real Prometheus", () => {
       destinationName: `mon-invalid-${tag}`,
       accessPolicyJson: "{",
     });
+    // A shared destination with one grant: bytes used per destination, grants by state.
+    const shared = `mon-shared-${tag}`;
+    await createDestination(env, shared);
+    await policies.create(shared, {
+      destinationName: shared,
+      grants: { from: { namespaceSelector: {} } },
+    });
+    const grants = { group: GROUP, version: VERSION, plural: GRANT_PLURAL, namespace };
+    await policies.api.createNamespacedCustomObject({
+      ...grants,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: GRANT_KIND,
+        metadata: { name: shared },
+        spec: { policyRef: { name: shared }, principals: { accounts: ["444455556666"] } },
+      },
+    });
+    await waitFor(
+      "the grant is Applied",
+      async () => {
+        const grant = (await policies.api.getNamespacedCustomObject({
+          ...grants,
+          name: shared,
+        })) as LogDestinationGrant;
+        return (grant.status?.conditions ?? []).some(
+          (c) => c.type === "Ready" && c.reason === "Applied",
+        );
+      },
+      15_000,
+    );
     await policies.waitForReason(applied, "Applied", 15_000);
     await policies.waitForReason(`mon-missing-${tag}`, "DestinationNotFound", 15_000);
     await policies.waitForReason(`mon-invalid-${tag}`, "InvalidSpec", 15_000);

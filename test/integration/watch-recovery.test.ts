@@ -7,8 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/names.ts";
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  API_VERSION,
+  GRANT_KIND,
+  GRANT_PLURAL,
+  GROUP,
+  KIND,
+  PLURAL,
+  VERSION,
+} from "../../src/api/names.ts";
 import { canonicalJson } from "../../src/policy/index.ts";
 import { startControlPlane, type ControlPlane } from "../../env/controlplane.ts";
 import { startController, type LogLine, type RunningController } from "../support/controller.ts";
@@ -158,9 +166,10 @@ describe("watch recovery", () => {
         policies.namespace,
         "--watch-silence-timeout",
         `${silenceMs / 1000}s`,
-        // About the policy watch alone: the binding and namespace watches would be
-        // quiet here, and their watchdogs' restarts would reset the frozen
-        // connection before the policy watch's own watchdog noticed it.
+        // The binding watch would be quiet here, and its watchdog's restarts
+        // would reset the frozen connection the watches share before the
+        // others noticed it. The grant and namespace watches run always, so
+        // the heartbeat below keeps them busy too.
         "--require-binding=false",
       ],
     });
@@ -177,24 +186,40 @@ describe("watch recovery", () => {
         destinationName: heartbeat,
         accessPolicy: samplePolicy(heartbeat),
       });
+      // A grant of a policy that accepts none: it gives the grant watch events
+      // and sends nothing to AWS.
+      await policies.api.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: GRANT_PLURAL,
+        namespace: policies.namespace,
+        body: {
+          apiVersion: API_VERSION,
+          kind: GRANT_KIND,
+          metadata: { name: heartbeat },
+          spec: { policyRef: { name: heartbeat }, principals: { accounts: ["444455556666"] } },
+        },
+      });
       await appliedAt(target);
-      // Annotation changes keep the watch busy without causing reconciles, so
+      // Annotation changes keep every watch busy without causing reconciles, so
       // a healthy watch never goes quiet for the silence timeout.
       let beats = 0;
+      const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+      const core = env.kubeConfig.makeApiClient(CoreV1Api);
       const beat = setInterval(() => {
-        void policies.api
-          .patchNamespacedCustomObject(
-            {
-              group: GROUP,
-              version: VERSION,
-              plural: PLURAL,
-              namespace: policies.namespace,
-              name: heartbeat,
-              body: { metadata: { annotations: { "test/beat": String(++beats) } } },
-            },
-            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-          )
-          .catch(() => undefined);
+        const body = { metadata: { annotations: { "test/beat": String(++beats) } } };
+        const object = { group: GROUP, version: VERSION, namespace: policies.namespace, body };
+        void Promise.all([
+          policies.api.patchNamespacedCustomObject(
+            { ...object, plural: PLURAL, name: heartbeat },
+            merge,
+          ),
+          policies.api.patchNamespacedCustomObject(
+            { ...object, plural: GRANT_PLURAL, name: heartbeat },
+            merge,
+          ),
+          core.patchNamespace({ name: policies.namespace, body }, merge),
+        ]).catch(() => undefined);
       }, 500);
       const silentLines = () =>
         controller.logs.filter((l) => l.msg === "watch silent for too long; restarting");

@@ -78,7 +78,7 @@ export const POLICY_RULES: PolicyRule[] = [
   // An event per outcome; a repeat bumps series.count.
   { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
 ];
-/** Tenancy (tenancy.requireBinding): bindings and the namespaces' labels their selectors match. */
+/** Tenancy (tenancy.requireBinding): the bindings. */
 export const TENANCY_RULES: PolicyRule[] = [
   {
     apiGroups: ["logs.gitops.dev"],
@@ -91,6 +91,9 @@ export const TENANCY_RULES: PolicyRule[] = [
     resources: ["logdestinationpolicybindings/status"],
     verbs: ["patch"],
   },
+];
+/** Always: the namespaces' labels, which spec.grants.from (and binding selectors) match. */
+export const NAMESPACE_RULES: PolicyRule[] = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
 ];
 /** Secure metrics (metrics.secure): review each scrape's token and whether its user may get /metrics. */

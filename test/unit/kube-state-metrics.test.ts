@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
-import { BINDING_CRD_NAME, CRD_NAME } from "../../src/api/names.ts";
+import { BINDING_CRD_NAME, CRD_NAME, GRANT_CRD_NAME } from "../../src/api/names.ts";
 import { buildDashboard, KSM_INFO } from "../../scripts/dashboard.ts";
 import {
   KSM_CONFIG,
@@ -33,7 +33,7 @@ interface Crd {
   };
 }
 
-const crds = [CRD_NAME, BINDING_CRD_NAME].map(
+const crds = [CRD_NAME, BINDING_CRD_NAME, GRANT_CRD_NAME].map(
   (name) => parse(readFileSync(join(root, "crds", `${name}.yaml`), "utf8")) as Crd,
 );
 const configText = readFileSync(join(root, KSM_CONFIG), "utf8");
@@ -105,7 +105,7 @@ function paths(cfg: KsmConfig): { resource: string; where: string; path: Path }[
 }
 
 describe("the kube-state-metrics configuration", () => {
-  test("is a CustomResourceStateMetrics document for both kinds the CRDs define", () => {
+  test("is a CustomResourceStateMetrics document for the three kinds the CRDs define", () => {
     assert.equal(config.kind, "CustomResourceStateMetrics");
     assert.deepEqual(
       config.spec.resources.map((r) => r.groupVersionKind.kind),
@@ -149,7 +149,14 @@ describe("the kube-state-metrics configuration", () => {
       "reason",
     ]);
     const read = paths(config).map((p) => p.path.join("."));
-    for (const hidden of ["status.accountId", "status.destinationArn", "message"])
+    // A grant's principals and applied principals are account IDs and organizations too.
+    for (const hidden of [
+      "status.accountId",
+      "status.destinationArn",
+      "message",
+      "principals",
+      "status.applied",
+    ])
       assert.ok(!read.some((p) => p.includes(hidden)), hidden);
   });
 

@@ -110,8 +110,7 @@ the controller calls; see the chart README.
 
 {{/*
 With tenancy.requireBinding, the controller lists and watches the
-cluster-scoped bindings (and writes whether it enforces each in its status),
-and namespaces for the labels binding selectors match.
+cluster-scoped bindings (and writes whether it enforces each in its status).
 */}}
 {{- define "ldpc.tenancyRules" -}}
 - apiGroups: ["logs.gitops.dev"]
@@ -120,6 +119,14 @@ and namespaces for the labels binding selectors match.
 - apiGroups: ["logs.gitops.dev"]
   resources: ["logdestinationpolicybindings/status"]
   verbs: ["patch"]
+{{- end }}
+
+{{/*
+Always: the controller lists and watches namespaces for their labels, which a
+policy's spec.grants.from selects (and binding selectors, with
+tenancy.requireBinding). Labels only; it never reads anything else of them.
+*/}}
+{{- define "ldpc.namespaceRules" -}}
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["list", "watch"]

@@ -1,4 +1,5 @@
--- Argo CD health check for logs.gitops.dev/LogDestinationPolicy.
+-- Argo CD health check for logs.gitops.dev/LogDestinationPolicy and
+-- logs.gitops.dev/LogDestinationGrant, whose conditions have the same shape.
 -- It reads the same conditions kstatus does: Stalled is Degraded, Reconciling
 -- and a generation the controller has not seen yet are Progressing, Ready is
 -- Healthy, and the Suspended reason is Suspended. Argo CD opens only Lua's base
