@@ -366,3 +366,29 @@ describe("grants when something else changes", () => {
     assert.notEqual(await storedPolicy(env, name), stored);
   });
 });
+
+describe("grants without --require-binding", () => {
+  let teamNamespace = "";
+  const { env, policies: owner } = suite(["grants-nobind-owner"], ["--require-binding=false"], {
+    alsoWatch: async (env) => {
+      teamNamespace = await newNamespace(env.kubeConfig, "grants-nobind-team", {
+        [SENDER]: `nobind-${run}`,
+      });
+      return [new Policies(env.kubeConfig, teamNamespace)];
+    },
+  });
+
+  test("a grant from a namespace no binding selects needs only the owner's consent", async () => {
+    const name = unique("no-binding");
+    await createDestination(env, name);
+    await owner.create(name, {
+      destinationName: name,
+      grants: { from: { namespaceSelector: { matchLabels: { [SENDER]: `nobind-${run}` } } } },
+    });
+    await owner.waitForReason(name, "Applied");
+    const team = new Grants(env.kubeConfig, teamNamespace);
+    await team.create(name, { namespace: owner.namespace, name }, { accounts: ["999900001111"] });
+    await team.waitForReason(name, "Applied");
+    assert.deepEqual(await grantedAccounts(env, name), ["999900001111"]);
+  });
+});
