@@ -379,4 +379,59 @@ describe("grants over their lifetime", () => {
     assert.match(ready?.message ?? "", /GrantedAccounts/);
     assert.equal(await puts(name), 0);
   });
+
+  test("under driftPolicy Report a granted account removed in AWS makes the grant say so instead of Applied", async () => {
+    const name = unique("drift-report");
+    await sharedPolicy(name, { driftPolicy: "Report" });
+    await team().create(name, ref(name), { accounts: ["444455556666"] });
+    await team().waitForReason(name, "Applied");
+    const before = await puts(name);
+    await putPolicyDirectly(env, name, samplePolicy(name, ["999999999999"]));
+    await owner.waitForReason(name, "Drifted", 30_000);
+    let reason: string | undefined;
+    await waitFor(
+      "the grant is no longer Applied",
+      async () => {
+        const grant = await team().get(name);
+        reason = team().condition(grant, "Ready")?.reason;
+        return team().condition(grant, "Ready")?.status === "False";
+      },
+      30_000,
+      () => String(reason),
+    );
+    assert.equal(reason, "Drifted");
+    assert.equal(await puts(name), before, "Report leaves AWS alone");
+
+    await owner.patchSpec(name, { driftPolicy: "Correct" });
+    await team().waitForReason(name, "Applied", 30_000);
+    assert.deepEqual(await grantedAccounts(env, name), ["444455556666"]);
+  });
+
+  test("forty grants created at once are all Applied with a few puts and at most 2 writes each", async (t) => {
+    const name = unique("burst");
+    await sharedPolicy(name);
+    const before = await puts(name);
+    const watch = await team().watchWrites();
+    try {
+      const names = Array.from({ length: 40 }, (_, i) => `${name}-${String(i)}`);
+      await Promise.all(
+        names.map((grant, i) =>
+          team().create(grant, ref(name), { accounts: accounts(600_000_000_000 + i * 10, 3) }),
+        ),
+      );
+      for (const grant of names) await team().waitForReason(grant, "Applied", 60_000);
+      const burstPuts = (await puts(name)) - before;
+      t.diagnostic(`${String(burstPuts)} puts for 40 grants`);
+      assert.ok(burstPuts <= 3, `at most 3 puts, not ${String(burstPuts)}`);
+      for (const grant of names) {
+        await waitFor(`the watch saw ${grant} Ready`, () =>
+          Promise.resolve(watch.untilReady(grant) !== undefined),
+        );
+        assert.ok((watch.untilReady(grant) ?? 0) <= 2, `${grant}: at most 2 writes`);
+      }
+      assert.equal((await grantedAccounts(env, name)).length, 120);
+    } finally {
+      watch.stop();
+    }
+  });
 });
