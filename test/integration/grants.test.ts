@@ -185,13 +185,22 @@ describe("shared destinations: grants merged into one policy", () => {
   test("a grant from a namespace that grants.from does not select is NotAccepted and nothing is put for it", async () => {
     const name = unique("not-selected");
     await sharedPolicy(name);
+    await team("a").create(name, ref(name), { accounts: ["777788889999"] });
+    await team("a").waitForReason(name, "Applied");
     const before = await puts(name);
     const stored = await storedPolicy(env, name);
     await team("outsider").create(name, ref(name), { accounts: ["444455556666"] });
     const grant = await team("outsider").waitForReason(name, "NotAccepted");
+    // A namespace the owner does not accept learns nothing of the policy beyond that.
+    const message = team("outsider").condition(grant, "Ready")?.message ?? "";
+    for (const secret of ["777788889999", destinationArn(env, name), team("a").namespace]) {
+      assert.ok(!message.includes(secret), `the message does not reveal ${secret}: ${message}`);
+    }
+    assert.equal(grant.status?.destinationArn, undefined, "nor the destination's ARN");
+    assert.equal(grant.status?.policyHash, undefined, "nor the policy's hash");
     assert.equal(team("outsider").condition(grant, "Ready")?.status, "False");
     assert.equal(team("outsider").condition(grant, "Stalled")?.status, "True");
-    await grantCounts(name, { accepted: 0, waiting: 0, refused: 1 });
+    await grantCounts(name, { accepted: 1, waiting: 0, refused: 1 });
     assert.equal(await puts(name), before, "no put for a grant the owner does not accept");
     assert.equal(await storedPolicy(env, name), stored);
     assert.ok(!(grant.metadata.finalizers ?? []).includes(GRANT_FINALIZER), "no finalizer");
