@@ -329,6 +329,12 @@ describe("shared destinations: grants merged into one policy", () => {
     );
     const grant = await team("a").waitForReason(name, "Applied");
     assert.deepEqual(grant.status?.applied?.accounts, granted);
+
+    // Once the grant goes, the owner's change fits and is applied.
+    await team("a").delete(name);
+    await team("a").waitUntilGone(name);
+    await owner.waitForReason(name, "Applied");
+    assert.equal(await storedPolicy(env, name), merged(name, [], ownerAfter).canonical);
   });
 
   test("an organization grant on a destination that grants by account waits with ForceUpdateRequired until the owner sets forceUpdate", async () => {
