@@ -434,4 +434,25 @@ describe("grants over their lifetime", () => {
       watch.stop();
     }
   });
+
+  test("drift checks that find nothing write nothing to the grants", async () => {
+    const name = unique("quiet");
+    await sharedPolicy(name);
+    const watch = await team().watchWrites();
+    try {
+      await team().create(name, ref(name), { accounts: ["444455556666"] });
+      await team().waitForReason(name, "Applied");
+      await waitFor("the watch saw it Ready", () =>
+        Promise.resolve(watch.untilReady(name) !== undefined),
+      );
+      const writes = watch.total();
+      const sweeps = () => controller.metric("log_destination_policy_drift_sweeps_total");
+      const before = await sweeps();
+      await waitFor("two more drift sweeps", async () => (await sweeps()) >= before + 2, 30_000);
+      await team().waitForReason(name, "Applied");
+      assert.equal(watch.total(), writes, "no grant write after Ready");
+    } finally {
+      watch.stop();
+    }
+  });
 });
