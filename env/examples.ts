@@ -29,8 +29,10 @@ export interface Example {
 }
 
 /**
- * Every examples/*.yaml file with LogDestinationPolicy objects, sorted by file
- * name. The bindings they need are in BINDINGS_FILE.
+ * Every examples/*.yaml file with LogDestinationPolicy objects that stand alone,
+ * sorted by file name. The bindings they need are in BINDINGS_FILE. A policy that
+ * accepts grants is whole only with its grants and namespaces, so SHARED_EXAMPLE
+ * is read as it is, by loadSharedExample.
  */
 export function loadExamples(dir = examplesDir): Example[] {
   return readdirSync(dir)
@@ -59,14 +61,27 @@ export function applyExampleBindings(target: KubectlTarget): Promise<string> {
 }
 
 export function parseObjects(text: string): ExampleObject[] {
+  return parseDocuments(text).filter(
+    (value: Record<string, unknown>): value is Record<string, unknown> & ExampleObject =>
+      value.kind === KIND &&
+      value.apiVersion === API_VERSION &&
+      (value.spec as { grants?: unknown } | undefined)?.grants === undefined,
+  );
+}
+
+/** The shared destination: namespaces, the policy that accepts grants, bindings and grants. */
+export const SHARED_EXAMPLE = "shared-destination.yaml";
+
+/** Every object of SHARED_EXAMPLE, in file order. */
+export function loadSharedExample(dir = examplesDir): Record<string, unknown>[] {
+  return parseDocuments(readFileSync(join(dir, SHARED_EXAMPLE), "utf8"));
+}
+
+function parseDocuments(text: string): Record<string, unknown>[] {
   return parseAllDocuments(text)
     .map((document) => document.toJS() as unknown)
     .filter(
-      (value): value is ExampleObject =>
-        typeof value === "object" &&
-        value !== null &&
-        (value as { kind?: unknown }).kind === KIND &&
-        (value as { apiVersion?: unknown }).apiVersion === API_VERSION,
+      (value): value is Record<string, unknown> => typeof value === "object" && value !== null,
     );
 }
 

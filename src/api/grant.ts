@@ -29,7 +29,7 @@ const NAME_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0
 const uniqueList = (item: z.ZodString, max: number, what: string) =>
   z
     .array(item)
-    .max(max)
+    .max(max, { error: `at most ${String(max)} ${what}s in one grant` })
     .meta({ "x-kubernetes-list-type": "set" })
     .superRefine((values, ctx) => {
       const seen = new Set<string>();

@@ -93,6 +93,36 @@ function notes(d: DestinationDiff): string[] {
   return found;
 }
 
+/**
+ * For a policy that accepts grants: who lets each gained principal in, why each
+ * lost one goes, and the grants that would not be admitted.
+ */
+function grantLines(
+  d: DestinationDiff,
+  show: (s: string) => string,
+  who: (g: Grantee) => string,
+): string[] {
+  if (d.grants === undefined) return [];
+  const lines: string[] = [];
+  for (const g of d.grants.gained) {
+    lines.push(`${who(g)} added by ${g.by.map(show).join(", ")}`);
+  }
+  for (const g of d.grants.lost) {
+    lines.push(
+      g.by.length === 0
+        ? `${who(g)} removed: no grant or owner statement names it`
+        : `${who(g)} removed: named only by ${g.by.map(show).join(", ")}, not admitted`,
+    );
+  }
+  for (const g of d.grants.grants) {
+    if (g.verdict === "admitted") continue;
+    lines.push(
+      `${show(`${g.namespace}/${g.name}`)} ${g.verdict} (${g.reason}): ${show(g.message)}`,
+    );
+  }
+  return lines;
+}
+
 function textBlock(d: DestinationDiff): string {
   // A row is a label and its lines; rows without any are left out.
   const rows: [string, string[]][] = [
@@ -104,6 +134,7 @@ function textBlock(d: DestinationDiff): string {
     // Why the guardrail refuses, under its verdict.
     ["guardrail", [guardrailLine(d), ...d.guardrail.messages]],
     ["forceUpdate", [forceUpdateLine(d)]],
+    ["grants", grantLines(d, (s) => s, describeGrantee)],
     ["note", [notes(d).join("; ")]],
   ];
   const marker = d.livePolicy === "none" ? "+" : "~";
@@ -152,6 +183,10 @@ function markdownBlock(d: DestinationDiff): string {
     ["Size", sizeLine(d)],
     ["Guardrail", verdict],
     ["forceUpdate", `${force}${forceUpdateLine(d)}`],
+    [
+      "Grants",
+      d.grants === undefined ? undefined : `${String(d.grants.grants.length)} among the inputs`,
+    ],
     ["Note", notes(d).join("; ") || undefined],
   ];
   const lines = [
@@ -165,6 +200,10 @@ function markdownBlock(d: DestinationDiff): string {
     lines.push(`- **${label}:** ${value}`);
     // Why the guardrail refuses, under its verdict.
     if (label === "Guardrail") lines.push(...d.guardrail.messages.map((m) => `  - ${code(m)}`));
+    if (label === "Grants")
+      lines.push(
+        ...grantLines(d, code, (g) => `${g.kind} ${code(g.id)}`).map((line) => `  - ${line}`),
+      );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -15,6 +15,8 @@ import {
   type PolicyDocumentInput,
 } from "../policy/index.ts";
 import type { ManifestPolicy } from "./validate-core.ts";
+import { attributeGrants, diffGrantsSchema } from "./diff-grants.ts";
+import type { SharedPolicy } from "./validate-shared.ts";
 
 const grantee = z
   .object({
@@ -95,6 +97,7 @@ const destinationDiffSchema = z
         set: z.boolean().describe("spec.forceUpdate."),
       })
       .describe("Whether the update must affirm, with forceUpdate, that senders were updated."),
+    grants: diffGrantsSchema.optional(),
   })
   .describe("One destination whose live policy differs from its manifest.");
 
@@ -140,13 +143,16 @@ export function compareWithLive(
   manifest: ManifestPolicy,
   region: string,
   liveText: string | undefined,
+  /** For a policy that accepts grants: the merged document is what would be sent. */
+  shared?: SharedPolicy,
 ): DestinationDiff | undefined {
-  const desired = manifest.policy.document;
+  const desired = shared?.document ?? manifest.policy.document;
   const summary = summarizePolicyDiff(liveText, desired);
   if (summary.equal) return undefined;
   const live = readLive(liveText);
   const { spec } = manifest;
   const exposed = findPublicStatements(desired);
+  const access = accessChange(live, desired);
   return {
     file: manifest.file,
     line: manifest.line,
@@ -160,7 +166,7 @@ export function compareWithLive(
     mode: spec.mode,
     suspend: spec.suspend,
     livePolicy: liveText === undefined ? "none" : live === undefined ? "unreadable" : "present",
-    access: accessChange(live, desired),
+    access,
     statements: {
       added: summary.statementsAdded,
       removed: summary.statementsRemoved,
@@ -169,7 +175,7 @@ export function compareWithLive(
     otherChanges: live === undefined ? [] : otherChanges(live, desired),
     size: {
       before: liveText === undefined ? 0 : utf8ByteLength(liveText),
-      after: manifest.policy.bytes,
+      after: shared?.bytes ?? manifest.policy.bytes,
       limit: MAX_POLICY_BYTES,
     },
     guardrail: {
@@ -181,6 +187,7 @@ export function compareWithLive(
       messages: manifest.guardrail.map((problem) => `${problem.path}: ${problem.message}`),
     },
     forceUpdate: { needed: switchesToOrganization(live, desired), set: spec.forceUpdate },
+    ...(shared === undefined ? {} : { grants: attributeGrants(shared, access) }),
   };
 }
 

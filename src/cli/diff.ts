@@ -22,7 +22,11 @@ import { ConfigError, FLAGS, type FlagSpec } from "./config.ts";
 import { compareWithLive, type DestinationDiff, type DiffError } from "./diff-report.ts";
 import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./diff-render.ts";
 import { readInputs, readProcessStdin } from "./inputs.ts";
+import { mapConcurrently } from "./map-concurrently.ts";
 import { validateManifests, type ManifestPolicy, type ValidateOptions } from "./validate-core.ts";
+import type { ManifestGrant } from "./validate-grant.ts";
+import type { Labels } from "../tenancy/index.ts";
+import { analyseShared, type SharedInput } from "./validate-shared.ts";
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 1;
@@ -62,6 +66,8 @@ export async function diffPaths(
     message,
   }));
   const policies: ManifestPolicy[] = [];
+  const grants: ManifestGrant[] = [];
+  const namespaces = new Map<string, Labels>();
   let checked = 0;
   let ignored = 0;
   for (const input of texts) {
@@ -69,6 +75,8 @@ export async function diffPaths(
     checked += result.checked;
     ignored += result.ignored;
     policies.push(...result.policies);
+    grants.push(...result.grants);
+    for (const [name, labels] of result.namespaces) namespaces.set(name, labels);
     // The guardrail's findings are part of the diff, not errors.
     for (const problem of result.problems) {
       if (problem.guardrail !== true) errors.push({ ...problem });
@@ -86,8 +94,10 @@ export async function diffPaths(
     }
     return live;
   };
+  // A policy that accepts grants is compared as merged with the grants among the inputs.
+  const sharing = { grants, namespaces, namespace: options.namespace ?? "default" };
   const outcomes = await mapConcurrently(policies, CONCURRENT_READS, (policy) =>
-    compare(policy, options.region, read),
+    compare(policy, options.region, read, sharing),
   );
   const destinations: DestinationDiff[] = [];
   for (const outcome of outcomes) {
@@ -120,6 +130,7 @@ async function compare(
   policy: ManifestPolicy,
   defaultRegion: string | undefined,
   read: (target: AwsTarget, name: string) => Promise<LiveDestination | undefined>,
+  sharing: Pick<SharedInput, "grants" | "namespaces" | "namespace">,
 ): Promise<Outcome> {
   const { spec } = policy;
   const fail = (field: string, message: string): Outcome => ({
@@ -138,7 +149,14 @@ async function compare(
     };
     const live = await read(target, spec.destinationName);
     if (live === undefined) return fail("destinationName", `${destination} does not exist`);
-    const diff = compareWithLive(policy, region, live.accessPolicy);
+    // The live destination's ARN is the Resource the merged statements name.
+    const [shared] = analyseShared({
+      ...sharing,
+      policies: [policy],
+      region,
+      resourceOf: () => live.arn,
+    }).shared;
+    const diff = compareWithLive(policy, region, live.accessPolicy, shared);
     return diff === undefined ? {} : { diff };
   } catch (error) {
     if (error instanceof RoleNotAllowedError) return fail("roleArn", error.message);
@@ -171,24 +189,6 @@ function awsFailure(error: AwsCallError, destination: string): string {
     case "unknown":
       return `reading ${destination} failed (${error.awsName})`;
   }
-}
-
-/** Like Promise.all over `items.map(work)`, with at most `limit` under way at once. */
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 // The controller's own flags, with the same parsing, environment variables and defaults.

@@ -6,7 +6,9 @@
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { LogDestinationPolicySpec } from "../api/v1alpha1.ts";
 import type { ResolvedAccessPolicy } from "../policy/index.ts";
+import type { Labels } from "../tenancy/index.ts";
 import type { OfflineTenancy } from "./validate-bindings.ts";
+import type { ManifestGrant } from "./validate-grant.ts";
 import { DocumentChecker } from "./validate-document.ts";
 
 export interface Problem {
@@ -42,10 +44,16 @@ export interface ValidationResult {
   warnings: Problem[];
   /** LogDestinationPolicy objects checked. */
   checked: number;
+  /** LogDestinationGrant objects checked. */
+  grantsChecked: number;
   /** Documents that are not LogDestinationPolicy objects, and so were skipped. */
   ignored: number;
   /** The objects without problems other than the guardrail's, in document order. */
   policies: ManifestPolicy[];
+  /** Every grant with a valid name, valid or not: an invalid one is refused as InvalidSpec. */
+  grants: ManifestGrant[];
+  /** Labels of the Namespace manifests among the documents, for spec.grants.from and bindings. */
+  namespaces: Map<string, Labels>;
 }
 
 export const STDIN_NAME = "<stdin>";
@@ -83,8 +91,11 @@ export function validateManifests(
     problems: [],
     warnings: [],
     checked: 0,
+    grantsChecked: 0,
     ignored: 0,
     policies: [],
+    grants: [],
+    namespaces: new Map(),
   };
   for (const document of documents) {
     new DocumentChecker(document, lineCounter, file, result, options).check();

@@ -16,6 +16,7 @@ import { isRecord } from "../util/record.ts";
 import { firstLine, lineOf, parsePath, type Segment } from "./manifest-lines.ts";
 import { SPEC_FIELDS, suggest } from "./spec-field-suggest.ts";
 import { decideOffline, type OfflineTenancy } from "./validate-bindings.ts";
+import { checkGrantSpec, isGrantKind } from "./validate-grant.ts";
 import type { ManifestPolicy, ValidateOptions, ValidationResult } from "./validate-core.ts";
 
 type ValidSpec = Pick<ManifestPolicy, "spec" | "policy">;
@@ -73,7 +74,12 @@ export class DocumentChecker {
   }
 
   private checkObject(value: unknown, base: Segment[]): void {
+    if (isRecord(value) && isOurs(value) && isGrantKind(value.kind)) {
+      this.checkGrant(value, base);
+      return;
+    }
     if (!isRecord(value) || !isLogDestinationPolicy(value)) {
+      if (isRecord(value)) this.noteNamespace(value);
       this.result.ignored++;
       return;
     }
@@ -106,6 +112,54 @@ export class DocumentChecker {
       guardrail: found,
       lineOf: (field) => lineOf(this.document, this.lines, [...at, field]),
     });
+  }
+
+  private checkGrant(value: Record<string, unknown>, base: Segment[]): void {
+    this.result.grantsChecked++;
+    const before = this.result.problems.length;
+    this.checkName(value.metadata, base);
+    const namespace = isRecord(value.metadata) ? value.metadata.namespace : undefined;
+    if (namespace !== undefined && (typeof namespace !== "string" || !NAMESPACE.test(namespace))) {
+      // The API server would refuse it; offline it would otherwise reach every message unchecked.
+      this.report(
+        [...base, "metadata", "namespace"],
+        "metadata.namespace",
+        "must be a namespace name: lower-case letters, digits and '-', at most 63 characters",
+      );
+    }
+    const named = this.result.problems.length === before;
+    const spec = checkGrantSpec(value, base, (segments, path, message) => {
+      this.report(segments, path, message);
+    });
+    if (!named) return;
+    const metadata = value.metadata as { name: string; namespace?: unknown };
+    const at = [...base, "spec"];
+    this.result.grants.push({
+      file: this.file,
+      line: lineOf(this.document, this.lines, [...base, "metadata", "name"]),
+      name: metadata.name,
+      namespace:
+        typeof metadata.namespace === "string" && metadata.namespace !== ""
+          ? metadata.namespace
+          : (this.options.namespace ?? "default"),
+      rawSpec: value.spec,
+      ...(spec === undefined ? {} : { spec }),
+      lineOf: (segments) => lineOf(this.document, this.lines, [...at, ...segments]),
+    });
+  }
+
+  /** A Namespace's labels: what spec.grants.from and the bindings select grants by. */
+  private noteNamespace(value: Record<string, unknown>): void {
+    if (value.kind !== "Namespace" || value.apiVersion !== "v1") return;
+    const metadata = isRecord(value.metadata) ? value.metadata : {};
+    if (typeof metadata.name !== "string" || metadata.name === "") return;
+    const labels: Record<string, string> = {};
+    if (isRecord(metadata.labels)) {
+      for (const [key, label] of Object.entries(metadata.labels)) {
+        if (typeof label === "string") labels[key] = label;
+      }
+    }
+    this.result.namespaces.set(metadata.name, labels);
   }
 
   /** The controller's tenancy rule against the --bindings files. */
@@ -228,10 +282,12 @@ export class DocumentChecker {
   }
 }
 
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function isOurs(value: Record<string, unknown>): boolean {
+  return typeof value.apiVersion === "string" && value.apiVersion.startsWith(`${GROUP}/`);
+}
+
 function isLogDestinationPolicy(value: Record<string, unknown>): boolean {
-  return (
-    value.kind === KIND &&
-    typeof value.apiVersion === "string" &&
-    value.apiVersion.startsWith(`${GROUP}/`)
-  );
+  return value.kind === KIND && isOurs(value);
 }

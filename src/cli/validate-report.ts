@@ -4,6 +4,8 @@
 import { z } from "zod";
 import { reportVersionSchema } from "./diff-report.ts";
 import type { Problem } from "./validate-core.ts";
+import { sharedDestinationSchema, sharedJson } from "./validate-shared-render.ts";
+import type { SharedPolicy } from "./validate-shared.ts";
 
 const problemSchema = z
   .object({
@@ -38,6 +40,7 @@ export const validateReportSchema = z
     summary: z.object({
       inputs: z.int().min(0).describe("Files and standard input read."),
       checked: z.int().min(0).describe("LogDestinationPolicy objects checked."),
+      grants: z.int().min(0).describe("LogDestinationGrant objects checked."),
       ignored: z.int().min(0).describe("Documents of other kinds, skipped."),
       problems: z.int().min(0),
       warnings: z.int().min(0),
@@ -50,6 +53,11 @@ export const validateReportSchema = z
       .array(problemSchema)
       .describe("Worth knowing, but applied anyway; no effect on the exit code."),
     unreadable: z.array(unreadableSchema).describe("Any makes the exit code 2."),
+    sharedDestinations: z
+      .array(sharedDestinationSchema)
+      .describe(
+        "Policies that accept grants, merged with the grants among the inputs: the size and each grant's verdict.",
+      ),
   })
   .describe("The output of `log-destination-policy-controller validate -o json`.");
 
@@ -58,7 +66,9 @@ export type ValidateReport = z.output<typeof validateReportSchema>;
 export function validateReport(found: {
   inputs: number;
   checked: number;
+  grants: number;
   ignored: number;
+  shared: readonly SharedPolicy[];
   problems: readonly Problem[];
   warnings: readonly Problem[];
   unreadable: readonly { path: string; message: string }[];
@@ -75,6 +85,7 @@ export function validateReport(found: {
     summary: {
       inputs: found.inputs,
       checked: found.checked,
+      grants: found.grants,
       ignored: found.ignored,
       problems: found.problems.length,
       warnings: found.warnings.length,
@@ -83,5 +94,6 @@ export function validateReport(found: {
     problems: found.problems.map(finding),
     warnings: found.warnings.map(finding),
     unreadable: found.unreadable.map(({ path, message }) => ({ path, message })),
+    sharedDestinations: found.shared.map(sharedJson),
   };
 }

@@ -15,6 +15,11 @@ import {
   type ValidateOptions,
 } from "./validate-core.ts";
 import { validateReport } from "./validate-report.ts";
+import type { ManifestPolicy } from "./validate-core.ts";
+import type { ManifestGrant } from "./validate-grant.ts";
+import { analyseShared } from "./validate-shared.ts";
+import { sharedText } from "./validate-shared-render.ts";
+import type { Labels } from "../tenancy/index.ts";
 
 const EXIT_OK = 0;
 const EXIT_PROBLEMS = 1;
@@ -55,23 +60,52 @@ async function validatePaths(
   }
   const inputs = await readInputs(paths, () => io.readStdin());
   const texts = inputs.texts;
+  if (options.tenancy) {
+    // Namespace manifests among the inputs label their namespaces for the bindings too.
+    const scratch = emptyTenancy();
+    for (const { name, text } of texts) readBindings(scratch, text, name);
+    for (const [name, labels] of scratch.namespaces) {
+      if (!options.tenancy.namespaces.has(name)) options.tenancy.namespaces.set(name, labels);
+    }
+  }
   const unreadable = [...(bindingInputs?.unreadable ?? []), ...inputs.unreadable];
   const warnings: Problem[] = [];
   let checked = 0;
+  let grantsChecked = 0;
   let ignored = 0;
+  const policies: ManifestPolicy[] = [];
+  const grants: ManifestGrant[] = [];
+  const namespaces = new Map<string, Labels>();
   for (const input of texts) {
     const result = validateManifests(input.text, input.name, options);
     problems.push(...result.problems);
     warnings.push(...result.warnings);
     checked += result.checked;
+    grantsChecked += result.grantsChecked;
     ignored += result.ignored;
+    policies.push(...result.policies);
+    grants.push(...result.grants);
+    for (const [name, labels] of result.namespaces) namespaces.set(name, labels);
   }
+  // A policy and the grants that name it may be in different files: judged once all are read.
+  const { shared, ...sharing } = analyseShared({
+    policies,
+    grants,
+    namespaces,
+    tenancy: options.tenancy,
+    namespace: options.namespace ?? "default",
+    region: options.region,
+  });
+  problems.push(...sharing.problems);
+  warnings.push(...sharing.warnings);
 
   if (output === "json") {
     const report = validateReport({
       inputs: texts.length,
       checked,
+      grants: grantsChecked,
       ignored,
+      shared,
       problems,
       warnings,
       unreadable,
@@ -80,10 +114,17 @@ async function validatePaths(
   } else {
     for (const problem of problems) io.out(formatProblem(problem));
     for (const warning of warnings) io.out(formatWarning(warning));
+    // Not a problem: on stderr with the summary, so that a clean run prints nothing on stdout.
+    for (const block of shared.map(sharedText)) io.err(block);
   }
   for (const { message } of unreadable) io.err(`error: ${message}`);
   const files = texts.length === 1 ? "1 input" : `${texts.length} inputs`;
-  const objects = checked === 1 ? "1 LogDestinationPolicy" : `${checked} LogDestinationPolicies`;
+  const policiesChecked =
+    checked === 1 ? "1 LogDestinationPolicy" : `${checked} LogDestinationPolicies`;
+  const objects =
+    grantsChecked === 0
+      ? policiesChecked
+      : `${policiesChecked} and ${grantsChecked === 1 ? "1 LogDestinationGrant" : `${grantsChecked} LogDestinationGrants`}`;
   const found = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   const others = ignored === 1 ? "1 other document" : `${ignored} other documents`;
   const noted =
@@ -109,7 +150,7 @@ export function registerValidateCommand(program: Command): void {
   program
     .command("validate")
     .description(
-      "check LogDestinationPolicy manifests offline with the controller's own rules; " +
+      "check LogDestinationPolicy and LogDestinationGrant manifests offline with the controller's own rules; " +
         "prints file:line: path: message per problem and exits 1 if there is any",
     )
     .argument(
@@ -127,7 +168,7 @@ export function registerValidateCommand(program: Command): void {
     )
     .option(
       "--bindings <files...>",
-      "LogDestinationPolicyBinding manifests (and Namespace manifests for their labels): report each object no binding permits, as the controller's --require-binding does",
+      "LogDestinationPolicyBinding manifests (and Namespace manifests for their labels): report each policy or grant no binding permits, as the controller's --require-binding does",
     )
     .option(
       "--namespace <name>",

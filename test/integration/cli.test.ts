@@ -214,6 +214,37 @@ describe("validate -o json", () => {
     assert.equal(value.summary.problems, 0);
   });
 
+  test("a shared destination: the merged size and each grant's verdict, in the published schema", async () => {
+    const ran = await cli([
+      "validate",
+      "-o",
+      "json",
+      "--bindings",
+      join(root, "examples", "bindings.yaml"),
+      "--",
+      join(root, "examples", "shared-destination.yaml"),
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const value = report(ran) as {
+      summary: { checked: number; grants: number };
+      sharedDestinations: {
+        object: { name: string; namespace?: string };
+        placeholders: string[];
+        size: { bytes: number; limit: number };
+        grants: { namespace: string; name: string; verdict: string; reason: string }[];
+      }[];
+    };
+    assert.deepEqual(value.summary.grants, 2);
+    const [shared] = value.sharedDestinations;
+    assert.deepEqual(shared?.object, { name: "central-logs", namespace: "logging" });
+    assert.deepEqual(shared.size, { bytes: 450, limit: 5120 });
+    assert.deepEqual(shared.placeholders, ["account"]);
+    assert.deepEqual(
+      shared.grants.map((g) => `${g.namespace}/${g.name} ${g.verdict} ${g.reason}`),
+      ["payments/payments-senders admitted Applied", "checkout/checkout-senders admitted Applied"],
+    );
+  });
+
   test("problems, warnings and an unreadable path, each with its place, exit 2", async () => {
     const broken = `apiVersion: logs.gitops.dev/v1alpha1
 kind: LogDestinationPolicy

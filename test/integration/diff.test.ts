@@ -170,6 +170,81 @@ ${policy}`;
     assert.match(markdown.stdout, /- \*\*Loses access:\*\* account `222222222222`/);
   });
 
+  test("a policy that accepts grants: the merged document against the live one, each account attributed", async () => {
+    const name = unique("shared");
+    await createDestination(env, name);
+    // AWS holds the merged document of an earlier day: two granted accounts.
+    const arn = `arn:aws:logs:${env.region}:123456789012:destination:${name}`;
+    await putPolicyDirectly(env, name, {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "GrantedAccounts",
+          Effect: "Allow",
+          Principal: { AWS: ["111111111111", "222222222222"] },
+          Action: "logs:PutSubscriptionFilter",
+          Resource: arn,
+        },
+      ],
+    });
+    const grant = (namespace: string, grantName: string, accounts: string[]) =>
+      `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationGrant
+metadata: {name: ${grantName}, namespace: ${namespace}}
+spec:
+  policyRef: {namespace: logging, name: ${name}}
+  principals: {accounts: [${accounts.map((a) => `"${a}"`).join(", ")}]}
+`;
+    const file = write(
+      `${name}.yaml`,
+      [
+        `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationPolicy
+metadata: {name: ${name}, namespace: logging}
+spec:
+  destinationName: ${name}
+  grants:
+    from: {namespaceSelector: {matchLabels: {logs-sender: "true"}}}
+`,
+        'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n  labels: {logs-sender: "true"}\n',
+        grant("payments", "payments-senders", ["111111111111", "333333333333"]),
+        grant("elsewhere", "stray", ["222222222222"]),
+      ].join("---\n"),
+    );
+
+    const json = await diff(["-o", "json", file]);
+    assert.equal(json.code, 1, json.stderr);
+    const [changed] = report(json).destinations;
+    assert.deepEqual(changed?.access, {
+      gained: [{ kind: "account", id: "333333333333" }],
+      lost: [{ kind: "account", id: "222222222222" }],
+    });
+    assert.deepEqual(changed.grants?.gained, [
+      { kind: "account", id: "333333333333", by: ["payments/payments-senders"] },
+    ]);
+    assert.deepEqual(changed.grants.lost, [
+      { kind: "account", id: "222222222222", by: ["elsewhere/stray"] },
+    ]);
+    // The statements name the live destination's ARN, so only the principals differ.
+    assert.deepEqual(changed.statements, {
+      added: [],
+      removed: [],
+      changed: ["Sid GrantedAccounts"],
+    });
+
+    const text = await diff([file]);
+    assert.equal(text.code, 1);
+    assert.match(
+      text.stdout,
+      /grants: +account 333333333333 added by payments\/payments-senders\n/,
+    );
+    assert.match(
+      text.stdout,
+      /account 222222222222 removed: named only by elsewhere\/stray, not admitted\n/,
+    );
+    assert.match(text.stdout, /elsewhere\/stray refused \(NotAccepted\)/);
+  });
+
   test("a destination that does not exist exits 2 with file and line", async () => {
     const name = unique("missing");
     const file = write(

@@ -67,7 +67,8 @@ describe("validate: the command", () => {
     assert.match(
       result.stderr,
       // The other documents: the binding, and the Flux and Argo CD objects of examples/gitops/.
-      /6 LogDestinationPolicies checked in 7 inputs \(5 other documents ignored\): 0 problems/,
+      // The Namespaces and the bindings of examples/shared-destination.yaml too.
+      /7 LogDestinationPolicies and 2 LogDestinationGrants checked in 8 inputs \(10 other documents ignored\): 0 problems/,
     );
   });
 
@@ -152,6 +153,64 @@ spec:
     ]);
   });
 
+  test("a grant the policy does not accept, or the bindings do not permit, fails at its line; one that does not fit waits", async () => {
+    const shared = join(examples, "shared-destination.yaml");
+    const grant = (namespace: string, name: string, accounts: string[]) =>
+      `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationGrant
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  policyRef: {namespace: logging, name: central-logs}
+  principals:
+    accounts: [${accounts.map((a) => `"${a}"`).join(", ")}]
+`;
+    const many = Array.from({ length: 320 }, (_, i) => String(300000000000 + i));
+    const grants = join(dir, "grants.yaml");
+    writeFileSync(
+      grants,
+      [
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: billing}\n",
+        grant("billing", "stray", ["444455556666"]),
+        grant("payments", "greedy", ["121212121212"]),
+        grant("payments", "zzz-huge", many),
+      ].join("---\n"),
+    );
+    // The payments team may also grant the bulk accounts.
+    writeFileSync(
+      join(dir, "payments-wide.yaml"),
+      `apiVersion: logs.gitops.dev/v1alpha1
+kind: LogDestinationPolicyBinding
+metadata: {name: payments-wide}
+spec:
+  namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: payments}}
+  destinations: ["central-logs"]
+  principals:
+    accounts: [${many.map((a) => `"${a}"`).join(", ")}]
+`,
+    );
+    const ran = await validate([
+      "--bindings",
+      join(examples, "bindings.yaml"),
+      "--bindings",
+      join(dir, "payments-wide.yaml"),
+      "--",
+      shared,
+      grants,
+    ]);
+    assert.equal(ran.code, 1, ran.stderr);
+    assert.deepEqual(lines(ran.stdout), [
+      `${grants}:9: spec.policyRef: LogDestinationPolicy logging/central-logs does not accept grants from namespace billing: spec.grants.from.namespaceSelector does not select it`,
+      `${grants}:19: spec.principals.accounts: account "121212121212" is not permitted by binding payments-senders; binding payments-wide does not permit spec.principals.accounts account "121212121212" (the bindings that select namespace payments: payments-senders, payments-wide).`,
+      `${grants}:26: warning: spec.principals: would wait for room: its principals need 4800 more bytes and the merged policy has 4670 of 5120 left`,
+    ]);
+    assert.match(ran.stderr, /merged policy 450 of 5120 bytes/);
+    assert.match(ran.stderr, /waiting {2}PolicySizeExceeded: payments\/zzz-huge/);
+    assert.match(
+      ran.stderr,
+      /1 LogDestinationPolicy and 5 LogDestinationGrants checked in 2 inputs \(4 other documents ignored\): 2 problems, 1 warning/,
+    );
+  });
+
   test("an invalid file prints file:line: path: message for each problem and exits 1", async () => {
     const file = join(dir, "broken.yaml");
     writeFileSync(file, broken);
@@ -214,7 +273,7 @@ spec:
     const result = await validate([examples, missing]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, new RegExp(`error: cannot read ${missing}: no such file`));
-    assert.match(result.stderr, /6 LogDestinationPolicies checked/);
+    assert.match(result.stderr, /7 LogDestinationPolicies and 2 LogDestinationGrants checked/);
   });
 
   test("no path at all is a usage error with exit code 2", async () => {

@@ -44,6 +44,7 @@ describe("validate: the examples", () => {
       "organization.yaml",
       "json-string.yaml",
       "multi-region.yaml",
+      "shared-destination.yaml",
     ]) {
       assert.ok(files.includes(file), `examples/${file} exists`);
     }
@@ -69,7 +70,15 @@ describe("validate: problems and their lines", () => {
   test("a valid object has no problem", () => {
     const text = `${header("ok")}spec:\n  destinationName: central\n${validPolicy}`;
     const { policies, ...counts } = validateManifests(text, "ok.yaml");
-    assert.deepEqual(counts, { problems: [], warnings: [], checked: 1, ignored: 0 });
+    assert.deepEqual(counts, {
+      problems: [],
+      warnings: [],
+      checked: 1,
+      grantsChecked: 0,
+      ignored: 0,
+      grants: [],
+      namespaces: new Map(),
+    });
     // What diff compares: the parsed spec with its defaults, and lines to report against.
     const [policy] = policies;
     assert.equal(policies.length, 1);
