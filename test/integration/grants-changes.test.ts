@@ -15,7 +15,8 @@ import {
   VERSION,
 } from "../../src/api/names.ts";
 import { mergeGrants, type GrantContribution } from "../../src/policy/merge.ts";
-import { callsFor, createDestination, storedPolicy } from "../support/aws.ts";
+import { DescribeDestinationsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { callsFor, createDestination, emulatorAs, storedPolicy } from "../support/aws.ts";
 import { newNamespace } from "../support/env.ts";
 import { accounts, destinationArn, grantedAccounts, Grants } from "../support/grants.ts";
 import {
@@ -390,5 +391,47 @@ describe("grants without --require-binding", () => {
     await team.create(name, { namespace: owner.namespace, name }, { accounts: ["999900001111"] });
     await team.waitForReason(name, "Applied");
     assert.deepEqual(await grantedAccounts(env, name), ["999900001111"]);
+  });
+});
+
+describe("grants on a destination in another account", () => {
+  const ACCOUNT = "111111111111";
+  const ROLE = `arn:aws:iam::${ACCOUNT}:role/ldp-writer`;
+  const { env, namespaces } = suite(
+    ["grants-xacct-owner", "grants-xacct-team"],
+    ["--allowed-role-arns", `arn:aws:iam::${ACCOUNT}:role/ldp-*`],
+    { assumesRoles: true },
+  );
+  const [owner, teamNamespace] = namespaces;
+
+  test("the merged statements name the destination's ARN in the role's account", async () => {
+    const name = unique("xacct");
+    const other = await emulatorAs(env, ROLE);
+    try {
+      await createDestination(env, name, env.region, { client: other, account: ACCOUNT });
+      await owner.create(name, {
+        destinationName: name,
+        roleArn: ROLE,
+        grants: {
+          from: { namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } } },
+        },
+      });
+      const team = new Grants(env.kubeConfig, teamNamespace.namespace);
+      await team.create(name, { namespace: owner.namespace, name }, { accounts: ["444455556666"] });
+      const grant = await team.waitForReason(name, "Applied");
+      const arn = `arn:aws:logs:${env.region}:${ACCOUNT}:destination:${name}`;
+      assert.equal(grant.status?.destinationArn, arn);
+      const out = await other.send(
+        new DescribeDestinationsCommand({ DestinationNamePrefix: name }),
+      );
+      const text = out.destinations?.find((d) => d.destinationName === name)?.accessPolicy ?? "{}";
+      const statements = (JSON.parse(text) as { Statement: { Sid?: string; Resource?: unknown }[] })
+        .Statement;
+      const granted = statements.find((s) => s.Sid === "GrantedAccounts");
+      assert.equal(granted?.Resource, arn, "Resource is the destination in the role's account");
+      assert.equal(await storedPolicy(env, name), undefined, "nothing in the controller's account");
+    } finally {
+      other.destroy();
+    }
   });
 });
