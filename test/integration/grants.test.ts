@@ -246,7 +246,18 @@ describe("shared destinations: grants merged into one policy", () => {
     assert.ok((await team("b").get(name)).metadata.finalizers?.includes(GRANT_FINALIZER));
 
     const before = await puts(name);
+    // The removal is slow to land: the grant must outlive it.
+    await env.proxy.inject({
+      operation: "PutDestinationPolicy",
+      fault: { kind: "latency", ms: 2000 },
+      destination: name,
+    });
     await team("b").delete(name);
+    await waitFor("the removal is in flight", async () => {
+      const calls = await callsFor(env, name, "PutDestinationPolicy");
+      return calls.length > before && calls.at(-1)?.status === 0;
+    });
+    assert.ok(await team("b").exists(name), "the grant stays while its removal is in flight");
     await team("b").waitUntilGone(name);
     // The finalizer went only after the put without the account landed.
     assert.deepEqual(await grantedAccounts(env, name), [], "the account is gone from AWS");
