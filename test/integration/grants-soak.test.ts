@@ -13,7 +13,8 @@ import { mergeGrants } from "../../src/policy/merge.ts";
 import { ownerlessPolicy, sendablePolicy } from "../../src/policy/ownerless.ts";
 import type { PolicyDocument } from "../../src/policy/types.ts";
 import { createDestination, storedPolicy } from "../support/aws.ts";
-import { accounts, destinationArn, Grants } from "../support/grants.ts";
+import type { LogDestinationGrant } from "../../src/api/grant.ts";
+import { accounts, destinationArn, grantedAccounts, Grants } from "../support/grants.ts";
 import { samplePolicy, TEST_NAMESPACE_LABEL, waitFor } from "../support/policies.ts";
 import { suite, unique } from "../support/setup.ts";
 
@@ -194,6 +195,141 @@ describe("grants chaos soak", () => {
         async () => (await storedPolicy(env, name)) === expected,
         30_000,
         () => `expected ${expected}`,
+      );
+    }
+  });
+
+  test("grants churned on a destination near its size limit end either Applied or waiting, and AWS holds exactly what the Applied and kept ones name", async (t) => {
+    const seed = Number(process.env.LDPC_SOAK_SEED ?? Date.now() % 2 ** 31) + 1;
+    t.diagnostic(`seed ${String(seed)} (replay with LDPC_SOAK_SEED=${String(seed - 1)})`);
+    const random = generator(seed);
+    const pick = <T>(list: readonly T[]): T => {
+      const item = list[Math.floor(random() * list.length)];
+      if (item === undefined) throw new Error("pick from an empty list");
+      return item;
+    };
+    const teams = [
+      new Grants(env.kubeConfig, a.namespace),
+      new Grants(env.kubeConfig, b.namespace),
+    ];
+    // Blocks of accounts, so grants overlap now and then; about six blocks fill the destination.
+    const blocks = Array.from({ length: 12 }, (_, i) => accounts(820_000_000_000 + i * 1000, 50));
+    const someAccounts = () => [...new Set([...pick(blocks), ...pick(blocks).slice(0, 10)])];
+    const name = unique("soak-full");
+    await createDestination(env, name);
+    await owner.create(name, {
+      destinationName: name,
+      grants: { from: { namespaceSelector: { matchLabels: { [TEST_NAMESPACE_LABEL]: "true" } } } },
+    });
+    const living = new Map<string, Living>();
+    let serial = 0;
+    for (let step = 0; step < 40; step++) {
+      const roll = random();
+      if (roll < 0.5 || living.size === 0) {
+        const team = pick(teams);
+        const grant = `full-${String(++serial)}`;
+        const list = someAccounts();
+        await team.create(grant, { namespace: owner.namespace, name }, { accounts: list });
+        living.set(`${team.namespace}/${grant}`, {
+          team,
+          name: grant,
+          policy: name,
+          accounts: list,
+        });
+      } else if (roll < 0.7) {
+        const grant = pick([...living.values()]);
+        grant.accounts = someAccounts();
+        await grant.team.patchPrincipals(grant.name, { accounts: grant.accounts });
+      } else if (roll < 0.9) {
+        const grant = pick([...living.values()]);
+        await grant.team.delete(grant.name);
+        living.delete(`${grant.team.namespace}/${grant.name}`);
+      } else {
+        await env.proxy.inject({
+          operation: PUT,
+          fault: { kind: "error", name: "ThrottlingException" },
+          count: 1 + Math.floor(random() * 3),
+          destination: name,
+        });
+      }
+    }
+    await env.proxy.clearFaults();
+
+    // Settled: every grant is Applied or waits for room, for its latest generation.
+    const settled = new Map<string, LogDestinationGrant>();
+    for (const [key, grant] of living) {
+      await waitFor(
+        `${key} settled`,
+        async () => {
+          const obj = await grant.team.get(grant.name);
+          const ready = grant.team.condition(obj, "Ready");
+          const done =
+            (ready?.reason === "Applied" || ready?.reason === "PolicySizeExceeded") &&
+            ready.observedGeneration === obj.metadata.generation;
+          if (done) settled.set(key, obj);
+          return done;
+        },
+        120_000,
+      );
+    }
+    const applied = [...living].filter(
+      ([key]) =>
+        settled.get(key)?.status?.conditions?.find((c) => c.type === "Ready")?.reason === "Applied",
+    );
+    const waiting = living.size - applied.length;
+    t.diagnostic(`${String(applied.length)} Applied, ${String(waiting)} waiting for room`);
+    await waitFor(`${name} counts its grants`, async () => {
+      const counted = (await owner.get(name)).status?.grants;
+      return counted?.accepted === applied.length && counted.waiting === waiting;
+    });
+    // AWS holds the union of what every grant holds: an Applied grant its spec, a waiting one what it kept.
+    const held = new Set<string>();
+    for (const [key, grant] of living) {
+      const obj = settled.get(key);
+      const reason = obj?.status?.conditions?.find((c) => c.type === "Ready")?.reason;
+      const kept = obj?.status?.applied?.accounts ?? [];
+      if (reason === "Applied") {
+        assert.deepEqual([...kept].sort(), [...grant.accounts].sort(), `${key} applied its spec`);
+      }
+      for (const account of kept) held.add(account);
+    }
+    await waitFor("AWS holds exactly what the grants hold", async () => {
+      const live = await grantedAccounts(env, name);
+      return live.join() === [...held].sort().join();
+    });
+    assert.ok(Buffer.byteLength((await storedPolicy(env, name)) ?? "", "utf8") <= 5120);
+    // And no grant waits while there is room for it: with what the others hold, it does not fit.
+    for (const [key, grant] of living) {
+      if (applied.some(([k]) => k === key)) continue;
+      const others = new Set<string>();
+      for (const [otherKey] of living) {
+        if (otherKey === key) continue;
+        for (const account of settled.get(otherKey)?.status?.applied?.accounts ?? [])
+          others.add(account);
+      }
+      const result = mergeGrants({
+        resource: destinationArn(env, name),
+        actions: [ACTION],
+        grants: [
+          {
+            namespace: "a",
+            name: "others",
+            createdAt: 0,
+            desired: { accounts: [...others], organizationIds: [], organizationPaths: [] },
+          },
+          {
+            namespace: "b",
+            name: "it",
+            createdAt: 1,
+            desired: { accounts: grant.accounts, organizationIds: [], organizationPaths: [] },
+          },
+        ],
+        forceUpdate: false,
+      });
+      assert.equal(
+        result.verdicts.get("b/it")?.state,
+        "Waiting",
+        `${key} waits only for want of room`,
       );
     }
   });
