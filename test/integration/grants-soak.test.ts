@@ -4,7 +4,10 @@
 // PutDestinationPolicy along the way and a controller restart halfway, and without
 // waiting for the controller between steps. At the end every grant and policy
 // must settle, and AWS must hold exactly the document the merge makes of the
-// grants that are left. The run is reproducible: its seed is printed, and
+// grants that are left. A second run churns big grants on one destination near
+// its 5,120 bytes, where the end state depends on history: there each grant ends
+// Applied or waiting only for want of room, and AWS holds exactly the principals
+// the grants hold. The run is reproducible: its seed is printed, and
 // LDPC_SOAK_SEED replays one.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
