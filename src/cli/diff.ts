@@ -22,7 +22,7 @@ import { ConfigError, FLAGS, type FlagSpec } from "./config.ts";
 import { compareWithLive, type DestinationDiff, type DiffError } from "./diff-report.ts";
 import { formatError, OUTPUT_FORMATS, renderReport, type OutputFormat } from "./diff-render.ts";
 import { readInputs, readProcessStdin } from "./inputs.ts";
-import { mapConcurrently } from "./map-concurrently.ts";
+import { mapConcurrently } from "../util/map-concurrently.ts";
 import { validateManifests, type ManifestPolicy, type ValidateOptions } from "./validate-core.ts";
 import type { ManifestGrant } from "./validate-grant.ts";
 import type { Labels } from "../tenancy/index.ts";

@@ -12,6 +12,8 @@ import { conditionsFor, sameConditions } from "./conditions.ts";
 import type { ReconcileContext, ReconcileDeps } from "./context.ts";
 import { grantView, policyText, type GrantView } from "./grant-status.ts";
 import type { Outcome, Reason } from "./outcomes.ts";
+import { GRANT_WRITES_IN_FLIGHT } from "./options.ts";
+import { mapConcurrently } from "../util/map-concurrently.ts";
 
 /** Outcomes after which the policy writes nothing for its grants. */
 const WRITES_NOTHING_FOR_GRANTS: ReadonlySet<Reason> = new Set<Reason>([
@@ -39,21 +41,21 @@ export async function settleGrants(
     accepts && ctx.recorded && ctx.desired ? Buffer.byteLength(ctx.desired.canonical) : undefined,
   );
   const releaseAll = WRITES_NOTHING_FOR_GRANTS.has(outcome.reason);
-  for (const grant of deps.grantsOf(policyKey)) {
+  await mapConcurrently(deps.grantsOf(policyKey), GRANT_WRITES_IN_FLIGHT, async (grant) => {
     const key = keyOfGrant(grant);
     const view = grantView(grant, key, ctx, deps, outcome);
     if (view) await writeStatus(grant, view, deps);
     deps.grantMetrics.reason(key, view?.reason);
     const released = ctx.recorded === true && ctx.grants?.next.has(key) !== true;
     if (releaseAll || released) await releaseFinalizer(grant, deps);
-  }
+  });
 }
 
 /** The policy a grant names does not exist (any more): nothing of the grant can be written. */
 export async function orphanGrants(policyKey: string, deps: ReconcileDeps): Promise<void> {
   deps.grantMetrics.sharedBytes(policyKey, undefined);
   const ref = refOf(policyKey);
-  for (const grant of deps.grantsOf(policyKey)) {
+  await mapConcurrently(deps.grantsOf(policyKey), GRANT_WRITES_IN_FLIGHT, async (grant) => {
     const key = keyOfGrant(grant);
     if (!grant.metadata.deletionTimestamp) {
       await writeStatus(
@@ -67,7 +69,7 @@ export async function orphanGrants(policyKey: string, deps: ReconcileDeps): Prom
     }
     deps.grantMetrics.reason(key, grant.metadata.deletionTimestamp ? undefined : "PolicyNotFound");
     await releaseFinalizer(grant, deps);
-  }
+  });
 }
 
 async function releaseFinalizer(grant: LogDestinationGrant, deps: ReconcileDeps): Promise<void> {

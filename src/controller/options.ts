@@ -24,6 +24,8 @@ export interface GrantCache {
  */
 export const GRANT_QUIET_MS = 250;
 export const GRANT_MAX_WAIT_MS = 3_000;
+/** Writes to the grants of one policy (finalizers, status) in flight at once. */
+export const GRANT_WRITES_IN_FLIGHT = 8;
 
 export interface ControllerOptions {
   concurrency: number;

@@ -192,9 +192,10 @@ const hasOrganizations = (p: GrantPrincipals) =>
  * Whether admitting `desired` switches the destination from account IDs to an
  * organization: the case PutDestinationPolicy wants forceUpdate for.
  */
-function needsForceUpdate(reserved: Tally, desired: GrantPrincipals): boolean {
+function needsForceUpdate(reserved: Tally, desired: GrantPrincipals, owner: OwnerGrants): boolean {
   const accountsOnly =
-    reserved.values("accounts").length > 0 &&
+    (reserved.values("accounts").length > 0 || owner.accounts) &&
+    !owner.organizations &&
     reserved.values("organizationIds").length === 0 &&
     reserved.values("organizationPaths").length === 0;
   if (!accountsOnly || !hasOrganizations(desired)) return false;
@@ -202,6 +203,25 @@ function needsForceUpdate(reserved: Tally, desired: GrantPrincipals): boolean {
     desired.organizationIds.some((id) => !reserved.has("organizationIds", id)) ||
     desired.organizationPaths.some((path) => !reserved.has("organizationPaths", path))
   );
+}
+
+interface OwnerGrants {
+  accounts: boolean;
+  organizations: boolean;
+}
+
+const ORGANIZATION_KEYS = /aws:PrincipalOrg(ID|Paths)/i;
+
+/** Whether the owner's statements AWS holds allow accounts by ID, or organizations by condition. */
+function ownerGrants(owner: PolicyDocument | undefined): OwnerGrants {
+  const out = { accounts: false, organizations: false };
+  for (const statement of owner ? statementList(owner) : []) {
+    if (statement.Effect !== "Allow") continue;
+    if (ORGANIZATION_KEYS.test(JSON.stringify(statement.Condition ?? {}))) out.organizations = true;
+    else if (typeof statement.Principal === "object" && statement.Principal.AWS !== undefined)
+      out.accounts = true;
+  }
+  return out;
 }
 
 export function mergeGrants(input: MergeInput): MergeResult {
@@ -228,12 +248,13 @@ export function mergeGrants(input: MergeInput): MergeResult {
   // the verdict does not depend on which other grants happen to be admitted first.
   const reserved = new Tally();
   for (const grant of grants) if (grant.applied) reserved.add(grant.applied);
+  const held = ownerGrants(input.ownerApplied);
 
   const verdicts = new Map<string, GrantVerdict>();
   let current = documentOf(owner, tally, input);
   for (const grant of grants) {
     const applied = grant.applied ?? NO_PRINCIPALS;
-    if (!input.forceUpdate && needsForceUpdate(reserved, grant.desired)) {
+    if (!input.forceUpdate && needsForceUpdate(reserved, grant.desired, held)) {
       verdicts.set(grantKey(grant), {
         state: "Waiting",
         reason: "ForceUpdateRequired",

@@ -3,7 +3,7 @@
 // library. Also reads the API server's own request counters from /metrics.
 import { Agent, request } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
-import { GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
+import { GRANT_PLURAL, GROUP, PLURAL, VERSION } from "../../src/api/names.ts";
 
 export interface KubeResponse<T> {
   status: number;
@@ -177,6 +177,12 @@ export function policyPath(namespace: string, name?: string, subresource?: strin
   return `${base}/${name}${subresource ? `/${subresource}` : ""}`;
 }
 
+/** Paths of the LogDestinationGrant resource in one namespace. */
+export function grantPath(namespace: string, name?: string): string {
+  const base = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${GRANT_PLURAL}`;
+  return name === undefined ? base : `${base}/${name}`;
+}
+
 export async function createNamespace(
   kube: KubeHttp,
   name: string,
@@ -190,10 +196,14 @@ export async function createNamespace(
 }
 
 /** The namespace's current resourceVersion for the resource: where a watch starts. */
-export async function currentResourceVersion(kube: KubeHttp, namespace: string): Promise<string> {
+export async function currentResourceVersion(
+  kube: KubeHttp,
+  namespace: string,
+  path = policyPath(namespace),
+): Promise<string> {
   const { body } = await kube.request<{ metadata: { resourceVersion: string } }>(
     "GET",
-    `${policyPath(namespace)}?limit=1`,
+    `${path}?limit=1`,
   );
   return body.metadata.resourceVersion;
 }

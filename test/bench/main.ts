@@ -53,6 +53,7 @@ import { MemoryLogsEndpoint, MotoLogsEndpoint, type LogsEndpoint } from "./logs-
 import { latency, timedChange } from "./changes.ts";
 import { fairShare } from "./fair-share.ts";
 import { regionsSideBySide } from "./regions.ts";
+import { grantsSideBySide, type GrantsOptions } from "./grants.ts";
 import { ReadyWatch } from "./ready-watch.ts";
 import { log, REGION, seconds, specFor } from "./fixtures.ts";
 import { kopfComparison, steadyState, type KopfResult, type SteadyResult } from "./phases.ts";
@@ -83,6 +84,11 @@ const USAGE = `usage: npm run bench -- [options]
   --fair-changes N           changes timed behind that flood (default 20)
   --regions N                N objects in one region, then in N made-up regions, side by side:
                              peak RSS of each run; 0 skips it (default 500)
+  --grants N                 shared destinations: N grants created at once on --grant-destinations
+                             destinations, one grant at a time added to a destination holding
+                             --grant-holding (--grant-changes times), and a restart on
+                             --grant-restart grants over --grant-restart-destinations; 0 skips
+                             (default 1000, 10, 299, 20, 10000, 100)
   --steady N:INTERVAL,...    steady state as shipped (default AWS rate limit) on N applied objects of
                              their own with that drift interval (default 300:20s; none skips it)
   --no-steady-sizes          skip steady state (default drift interval) on each size's objects
@@ -118,6 +124,7 @@ interface Options {
   fairShare: number;
   fairChanges: number;
   regions: number;
+  grants: GrantsOptions;
   endpoint: "memory" | "moto";
   entry: Entry;
   nodeOptions: string[];
@@ -140,6 +147,12 @@ function parseOptions(argv: string[]): Options {
       "fair-share": { type: "string", default: "1000" },
       "fair-changes": { type: "string", default: "20" },
       regions: { type: "string", default: "500" },
+      grants: { type: "string", default: "1000" },
+      "grant-destinations": { type: "string", default: "10" },
+      "grant-holding": { type: "string", default: "299" },
+      "grant-changes": { type: "string", default: "20" },
+      "grant-restart": { type: "string", default: "10000" },
+      "grant-restart-destinations": { type: "string", default: "100" },
       steady: { type: "string", default: "300:20s" },
       "steady-sizes": { type: "boolean", default: true },
       kopf: { type: "boolean", default: true },
@@ -183,6 +196,14 @@ function parseOptions(argv: string[]): Options {
     fairShare: int(values["fair-share"], 0),
     fairChanges: int(values["fair-changes"], 1),
     regions: int(values.regions, 0),
+    grants: {
+      burst: int(values.grants, 0),
+      burstDestinations: int(values["grant-destinations"], 1),
+      holding: int(values["grant-holding"], 0),
+      changes: int(values["grant-changes"], 1),
+      restart: int(values["grant-restart"], 1),
+      restartDestinations: int(values["grant-restart-destinations"], 1),
+    },
     steadySizes: values["steady-sizes"],
     steady:
       values.steady === "none"
@@ -777,6 +798,9 @@ async function main(): Promise<void> {
           ])
         : undefined;
 
+    const grants =
+      options.grants.burst > 0 ? await grantsSideBySide(bench, options.grants) : undefined;
+
     const report: Report = {
       startedAt,
       machine: machineDescription(),
@@ -803,6 +827,7 @@ async function main(): Promise<void> {
       rateCheck,
       fairShare: fair,
       regions,
+      grants,
       steady,
       kopf,
       notes,

@@ -23,6 +23,8 @@ export function isReady(obj: PolicyObject): boolean {
 export class ReadyWatch {
   readonly #kube: KubeHttp;
   readonly #namespace: string;
+  /** The collection watched: the namespace's policies unless told otherwise. */
+  readonly #path: string;
   readonly #ready = new Set<string>();
   readonly #waiters = new Map<string, Waiter>();
   #allWaiter: { count: number; resolve: (at: number) => void } | undefined;
@@ -33,15 +35,20 @@ export class ReadyWatch {
   firstReadyAt: number | undefined;
   events = 0;
 
-  private constructor(kube: KubeHttp, namespace: string) {
+  private constructor(kube: KubeHttp, namespace: string, path: string) {
     this.#kube = kube;
     this.#namespace = namespace;
+    this.#path = path;
   }
 
-  /** Starts from the namespace's current state, so only changes from now on are seen. */
-  static async start(kube: KubeHttp, namespace: string): Promise<ReadyWatch> {
-    const watch = new ReadyWatch(kube, namespace);
-    watch.#resourceVersion = await currentResourceVersion(kube, namespace);
+  /** Starts from the collection's current state, so only changes from now on are seen. */
+  static async start(
+    kube: KubeHttp,
+    namespace: string,
+    path = policyPath(namespace),
+  ): Promise<ReadyWatch> {
+    const watch = new ReadyWatch(kube, namespace, path);
+    watch.#resourceVersion = await currentResourceVersion(kube, namespace, path);
     await watch.#open();
     return watch;
   }
@@ -52,12 +59,9 @@ export class ReadyWatch {
 
   async #open(): Promise<void> {
     const query = `watch=1&allowWatchBookmarks=true&resourceVersion=${this.#resourceVersion}`;
-    const { stop, closed } = await this.#kube.watch(
-      `${policyPath(this.#namespace)}?${query}`,
-      (event) => {
-        this.#onEvent(event);
-      },
-    );
+    const { stop, closed } = await this.#kube.watch(`${this.#path}?${query}`, (event) => {
+      this.#onEvent(event);
+    });
     this.#stop = stop;
     // The API server ends watches after a while; carry on from the last version seen.
     void closed.then(() => {

@@ -6,6 +6,7 @@ import { FAIR_SHARE_P99_MS, type FairShareResult } from "./fair-share.ts";
 import type { RequestCounts } from "./kube.ts";
 import type { KopfResult, SteadyResult } from "./phases.ts";
 import { regionsTarget, renderRegions, type RegionsResult } from "./regions.ts";
+import { grantsTargets, renderGrants, type GrantsResult } from "./grants.ts";
 
 export interface SizeResult {
   n: number;
@@ -65,6 +66,7 @@ export interface Report {
   rateCheck: RateCheck | undefined;
   fairShare?: FairShareResult | undefined;
   regions?: RegionsResult | undefined;
+  grants?: GrantsResult | undefined;
   steady: SteadyResult[];
   kopf: KopfResult[];
   notes: string[];
@@ -89,6 +91,12 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 const WRITE_VERBS = new Set(["POST", "PUT", "PATCH", "DELETE", "APPLY"]);
+
+/** The same run's convergence of as many separate policies as the grant burst had grants. */
+function policiesSecondsFor(report: Report): number | undefined {
+  const n = report.grants?.burst.grants;
+  return report.results.find((r) => r.n === n)?.convergeSeconds;
+}
 
 export function countWrites(counts: RequestCounts): number {
   let total = 0;
@@ -149,6 +157,7 @@ function targets(report: Report): Target[] {
     ...fairShareTarget(report.fairShare),
     ...kopfTargets(report),
     ...regionsTarget(report.regions),
+    ...grantsTargets(report.grants, policiesSecondsFor(report)),
     {
       what: "0 PutDestinationPolicy calls on restart",
       measured: `${maxPutsOnRestart}`,
@@ -422,7 +431,12 @@ export function renderReport(report: Report): string {
     ),
     "",
   ];
-  lines.push(...renderSteady(report), ...renderKopf(report), ...renderRegions(report.regions));
+  lines.push(
+    ...renderSteady(report),
+    ...renderKopf(report),
+    ...renderRegions(report.regions),
+    ...renderGrants(report.grants, policiesSecondsFor(report)),
+  );
   if (report.rateCheck) {
     const c = report.rateCheck;
     lines.push(

@@ -241,6 +241,29 @@ describe("merging grants into one destination policy", () => {
     const forced = mergeGrants(input(next, { forceUpdate: true }));
     assert.equal(forced.verdicts.get("team-b/b")?.state, "Admitted");
   });
+
+  it("the owner's own account statements in AWS count as granting by account", () => {
+    const org = [grant("b", 2, { organizationIds: ["o-a1b2c3d4e5"] })];
+    const byAccount = mergeGrants(input(org, { ownerApplied: OWNER }));
+    assert.equal(byAccount.verdicts.get("team-b/b")?.state, "Waiting");
+    const orgOwner: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "Platform",
+          Effect: "Allow",
+          Principal: "*",
+          Action: "logs:PutSubscriptionFilter",
+          Resource: ARN,
+          Condition: { StringEquals: { "aws:PrincipalOrgID": "o-zzzzzzzzzz" } },
+        },
+      ],
+    };
+    const byOrganization = mergeGrants(input(org, { owner: orgOwner, ownerApplied: orgOwner }));
+    assert.equal(byOrganization.verdicts.get("team-b/b")?.state, "Admitted");
+    // A destination nothing was applied to yet has nothing to switch from.
+    assert.equal(mergeGrants(input(org)).verdicts.get("team-b/b")?.state, "Admitted");
+  });
 });
 
 // Small pools, so that grants share principals and documents reach the size limit.

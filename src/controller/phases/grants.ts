@@ -28,6 +28,8 @@ import {
   type RecordedGrantJson,
 } from "../grant-record.ts";
 import { ReconcileFailure } from "../outcomes.ts";
+import { GRANT_WRITES_IN_FLIGHT } from "../options.ts";
+import { mapConcurrently } from "../../util/map-concurrently.ts";
 import { ownRecord } from "../record.ts";
 
 const keyOfGrant = (grant: LogDestinationGrant) =>
@@ -125,15 +127,16 @@ async function holdFinalizers(
   deps: ReconcileDeps,
   keys: Iterable<string>,
 ): Promise<void> {
-  for (const key of keys) {
+  const missing = [...keys].flatMap((key) => {
     const grant = ctx.grants?.grants.get(key);
-    if (!grant || grant.metadata.deletionTimestamp) continue;
-    const finalizers = grant.metadata.finalizers ?? [];
-    if (finalizers.includes(GRANT_FINALIZER)) continue;
-    await deps.grantWriter.patchGrantFinalizers(
+    if (!grant || grant.metadata.deletionTimestamp) return [];
+    return (grant.metadata.finalizers ?? []).includes(GRANT_FINALIZER) ? [] : [{ key, grant }];
+  });
+  await mapConcurrently(missing, GRANT_WRITES_IN_FLIGHT, ({ key, grant }) =>
+    deps.grantWriter.patchGrantFinalizers(
       refOf(key),
-      [...finalizers, GRANT_FINALIZER],
+      [...(grant.metadata.finalizers ?? []), GRANT_FINALIZER],
       grant.metadata.resourceVersion ?? "",
-    );
-  }
+    ),
+  );
 }

@@ -1,4 +1,4 @@
-// Bounded concurrency for the offline commands' AWS reads.
+// Bounded concurrency: the offline commands' AWS reads, and the controller's writes to the grants of one policy.
 
 /** Like Promise.all over `items.map(work)`, with at most `limit` under way at once. */
 export async function mapConcurrently<T, R>(
