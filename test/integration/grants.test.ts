@@ -468,4 +468,19 @@ describe("shared destinations: grants merged into one policy", () => {
       (await controller.metric("log_destination_policy_grants", { reason: "NotAccepted" })) >= 1,
     );
   });
+
+  test("an organization grant on a destination whose owner grants by account waits with ForceUpdateRequired too", async () => {
+    const name = unique("force-owner");
+    await sharedPolicy(name, { accessPolicy: samplePolicy(name, ["111111111111"]) });
+    const before = await puts(name);
+    await team("b").create(name, ref(name), { organizationIds: ["o-a1b2c3d4e5"] });
+    await team("b").waitForReason(name, "ForceUpdateRequired");
+    assert.equal(await puts(name), before, "nothing put for it");
+    assert.ok(
+      !(await liveStatements(env, name)).some((s) => s.Sid === "GrantedOrganizations"),
+      "no organization statement in AWS",
+    );
+    await owner.patchSpec(name, { forceUpdate: true });
+    await team("b").waitForReason(name, "Applied");
+  });
 });
