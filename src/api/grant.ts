@@ -162,7 +162,9 @@ export const grantStatusSchema = z
     policyHash: z
       .string()
       .optional()
-      .describe("sha256 of the merged policy AWS holds with this grant's principals in it."),
+      .describe(
+        "sha256 of the merged policy this grant's current principals went out with; another grant's change does not rewrite it.",
+      ),
     bytes: z
       .int()
       .min(0)

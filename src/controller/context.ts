@@ -5,7 +5,7 @@ import type { DestinationPolicyApi } from "../aws/destinations.ts";
 import type { AwsAccount } from "../util/arn.ts";
 import type { ObjectRef } from "../kube/keys.ts";
 import type { GrantWriter, PolicyWriter } from "../kube/resources.ts";
-import type { GrantPass, GrantMetrics } from "./grant-pass.ts";
+import type { GrantMemory, GrantPass, GrantMetrics } from "./grant-pass.ts";
 import type { DesiredState } from "./desired.ts";
 import type { DestinationEvidence } from "./evidence.ts";
 import type { Outcome } from "./outcomes.ts";
@@ -57,6 +57,7 @@ export interface ReconcileDeps {
   /** The bindings' decision for what a grant would add (permitted when bindings are not required). */
   grantDecision: (request: PermissionRequest) => Permission;
   grantMetrics: GrantMetrics;
+  grantMemory: GrantMemory;
   now: () => Date;
 }
 

@@ -107,10 +107,11 @@ export class PolicyController {
       namespaceLabels: (namespace) => this.#tenancy.labels(namespace),
       grantDecision: (request) => this.#tenancy.decide(request),
       grantMetrics: grantMetrics(metrics),
+      grantMemory: new Map(),
       now: () => new Date(clock.now()),
     };
     this.#changes = new ChangeFilter(this.#deps.memory);
-    this.#grants = new GrantWatch(options.grants, clock, this.#deps.grantMetrics, (key) => {
+    this.#grants = new GrantWatch(options.grants, clock, this.#deps, (key) => {
       this.#queue.add(key);
     });
     this.#queue = new WorkQueue(queueMetrics(metrics), options.backoff ?? REQUEUE_BACKOFF, clock);

@@ -19,6 +19,13 @@ export interface GrantPass {
   next: ReadonlyMap<string, RecordedGrant>;
 }
 
+/**
+ * What this process last wrote to each grant, by uid: the grant cache lags the
+ * controller's own writes, and without this a reconcile that follows closely
+ * would write the same status, or the same finalizer change, again.
+ */
+export type GrantMemory = Map<string, { status?: string; held?: boolean }>;
+
 /** What the grants tell the metrics: a reason per grant, bytes per shared policy. */
 export interface GrantMetrics {
   reason(grantKey: string, reason: string | undefined): void;

@@ -73,8 +73,11 @@ export async function orphanGrants(policyKey: string, deps: ReconcileDeps): Prom
 }
 
 async function releaseFinalizer(grant: LogDestinationGrant, deps: ReconcileDeps): Promise<void> {
+  const uid = grant.metadata.uid ?? keyOfGrant(grant);
+  const held = deps.grantMemory.get(uid)?.held;
   const finalizers = grant.metadata.finalizers ?? [];
-  if (!finalizers.includes(GRANT_FINALIZER)) return;
+  // What this process did last counts over a cache that may lag it.
+  if (held === false || (held === undefined && !finalizers.includes(GRANT_FINALIZER))) return;
   await tolerateGone(
     deps.grantWriter.patchGrantFinalizers(
       refOf(keyOfGrant(grant)),
@@ -82,6 +85,7 @@ async function releaseFinalizer(grant: LogDestinationGrant, deps: ReconcileDeps)
       grant.metadata.resourceVersion ?? "",
     ),
   );
+  deps.grantMemory.set(uid, { ...deps.grantMemory.get(uid), held: false });
 }
 
 async function writeStatus(
@@ -91,6 +95,10 @@ async function writeStatus(
 ): Promise<void> {
   const status = grant.status ?? {};
   const generation = grant.metadata.generation ?? 0;
+  const uid = grant.metadata.uid ?? keyOfGrant(grant);
+  const written = canonicalJson({ ...view, generation });
+  // Written by this process already, and the cache has not caught up yet.
+  if (deps.grantMemory.get(uid)?.status === written) return;
   const conditions = conditionsFor(
     status.conditions ?? [],
     { reason: view.reason, message: view.message },
@@ -111,12 +119,14 @@ async function writeStatus(
     if (next === undefined) continue;
     if (canonicalJson(status[field]) !== canonicalJson(next)) patch[field] = next;
   }
-  if (Object.keys(patch).length === 0) return;
-  if (patch.observedGeneration !== undefined && patch.conditions === undefined)
-    patch.conditions = conditions;
-  // Merge patch merges objects: `applied` travels whole, so a principal that left does not linger.
-  if (patch.applied !== undefined) patch.applied = { ...nulls(status.applied), ...view.applied };
-  await tolerateGone(deps.grantWriter.patchGrantStatus(refOf(keyOfGrant(grant)), patch));
+  if (Object.keys(patch).length > 0) {
+    if (patch.observedGeneration !== undefined && patch.conditions === undefined)
+      patch.conditions = conditions;
+    // Merge patch merges objects: `applied` travels whole, so a principal that left does not linger.
+    if (patch.applied !== undefined) patch.applied = { ...nulls(status.applied), ...view.applied };
+    await tolerateGone(deps.grantWriter.patchGrantStatus(refOf(keyOfGrant(grant)), patch));
+  }
+  deps.grantMemory.set(uid, { ...deps.grantMemory.get(uid), status: written });
 }
 
 function nulls(applied: GrantStatus["applied"]): Record<string, null> {

@@ -14,6 +14,7 @@ import type { ReconcileContext, ReconcileDeps } from "./context.ts";
 import { isEmpty } from "./grant-record.ts";
 import type { Outcome, Reason } from "./outcomes.ts";
 import { whereText } from "./wording.ts";
+import { canonicalJson } from "../policy/canonical.ts";
 
 export interface GrantView {
   reason: Reason;
@@ -44,18 +45,19 @@ export function grantView(
   if (!verdict) return undefined;
   const landed = ctx.recorded === true;
   const held = pass.next.get(key);
+  const applied = landed ? appliedOf(held?.principals, ctx.object.metadata.uid) : undefined;
   const common: Omit<GrantView, "reason" | "message"> = {
     destinationArn: pass.resource,
     bytes: verdict.bytes,
-    ...(landed && ctx.desired ? { policyHash: ctx.desired.hash } : {}),
-    ...(landed ? { applied: appliedOf(held?.principals, ctx.object.metadata.uid) } : {}),
+    ...(landed && ctx.desired ? { policyHash: appliedHash(grant, applied, ctx.desired.hash) } : {}),
+    ...(applied ? { applied } : {}),
   };
   if (verdict.state === "Admitted") {
     if (!landed) return { ...mirror(ctx, outcome), ...common };
     const where = ctx.desired ? whereText(ctx.desired) : "its destination";
     return {
       reason: "Applied",
-      message: `Its principals are in the policy ${ctx.desired?.hash ?? ""} that the ${where} holds, through ${policyText(ctx.ref)}; they take ${String(verdict.bytes)} bytes of its ${String(pass.merge?.bytes ?? 0)} (AWS takes at most ${String(MAX_POLICY_BYTES)})`,
+      message: `Its principals are in the policy the ${where} holds, through ${policyText(ctx.ref)}; they take ${String(verdict.bytes)} bytes of the ${String(MAX_POLICY_BYTES)} AWS allows`,
       ...common,
     };
   }
@@ -132,6 +134,26 @@ function earlyView(
     };
   }
   return mirror(ctx, outcome);
+}
+
+/**
+ * The hash of the policy the grant's principals went out with. Another grant's
+ * change puts a new document but changes nothing of this grant, so its status
+ * is not rewritten for it: a hundred grants on one destination would otherwise
+ * cost a hundred writes for every one added.
+ */
+function appliedHash(
+  grant: LogDestinationGrant,
+  applied: GrantView["applied"],
+  current: string,
+): string {
+  const before = grant.status;
+  const ready = before?.conditions?.find((c) => c.type === "Ready");
+  if (before?.policyHash === undefined || ready?.reason !== "Applied") return current;
+  const unchanged =
+    before.observedGeneration === grant.metadata.generation &&
+    canonicalJson(before.applied) === canonicalJson(applied);
+  return unchanged ? before.policyHash : current;
 }
 
 function appliedOf(

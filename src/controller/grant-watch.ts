@@ -8,7 +8,7 @@ import { keyOf, refOf } from "../kube/keys.ts";
 import type { Clock } from "../util/clock.ts";
 import { Debouncer } from "../util/debounce.ts";
 import { GrantIndex } from "./grant-index.ts";
-import type { GrantMetrics } from "./grant-pass.ts";
+import type { GrantMemory, GrantMetrics } from "./grant-pass.ts";
 import { grantSignature } from "./grant-wiring.ts";
 import { GRANT_MAX_WAIT_MS, GRANT_QUIET_MS, type GrantCache } from "./options.ts";
 
@@ -19,15 +19,17 @@ export class GrantWatch {
   readonly #bursts: Debouncer;
   readonly #cache: GrantCache | undefined;
   readonly #metrics: GrantMetrics;
+  readonly #memory: GrantMemory;
 
   constructor(
     cache: GrantCache | undefined,
     clock: Clock,
-    metrics: GrantMetrics,
+    kept: { grantMetrics: GrantMetrics; grantMemory: GrantMemory },
     rebuild: (policyKey: string) => void,
   ) {
     this.#cache = cache;
-    this.#metrics = metrics;
+    this.#metrics = kept.grantMetrics;
+    this.#memory = kept.grantMemory;
     this.#bursts = new Debouncer(clock, GRANT_QUIET_MS, GRANT_MAX_WAIT_MS, rebuild);
   }
 
@@ -44,6 +46,7 @@ export class GrantWatch {
     const key = keyOf(grant.metadata);
     this.#seen.delete(key);
     this.#metrics.reason(key, undefined);
+    if (grant.metadata.uid !== undefined) this.#memory.delete(grant.metadata.uid);
     for (const policy of this.#index.delete(grant)) this.#bursts.poke(policy);
   }
 

@@ -334,6 +334,22 @@ describe("LogDestinationGrant", () => {
     assert.equal(w.world.cluster.statusWrites.length, statuses);
   });
 
+  test("a grant added beside others writes only its own finalizer and status", async () => {
+    w = new GrantWorld();
+    w.policy();
+    for (let i = 0; i < 20; i++)
+      w.grants.create("payments", `g${String(i)}`, { principals: { accounts: [account(i)] } });
+    await w.settle();
+    const before = w.grants.writes.length;
+    w.grants.create("checkout", "new", { principals: { accounts: [account(99)] } });
+    await w.settle();
+    assert.deepEqual(w.grants.writes.slice(before), [
+      "finalizers checkout/new",
+      "status checkout/new",
+    ]);
+    assert.equal(w.grants.reason("checkout/new"), "Applied");
+  });
+
   test("a burst of grants costs one put", async () => {
     w = new GrantWorld();
     w.policy();

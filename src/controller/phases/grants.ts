@@ -130,13 +130,17 @@ async function holdFinalizers(
   const missing = [...keys].flatMap((key) => {
     const grant = ctx.grants?.grants.get(key);
     if (!grant || grant.metadata.deletionTimestamp) return [];
-    return (grant.metadata.finalizers ?? []).includes(GRANT_FINALIZER) ? [] : [{ key, grant }];
+    const uid = grant.metadata.uid ?? key;
+    // The cache may not show a finalizer this process has just added.
+    if (deps.grantMemory.get(uid)?.held === true) return [];
+    return (grant.metadata.finalizers ?? []).includes(GRANT_FINALIZER) ? [] : [{ key, grant, uid }];
   });
-  await mapConcurrently(missing, GRANT_WRITES_IN_FLIGHT, ({ key, grant }) =>
-    deps.grantWriter.patchGrantFinalizers(
+  await mapConcurrently(missing, GRANT_WRITES_IN_FLIGHT, async ({ key, grant, uid }) => {
+    await deps.grantWriter.patchGrantFinalizers(
       refOf(key),
       [...(grant.metadata.finalizers ?? []), GRANT_FINALIZER],
       grant.metadata.resourceVersion ?? "",
-    ),
-  );
+    );
+    deps.grantMemory.set(uid, { ...deps.grantMemory.get(uid), held: true });
+  });
 }

@@ -118,6 +118,7 @@ export function phaseWorld(
     namespaceLabels: () => undefined,
     grantDecision: () => ({ permitted: true, binding: "" }),
     grantMetrics: NO_GRANT_METRICS,
+    grantMemory: new Map(),
     now: () => new Date(clock.now()),
     ...overrides,
   };
