@@ -337,7 +337,7 @@ export function renderGrants(r: GrantsResult | undefined, policiesSeconds?: numb
     "",
     "| | measured |",
     "|---|---:|",
-    `| ${b.grants} grants created at once on ${b.destinations} destinations: all Ready after the first create | ${b.allReadySeconds.toFixed(1)} s (creates took ${b.createSeconds.toFixed(1)} s) |`,
+    `| ${b.grants} grants from ${SENDER_NAMESPACES} namespaces created at once on ${b.destinations} destinations: all Ready after the first create | ${b.allReadySeconds.toFixed(1)} s (creates took ${b.createSeconds.toFixed(1)} s) |`,
     ...(policiesSeconds === undefined
       ? []
       : [
