@@ -383,7 +383,7 @@ class Bench {
       namespace,
       args,
       entry: this.options.entry,
-      logFile: join(this.options.logDir, `controller-${run}-${namespace}.log`),
+      logFile: join(this.options.logDir, `controller-${run}-${logName(namespace)}.log`),
       nodeArgs,
     });
   }
@@ -873,4 +873,10 @@ function controllerStatusFields(
     policySizeBytes: 512,
     grantedAccounts: ["111111111111"],
   };
+}
+
+/** A file name for a controller watching these namespaces: the first, and how many more (names have a length limit). */
+function logName(namespaces: string): string {
+  const [first = "", ...rest] = namespaces.split(",");
+  return rest.length === 0 ? first : `${first}+${String(rest.length)}`;
 }
