@@ -177,8 +177,10 @@ async function burst(bench: GrantsBench, n: number, d: number): Promise<GrantsRe
   const where = await layout(bench, `burst-${n}`, d);
   const policiesReady = await ReadyWatch.start(bench.kube, where.policies);
   const grantsReady = await GrantsReady.start(bench, where);
-  const controller = await bench.startController(namespacesOf(where), args(bench));
+  // Started inside the try, so a controller that fails to start still has the watches stopped.
+  let controller: ControllerProcess | undefined;
   try {
+    controller = await bench.startController(namespacesOf(where), args(bench));
     await policiesReady.waitForAll(d, 5 * 60_000);
     const putsBefore = bench.endpoint.puts().length;
     const before = await counts(bench);
@@ -211,7 +213,7 @@ async function burst(bench: GrantsBench, n: number, d: number): Promise<GrantsRe
   } finally {
     policiesReady.stop();
     grantsReady.stop();
-    await controller.stop();
+    await controller?.stop();
     await deleteAll(bench, where);
   }
 }
@@ -226,8 +228,10 @@ async function addToFull(
   const where = await layout(bench, `full-${holding}`, 1);
   await createGrants(bench, where, 0, holding);
   const grantsReady = await GrantsReady.start(bench, where);
-  const controller = await bench.startController(namespacesOf(where), args(bench));
+  // Started inside the try, so a controller that fails to start still has the watches stopped.
+  let controller: ControllerProcess | undefined;
   try {
+    controller = await bench.startController(namespacesOf(where), args(bench));
     await grantsReady.waitForAll(holding, 5 * 60_000);
     const toPut: number[] = [];
     for (let k = 0; k < changes; k++) {
@@ -245,7 +249,7 @@ async function addToFull(
     return result;
   } finally {
     grantsReady.stop();
-    await controller.stop();
+    await controller?.stop();
     await deleteAll(bench, where);
   }
 }
@@ -257,9 +261,10 @@ async function restart(bench: GrantsBench, n: number, d: number): Promise<Grants
   await createGrants(bench, where, 0, n);
   const namespaces = namespacesOf(where);
   const grantsReady = await GrantsReady.start(bench, where);
-  let first: ControllerProcess | undefined = await bench.startController(namespaces, args(bench));
+  let first: ControllerProcess | undefined;
   let second: ControllerProcess | undefined;
   try {
+    first = await bench.startController(namespaces, args(bench));
     const readyAt = await grantsReady.waitForAll(n, 20 * 60_000);
     const convergeSeconds = seconds(readyAt - first.startedAt);
     await settled(bench);
