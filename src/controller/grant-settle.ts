@@ -3,7 +3,7 @@
 // nothing of the grant can be in AWS through this policy: a put (or a proven
 // record) without it has landed, or the policy writes nothing for grants at all
 // (refused, yielding to another owner, observing) or is gone.
-import type { GrantStatus, LogDestinationGrant } from "../api/grant.ts";
+import type { LogDestinationGrant } from "../api/grant.ts";
 import { GRANT_FINALIZER } from "../api/names.ts";
 import { refOf } from "../kube/keys.ts";
 import { canonicalJson } from "../policy/canonical.ts";
@@ -88,6 +88,15 @@ async function releaseFinalizer(grant: LogDestinationGrant, deps: ReconcileDeps)
   deps.grantMemory.set(uid, { ...deps.grantMemory.get(uid), held: false });
 }
 
+const FIELDS = ["destinationArn", "policyHash", "bytes", "applied"] as const;
+
+/**
+ * Only the controller writes a grant's status, so what this process wrote last
+ * is what the API server holds; the cache, which may lag, decides only for a
+ * grant this process has not written yet (after a restart). Every write carries
+ * the whole status: a field the view leaves out is cleared, so no field ever
+ * outlives what made it true (a refused grant's old `applied`, say).
+ */
 async function writeStatus(
   grant: LogDestinationGrant,
   view: GrantView,
@@ -97,39 +106,30 @@ async function writeStatus(
   const generation = grant.metadata.generation ?? 0;
   const uid = grant.metadata.uid ?? keyOfGrant(grant);
   const written = canonicalJson({ ...view, generation });
-  // Written by this process already, and the cache has not caught up yet.
-  if (deps.grantMemory.get(uid)?.status === written) return;
+  const remembered = deps.grantMemory.get(uid)?.status;
   const conditions = conditionsFor(
     status.conditions ?? [],
     { reason: view.reason, message: view.message },
     generation,
     deps.now(),
   );
-  const patch: Record<string, unknown> = {};
-  if (!sameConditions(status.conditions, conditions)) patch.conditions = conditions;
-  if (status.observedGeneration !== generation) patch.observedGeneration = generation;
-  const fields: (keyof GrantView & keyof GrantStatus)[] = [
-    "destinationArn",
-    "policyHash",
-    "bytes",
-    "applied",
-  ];
-  for (const field of fields) {
-    const next = view[field];
-    if (next === undefined) continue;
-    if (canonicalJson(status[field]) !== canonicalJson(next)) patch[field] = next;
-  }
-  if (Object.keys(patch).length > 0) {
-    if (patch.observedGeneration !== undefined && patch.conditions === undefined)
-      patch.conditions = conditions;
+  const same =
+    remembered !== undefined
+      ? remembered === written
+      : sameConditions(status.conditions, conditions) &&
+        status.observedGeneration === generation &&
+        FIELDS.every((field) => canonicalJson(status[field]) === canonicalJson(view[field]));
+  if (!same) {
+    const patch: Record<string, unknown> = { conditions, observedGeneration: generation };
+    for (const field of FIELDS) patch[field] = view[field] ?? null;
     // Merge patch merges objects: `applied` travels whole, so a principal that left does not linger.
-    if (patch.applied !== undefined) patch.applied = { ...nulls(status.applied), ...view.applied };
+    if (view.applied) patch.applied = { ...nulls(status.applied), ...view.applied };
     await tolerateGone(deps.grantWriter.patchGrantStatus(refOf(keyOfGrant(grant)), patch));
   }
   deps.grantMemory.set(uid, { ...deps.grantMemory.get(uid), status: written });
 }
 
-function nulls(applied: GrantStatus["applied"]): Record<string, null> {
+function nulls(applied: object | undefined): Record<string, null> {
   return Object.fromEntries(Object.keys(applied ?? {}).map((k) => [k, null]));
 }
 
