@@ -45,9 +45,16 @@ function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(bytes));
 }
 
-/** A positive INTEGER from unsigned bytes. */
-function integer(bytes: Buffer): Buffer {
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/**
+ * A positive INTEGER from unsigned bytes, in DER's one encoding: no leading zero
+ * byte unless the next byte's high bit needs one (OpenSSL refuses a certificate
+ * whose serial has one too many: "illegal padding").
+ */
+export function derInteger(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const value = bytes.subarray(start);
+  return tlv(0x02, (value[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
 }
 
 /** UTCTime until 2049, GeneralizedTime after, as RFC 5280 requires. */
@@ -109,10 +116,11 @@ export async function selfSignedCertificate(
     ),
   );
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive and a full 16 bytes long (RFC 5280 allows at most 20).
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const tbs = seq(
-    tlv(0xa0, integer(Buffer.from([2]))),
-    integer(serial),
+    tlv(0xa0, derInteger(Buffer.from([2]))),
+    derInteger(serial),
     ECDSA_WITH_SHA256,
     subject,
     seq(

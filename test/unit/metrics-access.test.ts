@@ -16,7 +16,11 @@ import {
   type AccessReviewer,
   type UserInfo,
 } from "../../src/metrics/access.ts";
-import { selfSignedCertificate, type KeyAndCert } from "../../src/metrics/self-signed.ts";
+import {
+  derInteger,
+  selfSignedCertificate,
+  type KeyAndCert,
+} from "../../src/metrics/self-signed.ts";
 import { servingCertificate, watchServingCertificate } from "../../src/metrics/serving-cert.ts";
 import { closeServer, serveMetrics } from "../../src/metrics/server.ts";
 import { TtlCache } from "../../src/util/ttl-cache.ts";
@@ -286,6 +290,22 @@ describe("the TTL cache", () => {
 });
 
 describe("the self-signed serving certificate", () => {
+  test("encodes integers as DER does: no leading zero byte unless the high bit needs one", () => {
+    const hex = (bytes: number[]) => derInteger(Buffer.from(bytes)).toString("hex");
+    assert.equal(hex([0x00, 0x12, 0x34]), "02021234");
+    assert.equal(hex([0x00, 0x00, 0x92]), "02020092");
+    assert.equal(hex([0x92, 0x01]), "0203009201");
+    assert.equal(hex([0x00]), "020100");
+    assert.equal(hex([0x02]), "020102");
+  });
+
+  test("parses whatever its random serial: a hundred in a row", async () => {
+    for (let i = 0; i < 100; i++) {
+      const pair = await selfSignedCertificate("ldpc", ["localhost"], 1);
+      assert.equal(new X509Certificate(pair.cert).subject, "CN=ldpc");
+    }
+  });
+
   test("is a parseable, self-verifying leaf certificate for the names asked, with its key", async () => {
     const now = new Date("2026-01-01T00:00:00Z");
     const pair = await selfSignedCertificate("ldpc", ["localhost", "127.0.0.1", "::1"], 365, now);
