@@ -6,14 +6,11 @@ import { resolvePolicy } from "../api/spec-check.ts";
 import {
   canonicalJson,
   policiesEqual,
-  policyHash,
-  utf8ByteLength,
   type AccessPolicyResult,
   type PolicyDocument,
-  type ResolvedAccessPolicy,
 } from "../policy/index.ts";
 import type { RecordedGrantJson } from "./grant-record.ts";
-import { sendablePolicy } from "../policy/ownerless.ts";
+import { resolvedDocument, sendablePolicy } from "../policy/ownerless.ts";
 import { ReconcileFailure } from "./outcomes.ts";
 import { isRecord } from "../util/record.ts";
 import { formatIssues } from "../util/issues.ts";
@@ -77,7 +74,7 @@ export function mergedDesiredState(
   grants: Readonly<Record<string, RecordedGrantJson>>,
   uid: string | undefined,
 ): DesiredState {
-  const policy = sendablePolicy(documentResult(merged));
+  const policy = sendablePolicy(resolvedDocument(merged));
   const { region, roleArn, destinationName, forceUpdate } = base;
   const target = {
     region,
@@ -91,17 +88,6 @@ export function mergedDesiredState(
     hash: policy.hash,
     document: policy.document,
     annotation: annotationOf(target, policy.document, uid, grants),
-  };
-}
-
-function documentResult(document: PolicyDocument): ResolvedAccessPolicy {
-  const canonical = canonicalJson(document);
-  return {
-    ok: true,
-    document,
-    canonical,
-    hash: policyHash(document),
-    bytes: utf8ByteLength(canonical),
   };
 }
 

@@ -12,14 +12,14 @@ export const NOBODY_SID = "NoGrantAdmitted";
 
 /** The owner's part of a policy made only of grants: no statements. */
 export function ownerlessPolicy(): ResolvedAccessPolicy {
-  return resolved({ Version: "2012-10-17", Statement: [] });
+  return resolvedDocument({ Version: "2012-10-17", Statement: [] });
 }
 
 /** The document as it can be sent: one with no statements becomes the deny-everyone one. */
 export function sendablePolicy(policy: ResolvedAccessPolicy): ResolvedAccessPolicy {
   const statements = policy.document.Statement;
   if (!Array.isArray(statements) || statements.length > 0) return policy;
-  return resolved({
+  return resolvedDocument({
     Version: policy.document.Version,
     Statement: [
       {
@@ -33,7 +33,8 @@ export function sendablePolicy(policy: ResolvedAccessPolicy): ResolvedAccessPoli
   });
 }
 
-function resolved(document: PolicyDocument): ResolvedAccessPolicy {
+/** A document as it is sent: its canonical text, hash and size. */
+export function resolvedDocument(document: PolicyDocument): ResolvedAccessPolicy {
   const canonical = canonicalJson(document);
   return {
     ok: true,

@@ -96,7 +96,8 @@ export class MemoryAws implements DestinationSweepApi {
 
 type Patch = Record<string, unknown>;
 
-function merge(target: Patch, patch: Patch): Patch {
+/** A JSON merge patch applied as the API server applies it. */
+export function merge(target: Patch, patch: Patch): Patch {
   const out = new Map(Object.entries(target));
   for (const [k, v] of Object.entries(patch)) {
     const before = out.get(k);

@@ -6,20 +6,9 @@ import { API_VERSION, GRANT_KIND } from "../../../src/api/names.ts";
 import type { PolicyController } from "../../../src/controller/controller.ts";
 import { keyOf, type ObjectRef } from "../../../src/kube/keys.ts";
 import type { GrantWriter } from "../../../src/kube/resources.ts";
-import { isRecord } from "../../../src/util/record.ts";
+import { merge } from "./cluster.ts";
 
 type Patch = Record<string, unknown>;
-
-function merge(target: Patch, patch: Patch): Patch {
-  const out = new Map(Object.entries(target));
-  for (const [k, v] of Object.entries(patch)) {
-    const before = out.get(k);
-    if (v === null) out.delete(k);
-    else if (isRecord(v) && isRecord(before)) out.set(k, merge(before, v));
-    else out.set(k, v);
-  }
-  return Object.fromEntries(out);
-}
 
 export class GrantStore implements GrantWriter {
   readonly objects = new Map<string, LogDestinationGrant>();
